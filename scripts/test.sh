@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Sets up (scripts/setup.sh), then runs every test with bun and ends with the line
+# "N passed, N failed". Exit status is bun's: non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+log=$(mktemp)
+# bun prints per-test lines and its summary on stderr; keep both visible and parse the summary.
+node_modules/.bin/bun test --timeout 180000 "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+passed=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+failed=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | grep -oE '[0-9]+' || echo 0)
+rm -f "$log"
+if [ "$status" -ne 0 ] && [ "${failed:-0}" -eq 0 ]; then failed=1; fi  # bun failed before/outside a test
+echo "${passed:-0} passed, ${failed:-0} failed"
+exit "$status"

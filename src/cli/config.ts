@@ -1,0 +1,44 @@
+import { defineCommand } from "citty";
+import type { Config } from "../config/types.ts";
+import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
+
+function describeVm(b: Config["bmc"][number]): string {
+  return b.vm.by === "name" ? b.vm.value : `${b.vm.by}=${b.vm.value}`;
+}
+
+/** What `serve` would run, without secrets. */
+export function summarize(c: Config) {
+  return {
+    file: c.file,
+    vcenter: Object.values(c.vcenter).map((e) => ({ name: e.name, url: e.url, tls: e.tls.mode })),
+    esxi: Object.values(c.esxi).map((e) => ({ name: e.name, url: e.url, tls: e.tls.mode, bmc: e.bmc ? `${e.bmc.address}:${e.bmc.port}` : null })),
+    bmc: c.bmc.map((b) => ({ name: b.name, vm: describeVm(b), vcenter: b.vcenter, listen: `${b.address.includes(":") ? `[${b.address}]` : b.address}:${b.port}`, cipher_suites: b.cipher_suites, ipmi15: b.ipmi15 })),
+    slp: c.slp.map((s) => ({ name: s.name, urls: s.urls, source: s.profile ? `profile ${s.profile}` : `file ${s.attributes_file}`, interfaces: s.interfaces })),
+    watchdog: c.watchdog.map((w) => ({ name: w.name, vm: w.vm, hosts: w.hosts, dry_run: w.dry_run })),
+    warnings: c.warnings,
+  };
+}
+
+const check = defineCommand({
+  meta: { name: "check", description: "parse and validate a config file; print what would run (exit 0 valid, 1 invalid)" },
+  args: { ...configArg, ...jsonArg },
+  run({ args }) {
+    const config = loadConfigFromArgs(args);
+    const s = summarize(config);
+    if (args.json) return printJson({ valid: true, ...s });
+    const out: string[] = [`${s.file}: valid`];
+    for (const v of s.vcenter) out.push(`  vcenter ${v.name}: ${v.url} (tls ${v.tls})`);
+    for (const e of s.esxi) out.push(`  esxi ${e.name}: ${e.url} (tls ${e.tls})${e.bmc ? `, physical BMC ${e.bmc}` : ""}`);
+    for (const b of s.bmc) out.push(`  bmc ${b.name}: VM ${b.vm} on vcenter ${b.vcenter}, IPMI on ${b.listen} (suites ${b.cipher_suites.join(",")}${b.ipmi15 ? ", IPMI 1.5" : ""})`);
+    for (const e of s.slp) out.push(`  slp ${e.name}: ${e.urls.join(", ")} from ${e.source}${e.interfaces.length ? ` on ${e.interfaces.join(", ")}` : ""}`);
+    for (const w of s.watchdog) out.push(`  watchdog ${w.name}: VM ${w.vm} on ${w.hosts.join(", ")}${w.dry_run ? " (dry run)" : ""}`);
+    out.push(`  ${s.bmc.length} BMC(s), ${s.slp.length} SLP entr${s.slp.length === 1 ? "y" : "ies"}, ${s.watchdog.length} watchdog(s)`);
+    for (const w of s.warnings) out.push(`warning: ${w}`);
+    process.stdout.write(`${out.join("\n")}\n`);
+  },
+});
+
+export default defineCommand({
+  meta: { name: "config", description: "work with config files" },
+  subCommands: { check },
+});

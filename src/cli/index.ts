@@ -1,0 +1,12 @@
+// The top-level command. Sub-commands load lazily so `esxkit version` starts fast.
+import { defineCommand } from "citty";
+import { VERSION } from "../version.ts";
+
+export const main = defineCommand({
+  meta: { name: "esxkit", version: VERSION, description: "virtual BMCs, SLP spoof entries and a watchdog for vSphere" },
+  subCommands: {
+    serve: () => import("./serve.ts").then((m) => m.default),
+    config: () => import("./config.ts").then((m) => m.default),
+    version: () => import("./version.ts").then((m) => m.default),
+  },
+});

@@ -1,0 +1,127 @@
+// Runs the citty command tree with what citty leaves out: unknown flags are rejected
+// (citty accepts them silently), and errors map to documented exit codes.
+//
+// Exit codes (every command):
+//   0  success
+//   1  the command failed (invalid config, unreachable peer, failed operation)
+//   2  usage error (unknown command or flag, missing or bad argument)
+// `esxkit doctor` refines 1 and 2: 1 = warnings found, 2 = critical findings.
+import { type ArgDef, type CommandDef, runCommand, showUsage } from "citty";
+import { ConfigError, EsxkitError, UsageError } from "../errors.ts";
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+type AnyCommand = CommandDef<any>;
+
+async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
+  return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
+}
+
+interface FlagSpec {
+  names: Set<string>;
+  booleans: Set<string>;
+}
+
+function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+async function flagSpec(cmd: AnyCommand): Promise<FlagSpec> {
+  const args = ((await resolve(cmd.args)) ?? {}) as Record<string, ArgDef>;
+  const names = new Set<string>(["help", "h"]);
+  const booleans = new Set<string>(["help", "h"]);
+  for (const [name, def] of Object.entries(args)) {
+    if (def.type === "positional") continue;
+    const all = [name, kebab(name), ...(Array.isArray(def.alias) ? def.alias : def.alias ? [def.alias] : [])];
+    for (const n of all) {
+      names.add(n);
+      if (def.type === "boolean") booleans.add(n);
+    }
+  }
+  return { names, booleans };
+}
+
+/**
+ * Walks the command tree along argv, checking every flag against the command it belongs to.
+ * Returns the chain of commands (root first) so help can be shown for the right one.
+ */
+async function checkArgv(root: AnyCommand, argv: string[]): Promise<AnyCommand[]> {
+  const chain: AnyCommand[] = [root];
+  let cmd = root;
+  let spec = await flagSpec(cmd);
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") break;
+    if (arg.startsWith("-") && arg !== "-") {
+      const body = arg.replace(/^--?/, "");
+      const name = body.split("=", 1)[0] as string;
+      const plain = name.startsWith("no-") && spec.booleans.has(name.slice(3)) ? name.slice(3) : name;
+      if (!spec.names.has(plain)) {
+        const where = (await resolve(cmd.meta))?.name ?? "esxkit";
+        throw new UsageError(`unknown option ${arg.split("=")[0]} for "${where}" (see --help)`);
+      }
+      if (!spec.booleans.has(plain) && !body.includes("=")) i++; // the flag's value
+      continue;
+    }
+    const subs = (await resolve(cmd.subCommands)) as Record<string, AnyCommand | (() => Promise<AnyCommand>)> | undefined;
+    if (subs && Object.keys(subs).length > 0) {
+      const next = subs[arg];
+      if (!next) throw new UsageError(`unknown command "${arg}" (expected one of: ${Object.keys(subs).join(", ")})`);
+      cmd = (await resolve(next)) as AnyCommand;
+      chain.push(cmd);
+      spec = await flagSpec(cmd);
+    }
+  }
+  return chain;
+}
+
+function printError(err: unknown): number {
+  if (err instanceof ConfigError) {
+    for (const e of err.all) process.stderr.write(`error: ${e.message}\n`);
+    if (err.others.length) process.stderr.write(`${err.all.length} problems\n`);
+    return EXIT_FAILURE;
+  }
+  if (err instanceof UsageError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof EsxkitError) {
+    process.stderr.write(`error: ${err.message} [${err.code}]\n`);
+    return EXIT_FAILURE;
+  }
+  if (err instanceof Error && err.name === "CLIError") {
+    process.stderr.write(`error: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return EXIT_FAILURE;
+}
+
+/** Runs the CLI and returns the exit code (the caller exits). */
+export async function runCli(root: AnyCommand, argv: string[]): Promise<number> {
+  let chain: AnyCommand[];
+  try {
+    chain = await checkArgv(root, argv);
+  } catch (err) {
+    return printError(err);
+  }
+  const leaf = chain[chain.length - 1] as AnyCommand;
+  const parent = chain[chain.length - 2];
+  if (argv.includes("--help") || argv.includes("-h")) {
+    await showUsage(leaf, parent);
+    return EXIT_OK;
+  }
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    process.stdout.write(`${(await resolve(root.meta))?.version ?? "unknown"}\n`);
+    return EXIT_OK;
+  }
+  try {
+    await runCommand(root, { rawArgs: argv });
+  } catch (err) {
+    if (err instanceof Error && err.name === "CLIError") await showUsage(leaf, parent);
+    return printError(err);
+  }
+  return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;
+}

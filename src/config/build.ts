@@ -1,0 +1,231 @@
+// Raw (schema-valid) config → typed Config: defaults that depend on other keys, secret
+// resolution, TLS mode, and the rules that span entries (references, duplicates, exactly-one-of).
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import type { RawConfig, RawEndpoint } from "./schema.ts";
+import type { BmcConfig, Config, EndpointConfig, EsxiConfig, SlpConfig, TlsTrust, VmSelector, WatchdogConfig } from "./types.ts";
+
+type Segment = string | number;
+
+export interface BuildContext {
+  file: string;
+  baseDir: string;
+  resolveSecret(ref: string, path: Segment[]): string;
+}
+
+interface Problems {
+  add(path: Segment[], detail: string, atValue?: boolean): void;
+}
+
+export function normaliseThumbprint(t: string): string {
+  const hex = t.replace(/:/g, "").toUpperCase();
+  return hex.match(/../g)?.join(":") ?? hex;
+}
+
+function abs(ctx: BuildContext, p: string): string {
+  return isAbsolute(p) ? p : resolve(ctx.baseDir, p);
+}
+
+function buildTls(e: RawEndpoint, path: Segment[], ctx: BuildContext, problems: Problems): TlsTrust {
+  const modes = [e.thumbprint !== undefined && "thumbprint", e.ca !== undefined && "ca", e.insecure && "insecure"].filter(Boolean);
+  if (modes.length > 1) {
+    problems.add([...path, modes[1] as string], `choose one of thumbprint, ca or insecure (found ${modes.join(" and ")})`, false);
+  }
+  if (e.thumbprint !== undefined) return { mode: "thumbprint", thumbprint: normaliseThumbprint(e.thumbprint) };
+  if (e.ca !== undefined) {
+    try {
+      return { mode: "verify", ca: readFileSync(abs(ctx, e.ca), "utf8") };
+    } catch (err) {
+      problems.add([...path, "ca"], `cannot read CA file ${e.ca} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+      return { mode: "verify" };
+    }
+  }
+  if (e.insecure) return { mode: "insecure" };
+  return { mode: "verify" };
+}
+
+function buildEndpoint(name: string, e: RawEndpoint, path: Segment[], ctx: BuildContext, problems: Problems): EndpointConfig {
+  return {
+    name,
+    url: e.url,
+    username: e.username,
+    password: ctx.resolveSecret(e.password, [...path, "password"]),
+    tls: buildTls(e, path, ctx, problems),
+    timeout_ms: e.timeout_ms,
+  };
+}
+
+function vmSelector(b: RawConfig["bmc"][number], path: Segment[], problems: Problems): VmSelector {
+  const given = (["vm", "vm_uuid", "instance_uuid"] as const).filter((k) => b[k] !== undefined);
+  if (given.length !== 1) {
+    problems.add(path, given.length === 0 ? "missing: one of vm, vm_uuid or instance_uuid" : `choose one of ${given.join(", ")}`, false);
+  }
+  if (b.vm_uuid) return { by: "uuid", value: b.vm_uuid.toLowerCase() };
+  if (b.instance_uuid) return { by: "instance_uuid", value: b.instance_uuid.toLowerCase() };
+  return { by: "name", value: b.vm ?? "" };
+}
+
+function isWildcard(addr: string): boolean {
+  return addr === "::" || addr === "0.0.0.0";
+}
+
+/** Two listeners clash when they share a port and one address covers the other. */
+function addressesOverlap(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (a === "::" || b === "::") return true; // dual stack covers IPv4 too
+  if (a === "0.0.0.0") return !b.includes(":");
+  if (b === "0.0.0.0") return !a.includes(":");
+  return false;
+}
+
+function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcConfig[] {
+  const vcenterNames = Object.keys(raw.vcenter);
+  const names = new Map<string, number>();
+  const out: BmcConfig[] = raw.bmc.map((b, i) => {
+    const path: Segment[] = ["bmc", i];
+    const vm = vmSelector(b, path, problems);
+    let vcenter = b.vcenter;
+    if (vcenter === undefined) {
+      if (vcenterNames.length === 1) vcenter = vcenterNames[0] as string;
+      else problems.add(path, `missing: vcenter (there are ${vcenterNames.length} [vcenter.*] sections)`, false);
+    } else if (!raw.vcenter[vcenter]) {
+      problems.add([...path, "vcenter"], `no [vcenter.${vcenter}] section${vcenterNames.length ? ` (have: ${vcenterNames.join(", ")})` : ""}`);
+    }
+    const name = b.name ?? vm.value;
+    const prev = names.get(name);
+    if (prev !== undefined) problems.add([...path, b.name ? "name" : "vm"], `duplicate BMC name "${name}" (also bmc[${prev}]); set name = "…"`);
+    names.set(name, i);
+    if (b.cipher_suites.length === 0) problems.add([...path, "cipher_suites"], "expected at least one cipher suite");
+    if (b.cipher_suites.includes(0) && !b.allow_insecure_auth) {
+      problems.add([...path, "cipher_suites"], "cipher suite 0 sends commands unauthenticated; it needs allow_insecure_auth = true");
+    }
+    return {
+      name,
+      vm,
+      vcenter: vcenter ?? "",
+      address: b.address,
+      port: b.port,
+      username: b.username,
+      password: ctx.resolveSecret(b.password, [...path, "password"]),
+      privilege: b.privilege,
+      mac: b.mac?.replace(/-/g, ":").toLowerCase(),
+      cipher_suites: [...new Set(b.cipher_suites)],
+      ipmi15: b.ipmi15,
+      allow_insecure_auth: b.allow_insecure_auth,
+      max_sessions: b.max_sessions,
+      session_timeout_s: b.session_timeout_s,
+      max_staleness_s: b.max_staleness_s,
+    };
+  });
+  out.forEach((a, i) => {
+    for (let j = 0; j < i; j++) {
+      const b = out[j] as BmcConfig;
+      if (a.port === b.port && addressesOverlap(a.address, b.address)) {
+        problems.add(["bmc", i, "port"], `port ${a.port} on ${a.address} is already used by bmc[${j}] (${b.address}:${b.port})`);
+        break;
+      }
+    }
+  });
+  return out;
+}
+
+function buildSlp(raw: RawConfig, ctx: BuildContext, problems: Problems): SlpConfig[] {
+  const names = new Set<string>();
+  return raw.slp.map((s, i) => {
+    const path: Segment[] = ["slp", i];
+    if ((s.profile === undefined) === (s.attributes_file === undefined)) {
+      problems.add(path, s.profile ? "choose one of profile or attributes_file" : 'missing: profile = "lsi-msm" or attributes_file = "…"', false);
+    }
+    let attributesFile: string | undefined;
+    if (s.attributes_file !== undefined) {
+      attributesFile = abs(ctx, s.attributes_file);
+      try {
+        readFileSync(attributesFile);
+      } catch (err) {
+        problems.add([...path, "attributes_file"], `cannot read ${s.attributes_file} (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+      }
+    }
+    const name = s.name ?? s.host;
+    if (names.has(name)) problems.add([...path, s.name ? "name" : "host"], `duplicate SLP entry "${name}"; set name = "…"`);
+    names.add(name);
+    const attributes: Record<string, string[]> = {};
+    for (const [k, val] of Object.entries(s.attributes)) attributes[k] = Array.isArray(val) ? val : [val];
+    for (const [j, u] of (s.urls ?? []).entries()) {
+      if (!/^service:[A-Za-z0-9.+-]+(:[A-Za-z0-9.+-]+)?:\/\/\S+$/.test(u)) problems.add([...path, "urls"], `urls[${j}]: expected a service URL like service:wbem:https://${s.host}:5989, got ${JSON.stringify(u)}`);
+    }
+    return {
+      name,
+      host: s.host,
+      urls: s.urls ?? [`service:wbem:https://${s.host}:5989`],
+      lifetime: s.lifetime,
+      profile: s.profile,
+      attributes_file: attributesFile,
+      attributes,
+      vmware_infrastructure: s.vmware_infrastructure,
+      interfaces: s.interfaces,
+      scopes: s.scopes,
+      port: s.port,
+      tcp: s.tcp,
+      allow: s.allow,
+    };
+  });
+}
+
+function buildWatchdogs(raw: RawConfig, esxi: Record<string, EsxiConfig>, problems: Problems): WatchdogConfig[] {
+  const names = new Set<string>();
+  return raw.watchdog.map((w, i) => {
+    const path: Segment[] = ["watchdog", i];
+    w.hosts.forEach((h) => {
+      if (!raw.esxi[h]) problems.add([...path, "hosts"], `no [esxi.${h}] section for host "${h}"`);
+      else if (!esxi[h]?.bmc) problems.add([...path, "hosts"], `[esxi.${h}] has no bmc = { … }: the watchdog cannot fence it`);
+    });
+    if (new Set(w.hosts).size !== w.hosts.length) problems.add([...path, "hosts"], "a host is listed twice");
+    if (w.self_host !== undefined && !raw.esxi[w.self_host]) problems.add([...path, "self_host"], `no [esxi.${w.self_host}] section`);
+    if (w.probe_timeout_ms >= w.probe_interval_ms) problems.add([...path, "probe_timeout_ms"], `must be shorter than probe_interval_ms (${w.probe_interval_ms})`);
+    const name = w.name ?? w.vm;
+    if (names.has(name)) problems.add([...path, w.name ? "name" : "vm"], `duplicate watchdog "${name}"`);
+    names.add(name);
+    return { ...w, name };
+  });
+}
+
+export function buildConfig(raw: RawConfig, problems: Problems, ctx: BuildContext): Config {
+  const vcenter: Config["vcenter"] = {};
+  for (const [name, e] of Object.entries(raw.vcenter)) vcenter[name] = buildEndpoint(name, e, ["vcenter", name], ctx, problems);
+  const esxi: Config["esxi"] = {};
+  for (const [name, e] of Object.entries(raw.esxi)) {
+    const path = ["esxi", name];
+    const { bmc, ...endpoint } = e;
+    esxi[name] = {
+      ...buildEndpoint(name, endpoint, path, ctx, problems),
+      bmc: bmc && {
+        ...bmc,
+        cipher_suite: bmc.cipher_suite as 3 | 17,
+        password: ctx.resolveSecret(bmc.password, [...path, "bmc", "password"]),
+      },
+    };
+  }
+  return {
+    file: ctx.file,
+    daemon: {
+      log_level: raw.daemon.log_level,
+      state_dir: abs(ctx, raw.daemon.state_dir),
+      control_socket: abs(ctx, raw.daemon.control_socket),
+      metrics_listen: raw.daemon.metrics_listen,
+    },
+    vcenter,
+    esxi,
+    bmc: buildBmcs(raw, ctx, problems),
+    slp: buildSlp(raw, ctx, problems),
+    watchdog: buildWatchdogs(raw, esxi, problems),
+    warnings: [],
+  };
+}
+
+/** A stable fingerprint of one entry, for reload reconciliation (unchanged entries keep running). */
+export function entryFingerprint(entry: unknown): string {
+  return createHash("sha256").update(JSON.stringify(entry)).digest("hex");
+}
+
+export { isWildcard };

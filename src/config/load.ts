@@ -1,0 +1,184 @@
+// config.toml → typed Config: strict UTF-8, smol-toml, the valibot schema, then the
+// cross-field rules. Every problem becomes a ConfigError with file, line, key path and a caret;
+// all problems in a file are reported together.
+import { readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { TomlError, parse as parseToml } from "smol-toml";
+import * as v from "valibot";
+import { ConfigError, SecretError } from "../errors.ts";
+import { codeblock, formatPath, locateKeys, positionOf } from "./locate.ts";
+import { configSchema, type RawConfig } from "./schema.ts";
+import { type SecretContext, resolveSecret, secretKind } from "./secrets.ts";
+import { closest } from "./suggest.ts";
+import type { Config } from "./types.ts";
+import { buildConfig } from "./build.ts";
+
+type Segment = string | number;
+
+/** Collects problems with their places; `fail()` throws them all as one ConfigError. */
+export class ProblemList {
+  readonly problems: ConfigError[] = [];
+  private positions: ReturnType<typeof locateKeys> | undefined;
+  constructor(
+    readonly file: string,
+    readonly source: string,
+  ) {}
+
+  add(path: Segment[], detail: string, atValue = true): void {
+    this.positions ??= locateKeys(this.source);
+    const pos = positionOf(this.positions, path);
+    const col = pos ? (atValue && pos.valueColumn ? pos.valueColumn : pos.column) : 0;
+    const block = pos ? codeblock(this.source, pos.line, col) : "";
+    this.problems.push(new ConfigError(detail, this.file, pos?.line, path.length ? formatPath(path) : undefined, block));
+  }
+
+  throwIfAny(): void {
+    const [first, ...rest] = [...this.problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    if (!first) return;
+    first.others = rest;
+    throw first;
+  }
+}
+
+function decodeUtf8(bytes: Uint8Array, file: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    // Find the first bad byte to give a line number: decode prefixes until it fails.
+    let lo = 0;
+    let hi = bytes.length;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      try {
+        new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(0, mid));
+        lo = mid;
+      } catch {
+        hi = mid - 1;
+      }
+    }
+    // `lo` bytes decode; the bad sequence starts at most 3 bytes earlier (a cut multibyte char).
+    const prefix = new TextDecoder("utf-8").decode(bytes.subarray(0, Math.max(0, lo - 3)));
+    const line = prefix.split("\n").length;
+    throw new ConfigError(`invalid UTF-8 near byte ${lo}`, file, line, undefined);
+  }
+}
+
+/** Resolves schema entries at a path so an unknown key can get a "did you mean". */
+function knownKeysAt(path: Segment[]): string[] {
+  // biome-ignore lint: valibot schema internals are untyped here
+  let schema: any = configSchema;
+  for (const seg of path) {
+    while (schema && !schema.entries && (schema.wrapped || schema.item || schema.value)) {
+      schema = schema.wrapped ?? (typeof seg === "number" ? schema.item : schema.value ?? schema.item);
+    }
+    if (!schema) return [];
+    if (typeof seg === "number") schema = schema.item ?? schema;
+    else if (schema.entries) schema = schema.entries[seg];
+    else return [];
+  }
+  while (schema && !schema.entries && (schema.wrapped || schema.item || schema.value)) schema = schema.wrapped ?? schema.item ?? schema.value;
+  return schema?.entries ? Object.keys(schema.entries) : [];
+}
+
+function issuePath(issue: v.BaseIssue<unknown>): Segment[] {
+  return (issue.path ?? []).map((p) => (typeof p.key === "number" ? p.key : String(p.key)));
+}
+
+function reportSchemaIssues(issues: v.BaseIssue<unknown>[], problems: ProblemList): void {
+  for (const issue of issues) {
+    const path = issuePath(issue);
+    const last = issue.path?.[issue.path.length - 1];
+    const isUnknownKey = issue.type === "strict_object" || (last && "origin" in last && last.origin === "key");
+    if (isUnknownKey) {
+      const key = String(path[path.length - 1]);
+      const hint = closest(key, knownKeysAt(path.slice(0, -1)));
+      problems.add(path, `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`, false);
+    } else if (issue.type === "union" && issue.issues?.length) {
+      problems.add(path, issue.issues[0]?.message ?? issue.message);
+    } else {
+      problems.add(path, issue.message, issue.input !== undefined);
+    }
+  }
+}
+
+export interface LoadOptions extends SecretContext {}
+
+/** Parses and validates config text. `file` is used in messages and to resolve relative paths. */
+export function parseConfig(source: string, file: string, opts: LoadOptions = {}): Config {
+  let raw: unknown;
+  try {
+    raw = parseToml(source, { unsafeKeyBehaviour: "throw" } as Parameters<typeof parseToml>[1]);
+  } catch (err) {
+    if (err instanceof TomlError) {
+      const detail = err.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "") ?? "syntax error";
+      throw new ConfigError(`TOML syntax: ${detail}`, file, err.line, undefined, codeblock(source, err.line, err.column));
+    }
+    throw err;
+  }
+  const problems = new ProblemList(file, source);
+  const result = v.safeParse(configSchema, raw, { abortEarly: false });
+  if (!result.success) {
+    reportSchemaIssues(result.issues, problems);
+    problems.throwIfAny();
+  }
+  const baseDir = dirname(resolve(file));
+  const secretCtx: SecretContext = { baseDir, env: opts.env };
+  const config = buildConfig(result.output as RawConfig, problems, {
+    file: resolve(file),
+    baseDir,
+    resolveSecret(ref: string, path: Segment[]) {
+      try {
+        return resolveSecret(ref, secretCtx);
+      } catch (err) {
+        if (err instanceof SecretError) problems.add(path, err.message);
+        else throw err;
+        return "";
+      }
+    },
+  });
+  problems.throwIfAny();
+  warnOnInlineSecrets(config, raw as RawConfig, file);
+  return config;
+}
+
+function warnOnInlineSecrets(config: Config, raw: RawConfig, file: string): void {
+  const inline: string[] = [];
+  const check = (ref: string | undefined, path: string) => {
+    if (ref !== undefined && secretKind(ref) === "inline") inline.push(path);
+  };
+  for (const [n, e] of Object.entries(raw.vcenter ?? {})) check(e.password, `vcenter.${n}.password`);
+  for (const [n, e] of Object.entries(raw.esxi ?? {})) {
+    check(e.password, `esxi.${n}.password`);
+    check(e.bmc?.password, `esxi.${n}.bmc.password`);
+  }
+  (raw.bmc ?? []).forEach((b, i) => check(b.password, `bmc[${i}].password`));
+  if (inline.length === 0) return;
+  let mode = 0;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    return;
+  }
+  if (mode & 0o077) {
+    config.warnings.push(
+      `${file} holds inline secrets (${inline.join(", ")}) and is readable by group or others (mode ${(mode & 0o777).toString(8)}): chmod 600 it, or use env:, file: or credential: references`,
+    );
+  }
+}
+
+/** Reads, parses and validates a config file. Throws ConfigError. */
+export function loadConfig(path: string, opts: LoadOptions = {}): Config {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    throw new ConfigError(`cannot read the config file (${code})`, path, undefined, undefined);
+  }
+  return parseConfig(decodeUtf8(bytes, path), path, opts);
+}
+
+/** Resolves a path from the config against the config file's directory. */
+export function resolveFromConfig(baseDir: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}

@@ -1,0 +1,119 @@
+// smol-toml reports positions for syntax errors only. To put a line number and a caret
+// next to a schema error, we scan the source once and remember where each key path was
+// written: table headers, array-of-table indices, dotted keys and inline tables.
+
+export interface KeyPosition {
+  line: number; // 1-based
+  column: number; // 1-based, start of the key (or of the value when `valueColumn` is known)
+  valueColumn?: number;
+}
+
+function stripComment(line: string): string {
+  let inStr: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (inStr) {
+      if (c === "\\" && inStr === '"') i++;
+      else if (c === inStr) inStr = null;
+    } else if (c === '"' || c === "'") inStr = c;
+    else if (c === "#") return line.slice(0, i);
+  }
+  return line;
+}
+
+function splitKey(key: string): string[] {
+  const parts: string[] = [];
+  const re = /\s*("(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)\s*(\.|$)/y;
+  let m: RegExpExecArray | null;
+  re.lastIndex = 0;
+  while (re.lastIndex < key.length && (m = re.exec(key))) {
+    const raw = m[1] as string;
+    parts.push(raw.startsWith('"') || raw.startsWith("'") ? raw.slice(1, -1) : raw);
+    if (m[2] === "") break;
+  }
+  return parts;
+}
+
+/** Joins path segments the way error messages print them: `bmc[1].port`, `vcenter.lab.url`. */
+export function formatPath(segments: Array<string | number>): string {
+  let out = "";
+  for (const s of segments) {
+    if (typeof s === "number") out += `[${s}]`;
+    else out += out ? `.${s}` : s;
+  }
+  return out;
+}
+
+/** Maps every key path written in `source` to where it was written. */
+export function locateKeys(source: string): Map<string, KeyPosition> {
+  const positions = new Map<string, KeyPosition>();
+  const arrayCounts = new Map<string, number>();
+  let table: Array<string | number> = [];
+  const lines = source.split(/\r?\n/);
+  lines.forEach((rawLine, idx) => {
+    const lineNo = idx + 1;
+    const line = stripComment(rawLine);
+    const header = /^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*$/.exec(line);
+    if (header) {
+      const isArray = header[1] === "[[";
+      const keyParts = splitKey(header[2] as string);
+      const base = formatPath(keyParts);
+      if (isArray) {
+        const n = arrayCounts.get(base) ?? 0;
+        arrayCounts.set(base, n + 1);
+        table = [...keyParts, n];
+      } else table = keyParts;
+      const col = rawLine.indexOf(header[2] as string) + 1;
+      positions.set(formatPath(table), { line: lineNo, column: col });
+      return;
+    }
+    const kv = /^(\s*)((?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.\s-])+?)\s*=\s*(.*)$/.exec(line);
+    if (!kv) return;
+    const keyParts = splitKey(kv[2] as string);
+    const path = [...table, ...keyParts];
+    const keyCol = (kv[1] as string).length + 1;
+    const valueCol = line.length - (kv[3] as string).length + 1;
+    positions.set(formatPath(path), { line: lineNo, column: keyCol, valueColumn: valueCol });
+    // Inline table on the same line: `bmc = { address = "…", port = 623 }`.
+    const value = kv[3] as string;
+    if (value.trimStart().startsWith("{")) {
+      const inner = /([A-Za-z0-9_-]+)\s*=\s*/g;
+      let m: RegExpExecArray | null;
+      const offset = valueCol - 1;
+      while ((m = inner.exec(value))) {
+        positions.set(formatPath([...path, m[1] as string]), {
+          line: lineNo,
+          column: offset + m.index + 1,
+          valueColumn: offset + m.index + m[0].length + 1,
+        });
+      }
+    }
+  });
+  return positions;
+}
+
+/** Finds the closest written position for a path: the key itself, else its nearest parent. */
+export function positionOf(positions: Map<string, KeyPosition>, segments: Array<string | number>): KeyPosition | undefined {
+  const full = formatPath(segments);
+  if (!positions.has(full) && full) {
+    // A table written only through sub-tables (`[vcentre.x]` for `vcentre`): its first mention.
+    for (const [key, pos] of positions) if (key.startsWith(`${full}.`) || key.startsWith(`${full}[`)) return pos;
+  }
+  for (let n = segments.length; n > 0; n--) {
+    const p = positions.get(formatPath(segments.slice(0, n)));
+    if (p) return p;
+  }
+  return undefined;
+}
+
+/** A smol-toml-like code block: the line before, the line, the line after, and a caret. */
+export function codeblock(source: string, line: number, column: number): string {
+  const lines = source.split(/\r?\n/);
+  const width = String(Math.min(lines.length, line + 1)).length;
+  const out: string[] = [];
+  for (let n = Math.max(1, line - 1); n <= Math.min(lines.length, line + 1); n++) {
+    out.push(`${String(n).padStart(width)}| ${lines[n - 1] ?? ""}`);
+    if (n === line) out.push(`${" ".repeat(width)}| ${" ".repeat(Math.max(0, column - 1))}^`);
+  }
+  return out.join("\n");
+}

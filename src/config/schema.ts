@@ -1,0 +1,130 @@
+// The raw shape of config.toml, as valibot schemas. Messages say what was expected and
+// what was found, because they end up in front of a field engineer next to a line number.
+// Cross-field rules (references, duplicates, exactly-one-of) live in validate.ts.
+import * as v from "valibot";
+
+export function show(input: unknown): string {
+  if (typeof input === "string") return JSON.stringify(input);
+  if (input === undefined) return "nothing";
+  if (Array.isArray(input)) return "an array";
+  if (input instanceof Date) return "a date";
+  if (typeof input === "object" && input !== null) return "a table";
+  return String(input);
+}
+
+const expect = (what: string) => (issue: v.BaseIssue<unknown>) =>
+  issue.input === undefined ? `missing: expected ${what}` : `expected ${what}, got ${show(issue.input)}`;
+
+function intRange(min: number, max: number) {
+  const msg = expect(`an integer ${min}..${max}`);
+  return v.pipe(v.number(msg), v.integer(msg), v.minValue(min, msg), v.maxValue(max, msg));
+}
+const str = (what = "a string") => v.pipe(v.string(expect(what)), v.minLength(1, expect(`a non-empty ${what.replace(/^an? /, "")}`)));
+const bool = v.boolean(expect("true or false"));
+const strList = (what = "an array of strings") => v.array(v.string(expect(what)), expect(what));
+const secret = str("a secret: env:NAME, file:PATH, credential:NAME or the value itself");
+const httpsUrl = v.pipe(str("a URL"), v.regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, expect("a URL like https://host/sdk")));
+const thumbprint = v.pipe(
+  str("a thumbprint"),
+  v.regex(/^([0-9A-Fa-f]{2}:?){19}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, expect("a SHA-1 or SHA-256 thumbprint (hex, colons allowed)")),
+);
+const hostPort = v.pipe(str("host:port"), v.regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:]+):\d{1,5}$/, expect('"host:port" (IPv6 in brackets)')));
+
+const endpointEntries = {
+  url: httpsUrl,
+  username: str("a user name"),
+  password: secret,
+  thumbprint: v.optional(thumbprint),
+  ca: v.optional(str("a path to a PEM CA file")),
+  insecure: v.optional(bool, false),
+  timeout_ms: v.optional(intRange(100, 600_000), 10_000),
+};
+
+export const physicalBmcSchema = v.strictObject({
+  address: str("an IP address or host name"),
+  port: v.optional(intRange(1, 65535), 623),
+  username: str("a user name"),
+  password: secret,
+  cipher_suite: v.optional(v.picklist([3, 17], expect("cipher suite 3 or 17")), 17),
+  privilege: v.optional(v.picklist(["operator", "administrator"], expect('"operator" or "administrator"')), "administrator"),
+});
+
+export const daemonSchema = v.strictObject({
+  log_level: v.optional(v.picklist(["debug", "info", "warn", "error"], expect('one of "debug", "info", "warn", "error"')), "info"),
+  state_dir: v.optional(str("a directory path"), "/var/lib/esxkit"),
+  control_socket: v.optional(str("a socket path"), "/run/esxkit/control.sock"),
+  metrics_listen: v.optional(hostPort),
+});
+
+export const vcenterSchema = v.strictObject(endpointEntries);
+export const esxiSchema = v.strictObject({ ...endpointEntries, bmc: v.optional(physicalBmcSchema) });
+
+const privilege = v.picklist(["user", "operator", "administrator"], expect('"user", "operator" or "administrator"'));
+
+export const bmcSchema = v.strictObject({
+  name: v.optional(str("a name")),
+  vm: v.optional(str("a VM name")),
+  vm_uuid: v.optional(v.pipe(str("a BIOS uuid"), v.uuid(expect("a uuid like 4210a5c3-…")))),
+  instance_uuid: v.optional(v.pipe(str("an instance uuid"), v.uuid(expect("a uuid like 5010a5c3-…")))),
+  vcenter: v.optional(str("a [vcenter.NAME] name")),
+  address: v.optional(v.pipe(str("an IP address"), v.ip(expect('an IP address such as "::", "0.0.0.0" or "192.0.2.5"'))), "::"),
+  port: intRange(1, 65535),
+  username: str("a user name"),
+  password: secret,
+  privilege: v.optional(privilege, "administrator"),
+  mac: v.optional(v.pipe(str("a MAC address"), v.regex(/^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/, expect('a MAC address like "02:00:00:aa:bb:cc"')))),
+  cipher_suites: v.optional(v.array(v.picklist([0, 3, 17], expect("cipher suite 3 or 17 (0 only with allow_insecure_auth)")), expect("an array of cipher suites")), [17, 3]),
+  ipmi15: v.optional(bool, false),
+  allow_insecure_auth: v.optional(bool, false),
+  max_sessions: v.optional(intRange(1, 64), 16),
+  session_timeout_s: v.optional(intRange(5, 3600), 60),
+  max_staleness_s: v.optional(intRange(1, 3600), 30),
+});
+
+export const slpSchema = v.strictObject({
+  name: v.optional(str("a name")),
+  host: v.pipe(str("a host FQDN"), v.regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/, expect("a host name like esxi01.example.local"))),
+  urls: v.optional(strList("an array of service URLs")),
+  lifetime: v.optional(intRange(1, 65535), 10800),
+  profile: v.optional(v.picklist(["lsi-msm"], expect('the profile "lsi-msm"'))),
+  attributes_file: v.optional(str("a path to an attribute file")),
+  attributes: v.optional(v.record(v.string(), v.union([v.string(), strList()], expect("a string or an array of strings"))), {}),
+  vmware_infrastructure: v.optional(bool, false),
+  interfaces: v.optional(v.array(v.pipe(v.string(expect("an IP address")), v.ip(expect("an IP address")))), []),
+  scopes: v.optional(strList("an array of scope names"), ["DEFAULT"]),
+  port: v.optional(intRange(1, 65535), 427),
+  tcp: v.optional(bool, false),
+  allow: v.optional(strList("an array of addresses or CIDRs"), []),
+});
+
+export const watchdogSchema = v.strictObject({
+  name: v.optional(str("a name")),
+  vm: str("the protected VM's name"),
+  hosts: v.pipe(strList("an array of [esxi.NAME] names"), v.minLength(1, expect("at least one [esxi.NAME] host"))),
+  vm_probe: v.optional(hostPort),
+  isolation_addresses: v.optional(strList("an array of IP addresses"), []),
+  probe_interval_ms: v.optional(intRange(200, 600_000), 2000),
+  probe_timeout_ms: v.optional(intRange(100, 60_000), 1500),
+  misses_to_fail: v.optional(intRange(1, 100), 3),
+  successes_to_recover: v.optional(intRange(1, 100), 3),
+  cooldown_s: v.optional(intRange(0, 86_400), 600),
+  max_failovers_per_hour: v.optional(intRange(1, 60), 2),
+  fence_timeout_s: v.optional(intRange(5, 3600), 60),
+  lock_retry_s: v.optional(intRange(0, 3600), 90),
+  dry_run: v.optional(bool, false),
+  webhook: v.optional(httpsUrl),
+  command: v.optional(v.pipe(strList("an argv array"), v.minLength(1, expect("a non-empty argv array")))),
+  self_host: v.optional(str("an [esxi.NAME] name")),
+});
+
+export const configSchema = v.strictObject({
+  daemon: v.optional(daemonSchema, {}),
+  vcenter: v.optional(v.record(v.string(), vcenterSchema, expect("[vcenter.NAME] tables")), {}),
+  esxi: v.optional(v.record(v.string(), esxiSchema, expect("[esxi.NAME] tables")), {}),
+  bmc: v.optional(v.array(bmcSchema, expect("[[bmc]] entries")), []),
+  slp: v.optional(v.array(slpSchema, expect("[[slp]] entries")), []),
+  watchdog: v.optional(v.array(watchdogSchema, expect("[[watchdog]] entries")), []),
+});
+
+export type RawConfig = v.InferOutput<typeof configSchema>;
+export type RawEndpoint = v.InferOutput<typeof vcenterSchema>;

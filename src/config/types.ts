@@ -1,0 +1,130 @@
+// The typed, validated configuration that subsystems receive. Secrets are already
+// resolved here (env:/file:/credential: references replaced by their values) and were
+// registered with the log redactor when they were resolved.
+//
+// TOML keys are snake_case; the typed config keeps the same names so an error message,
+// the docs and the code all say the same thing.
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+export interface DaemonConfig {
+  log_level: LogLevel;
+  /** Where watchdog state, the audit journal and BMC identities are persisted. */
+  state_dir: string;
+  /** Unix socket of the local control API (`esxkit status`, …). */
+  control_socket: string;
+  /** Opt-in HTTP listener for /healthz and /metrics, "host:port". */
+  metrics_listen?: string;
+}
+
+/** TLS trust for an HTTPS endpoint: exactly one of these modes applies. */
+export type TlsTrust =
+  | { mode: "verify"; ca?: string /* PEM text of the CA file, when `ca` is set */ }
+  | { mode: "thumbprint"; thumbprint: string /* normalised upper-case hex with colons */ }
+  | { mode: "insecure" };
+
+/** A vim25 SOAP endpoint: a vCenter or a standalone ESXi host. */
+export interface EndpointConfig {
+  name: string;
+  url: string;
+  username: string;
+  password: string;
+  tls: TlsTrust;
+  /** Hard deadline for one SOAP call, in ms. */
+  timeout_ms: number;
+}
+
+export type VcenterConfig = EndpointConfig;
+
+export interface PhysicalBmcConfig {
+  address: string;
+  port: number;
+  username: string;
+  password: string;
+  /** RMCP+ cipher suite to try first; the client falls back from 17 to 3. */
+  cipher_suite: 3 | 17;
+  privilege: "operator" | "administrator";
+}
+
+export interface EsxiConfig extends EndpointConfig {
+  bmc?: PhysicalBmcConfig;
+}
+
+export type VmSelector = { by: "name"; value: string } | { by: "uuid"; value: string } | { by: "instance_uuid"; value: string };
+
+export interface BmcConfig {
+  /** Display name, unique across [[bmc]]; defaults to the VM selector's value. */
+  name: string;
+  vm: VmSelector;
+  vcenter: string;
+  address: string;
+  port: number;
+  username: string;
+  password: string;
+  /** Highest privilege this user may take: "user" | "operator" | "administrator". */
+  privilege: "user" | "operator" | "administrator";
+  /** LAN parameter 5 MAC; default derived stably from the VM selector. */
+  mac?: string;
+  /** Cipher suites offered, subset of [3, 17] (0 only when allow_cipher_0). */
+  cipher_suites: number[];
+  /** IPMI 1.5 with MD5 authentication (vCenter DPM's documented path). */
+  ipmi15: boolean;
+  /** Suite 0 / auth type "none" and "straight password": off unless explicitly enabled. */
+  allow_insecure_auth: boolean;
+  max_sessions: number;
+  session_timeout_s: number;
+  /** How long `power status` may answer from the cache while vCenter is unreachable. */
+  max_staleness_s: number;
+}
+
+export interface SlpConfig {
+  name: string;
+  host: string;
+  urls: string[];
+  lifetime: number;
+  profile?: "lsi-msm";
+  attributes_file?: string;
+  /** Per-key overrides of the profile or file: tag → values. */
+  attributes: Record<string, string[]>;
+  vmware_infrastructure: boolean;
+  interfaces: string[];
+  scopes: string[];
+  port: number;
+  tcp: boolean;
+  allow: string[];
+}
+
+export interface WatchdogConfig {
+  name: string;
+  vm: string;
+  hosts: string[];
+  /** TCP probe of the protected VM itself, "address:port". */
+  vm_probe?: string;
+  isolation_addresses: string[];
+  probe_interval_ms: number;
+  probe_timeout_ms: number;
+  misses_to_fail: number;
+  successes_to_recover: number;
+  cooldown_s: number;
+  max_failovers_per_hour: number;
+  fence_timeout_s: number;
+  lock_retry_s: number;
+  dry_run: boolean;
+  webhook?: string;
+  command?: string[];
+  /** The host esxkit itself runs on, when esxkit is a VM (anti-affinity). */
+  self_host?: string;
+}
+
+export interface Config {
+  /** Absolute path of the file this came from. */
+  file: string;
+  daemon: DaemonConfig;
+  vcenter: Record<string, VcenterConfig>;
+  esxi: Record<string, EsxiConfig>;
+  bmc: BmcConfig[];
+  slp: SlpConfig[];
+  watchdog: WatchdogConfig[];
+  /** Warnings found while loading (e.g. inline secrets in a world-readable file). */
+  warnings: string[];
+}

@@ -1,0 +1,281 @@
+// Every error esxkit raises, in one module (the undici lib/core/errors.js pattern).
+// Each class has a stable `code`; callers branch on `code`, never on message text.
+// This module is a leaf: it imports nothing from the project.
+
+export class EsxkitError extends Error {
+  code = "ESX_ERR";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "EsxkitError";
+  }
+}
+
+// ---------------------------------------------------------------- config / CLI
+
+/** A config problem with its place: file, line, key path, and a caret under the offending text. */
+export class ConfigError extends EsxkitError {
+  override code = "ESX_CONFIG";
+  constructor(
+    readonly detail: string,
+    readonly file: string,
+    readonly line: number | undefined,
+    readonly keyPath: string | undefined,
+    readonly codeblock = "",
+  ) {
+    const where = line ? `${file}:${line}` : file;
+    const path = keyPath ? ` ${keyPath}:` : "";
+    super(`${where}:${path} ${detail}${codeblock ? `\n${codeblock}` : ""}`);
+    this.name = "ConfigError";
+  }
+  /** Further problems found in the same file, reported together with this one. */
+  others: ConfigError[] = [];
+  /** Every problem, this one first, each formatted with its place. */
+  get all(): ConfigError[] {
+    return [this, ...this.others];
+  }
+}
+
+/** A secret reference (env:, file:, credential:) that cannot be resolved. Never carries the value. */
+export class SecretError extends EsxkitError {
+  override code = "ESX_SECRET";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "SecretError";
+  }
+}
+
+/** Bad command-line usage: unknown flag, missing argument. Exit code 2. */
+export class UsageError extends EsxkitError {
+  override code = "ESX_USAGE";
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+// ---------------------------------------------------------------- network (shared)
+
+/** A call that did not finish within its deadline. */
+export class DeadlineError extends EsxkitError {
+  override code = "ESX_DEADLINE";
+  constructor(
+    readonly what: string,
+    readonly ms: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`${what}: no answer within ${ms} ms`, options);
+    this.name = "DeadlineError";
+  }
+}
+
+/** The peer could not be reached: refused, reset, unreachable, DNS failure. */
+export class ConnectError extends EsxkitError {
+  override code = "ESX_CONNECT";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ConnectError";
+  }
+}
+
+/** TLS chain or name verification failed (no pin configured). */
+export class TlsVerifyError extends EsxkitError {
+  override code = "ESX_TLS_VERIFY";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "TlsVerifyError";
+  }
+}
+
+/** The server certificate does not match the configured thumbprint. */
+export class TlsPinError extends EsxkitError {
+  override code = "ESX_TLS_PIN";
+  constructor(
+    readonly expected: string,
+    readonly actualSha256: string,
+    readonly actualSha1: string,
+  ) {
+    super(`server certificate does not match the pinned thumbprint (got SHA-256 ${actualSha256})`);
+    this.name = "TlsPinError";
+  }
+}
+
+// ---------------------------------------------------------------- vSphere
+
+export class HttpStatusError extends EsxkitError {
+  override code = "ESX_HTTP_STATUS";
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "HttpStatusError";
+  }
+}
+
+/** Input that is not well-formed XML, or uses a feature we refuse (DOCTYPE). */
+export class XmlError extends EsxkitError {
+  override code = "ESX_XML";
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(`${message} at offset ${offset}`);
+    this.name = "XmlError";
+  }
+}
+
+/** A value that cannot be written into a SOAP request (XML-forbidden character, bad element name, NaN). */
+export class SoapEncodeError extends EsxkitError {
+  override code = "ESX_SOAP_ENCODE";
+  constructor(message: string) {
+    super(message);
+    this.name = "SoapEncodeError";
+  }
+}
+
+/** A well-formed XML answer that is not a usable SOAP response (no soapenv:Envelope, empty Body). */
+export class SoapProtocolError extends EsxkitError {
+  override code = "ESX_SOAP_PROTOCOL";
+  constructor(message: string) {
+    super(message);
+    this.name = "SoapProtocolError";
+  }
+}
+
+/** A SOAP fault from vCenter/ESXi. `faultType` is the vim25 fault name (NotAuthenticated, FileLocked, …). */
+export class SoapFaultError extends EsxkitError {
+  override code = "ESX_SOAP_FAULT";
+  constructor(
+    readonly faultType: string,
+    readonly faultString: string,
+    readonly detail: Record<string, unknown> = {},
+  ) {
+    super(`${faultType}: ${faultString}`);
+    this.name = "SoapFaultError";
+  }
+}
+
+/** A vSphere task that ended in error. `faultType` as for SoapFaultError. */
+export class TaskFailedError extends EsxkitError {
+  override code = "ESX_TASK_FAILED";
+  constructor(
+    readonly task: string,
+    readonly faultType: string,
+    readonly faultMessage: string,
+    readonly detail: Record<string, unknown> = {},
+  ) {
+    super(`task ${task} failed: ${faultType}: ${faultMessage}`);
+    this.name = "TaskFailedError";
+  }
+}
+
+export class NotFoundError extends EsxkitError {
+  override code = "ESX_NOT_FOUND";
+  constructor(message: string) {
+    super(message);
+    this.name = "NotFoundError";
+  }
+}
+
+export class AmbiguousError extends EsxkitError {
+  override code = "ESX_AMBIGUOUS";
+  constructor(
+    message: string,
+    readonly candidates: string[],
+  ) {
+    super(message);
+    this.name = "AmbiguousError";
+  }
+}
+
+// ---------------------------------------------------------------- IPMI
+
+/** A malformed IPMI/RMCP packet. The BMC drops it or answers 0xC7/0xCC. */
+export class IpmiDecodeError extends EsxkitError {
+  override code = "ESX_IPMI_DECODE";
+  constructor(message: string) {
+    super(message);
+    this.name = "IpmiDecodeError";
+  }
+}
+
+/** An IPMI command answered with a non-zero completion code (client side). */
+export class IpmiCompletionError extends EsxkitError {
+  override code = "ESX_IPMI_COMPLETION";
+  constructor(
+    readonly completionCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "IpmiCompletionError";
+  }
+}
+
+/** Session establishment failed (RAKP status, wrong password, unsupported cipher suite). */
+export class IpmiAuthError extends EsxkitError {
+  override code = "ESX_IPMI_AUTH";
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = "IpmiAuthError";
+  }
+}
+
+// ---------------------------------------------------------------- BMC
+
+/**
+ * A VM backend could not carry out a BMC action. `reason` picks the IPMI completion code:
+ * unsupported → 0xD6, invalid_state → 0xD5, unavailable (vCenter unreachable, stale cache) → 0xC3,
+ * busy → 0xC0.
+ */
+export class BmcBackendError extends EsxkitError {
+  override code = "ESX_BMC_BACKEND";
+  constructor(
+    readonly reason: "unsupported" | "invalid_state" | "unavailable" | "busy",
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "BmcBackendError";
+  }
+}
+
+// ---------------------------------------------------------------- SLP
+
+/** A malformed or refused SLP message; `reason` is a stable short tag used for drop counters. */
+export class SlpDecodeError extends EsxkitError {
+  override code = "ESX_SLP_DECODE";
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SlpDecodeError";
+  }
+}
+
+// ---------------------------------------------------------------- watchdog / daemon
+
+export class FenceError extends EsxkitError {
+  override code = "ESX_FENCE";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "FenceError";
+  }
+}
+
+export class ControlError extends EsxkitError {
+  override code = "ESX_CONTROL";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ControlError";
+  }
+}
+
+/** The `code` of any error, ours or Node's (ECONNREFUSED …), or undefined. */
+export function errorCode(err: unknown): string | undefined {
+  if (err && typeof err === "object" && "code" in err && typeof err.code === "string") return err.code;
+  return undefined;
+}

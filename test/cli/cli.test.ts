@@ -1,0 +1,64 @@
+// The CLI as a user runs it: exit codes, unknown flags, help, config check.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+
+const root = join(import.meta.dir, "../..");
+const bun = join(root, "node_modules/.bin/bun");
+
+function esxkit(args: string[], env: Record<string, string> = {}) {
+  const p = Bun.spawnSync([bun, join(root, "src/main.ts"), ...args], { env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", ...env }, cwd: root });
+  return { code: p.exitCode, stdout: p.stdout.toString(), stderr: p.stderr.toString() };
+}
+
+describe("esxkit CLI", () => {
+  test("version prints the package version", () => {
+    const r = esxkit(["version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^esxkit \d+\.\d+\.\d+ \(bun /);
+  });
+
+  test.each([
+    [["--bogus"], /unknown option --bogus/],
+    [["config", "check", "--nope"], /unknown option --nope for "check"/],
+    [["serve", "--confg", "x"], /unknown option --confg/],
+    [["frobnicate"], /unknown command "frobnicate"/],
+  ])("%p is a usage error (exit 2)", (args, message) => {
+    const r = esxkit(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+
+  test.each([[["--help"]], [["serve", "--help"]], [["config", "check", "-h"]]])("%p prints usage and exits 0", (args) => {
+    const r = esxkit(args);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("USAGE");
+  });
+
+  test("config check on the documented example: exit 0 and a summary", () => {
+    const r = esxkit(["config", "check", "-c", "config.toml"], {
+      VC_PASSWORD: "a-secret",
+      BMC_PASSWORD: "b-secret",
+      BMC01: "c-secret",
+      BMC02: "d-secret",
+      CREDENTIALS_DIRECTORY: join(root, "test/fixtures/credentials"),
+    });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("valid");
+    expect(r.stdout).toContain("bmc lab-vesxi01: VM lab-vesxi01 on vcenter lab, IPMI on [::]:6230");
+    expect(r.stdout).not.toContain("a-secret");
+  });
+
+  test("config check on a broken file: exit 1 with file:line: path", () => {
+    const r = esxkit(["config", "check", "-c", "test/fixtures/config/broken-port.toml"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("broken-port.toml:9: bmc[0].port: expected an integer 1..65535, got \"62x0\"");
+    expect(r.stderr).toContain("^");
+  });
+
+  test("the config is found through $ESXKIT_CONFIG", () => {
+    const r = esxkit(["config", "check", "--json"], { ESXKIT_CONFIG: "test/fixtures/config/broken-port.toml" });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("broken-port.toml:9");
+  });
+});

@@ -1,0 +1,120 @@
+// `config check` on broken configs: each names the file, line and key path of the problem.
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig, parseConfig } from "../../src/config/load.ts";
+import { ConfigError } from "../../src/errors.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "esxkit-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const env = { VC_PASSWORD: "vc-secret-1", BMC_PASSWORD: "bmc-secret-1" } as NodeJS.ProcessEnv;
+const vcenter = `[vcenter.lab]\nurl = "https://vcsa.example/sdk"\nusername = "u"\npassword = "env:VC_PASSWORD"\n`;
+const bmc = (extra = "", port = "6230") => `\n[[bmc]]\nvm = "vm1"\nport = ${port}\nusername = "admin"\npassword = "env:BMC_PASSWORD"\n${extra}`;
+
+interface Case {
+  name: string;
+  toml: string | Uint8Array;
+  line?: number;
+  path?: string;
+  message: RegExp;
+}
+
+const cases: Case[] = [
+  { name: "TOML syntax error", toml: `${vcenter}name = esx01\n`, line: 5, message: /TOML syntax/ },
+  { name: "unknown key with hint", toml: `${vcenter}${bmc('prot = 1\n')}`, line: 11, path: "bmc[0].prot", message: /unknown key "prot" \(did you mean "port"\?\)/ },
+  { name: "unknown section", toml: `${vcenter}[vcentre.x]\n`, line: 5, path: "vcentre", message: /unknown key "vcentre" \(did you mean "vcenter"\?\)/ },
+  { name: "wrong type for port", toml: `${vcenter}${bmc("", '"62x0"')}`, line: 8, path: "bmc[0].port", message: /expected an integer 1\.\.65535, got "62x0"/ },
+  { name: "port out of range", toml: `${vcenter}${bmc("", "70000")}`, line: 8, path: "bmc[0].port", message: /expected an integer 1\.\.65535, got 70000/ },
+  { name: "missing vcenter reference", toml: `${vcenter}${bmc('vcenter = "prod"\n')}`, line: 11, path: "bmc[0].vcenter", message: /no \[vcenter\.prod\] section \(have: lab\)/ },
+  {
+    name: "duplicate BMC port",
+    toml: `${vcenter}${bmc()}\n[[bmc]]\nvm = "vm2"\nport = 6230\nusername = "a"\npassword = "env:BMC_PASSWORD"\n`,
+    line: 14,
+    path: "bmc[1].port",
+    message: /port 6230 on :: is already used by bmc\[0\]/,
+  },
+  { name: "unreadable secret file", toml: `${vcenter.replace("env:VC_PASSWORD", "file:/nonexistent/esxkit-secret")}`, line: 4, path: "vcenter.lab.password", message: /file:\/nonexistent\/esxkit-secret: cannot read .* \(ENOENT\)/ },
+  { name: "unset environment secret", toml: `${vcenter.replace("env:VC_PASSWORD", "env:NOT_SET_ANYWHERE")}`, line: 4, path: "vcenter.lab.password", message: /environment variable NOT_SET_ANYWHERE is not set/ },
+  { name: "bad UTF-8", toml: new Uint8Array([...new TextEncoder().encode(`${vcenter}# caf`), 0xc3, 0x28, 0x0a]), line: 5, message: /invalid UTF-8/ },
+  { name: "two TLS modes", toml: `${vcenter}insecure = true\nthumbprint = "${"AB:".repeat(31)}AB"\n`, path: "vcenter.lab.insecure", message: /choose one of thumbprint, ca or insecure/ },
+  { name: "bad thumbprint", toml: `${vcenter}thumbprint = "XYZ"\n`, line: 5, path: "vcenter.lab.thumbprint", message: /SHA-1 or SHA-256 thumbprint/ },
+  { name: "no VM selector", toml: `${vcenter}\n[[bmc]]\nport = 6230\nusername = "a"\npassword = "env:BMC_PASSWORD"\n`, line: 6, path: "bmc[0]", message: /one of vm, vm_uuid or instance_uuid/ },
+  { name: "watchdog host without section", toml: `[[watchdog]]\nvm = "vcsa"\nhosts = ["esx9"]\n`, line: 3, path: "watchdog[0].hosts", message: /no \[esxi\.esx9\] section/ },
+  { name: "slp without profile or file", toml: `[[slp]]\nhost = "esx.example"\n`, line: 1, path: "slp[0]", message: /profile = "lsi-msm" or attributes_file/ },
+  { name: "bad enum", toml: `[daemon]\nlog_level = "loud"\n`, line: 2, path: "daemon.log_level", message: /one of "debug", "info", "warn", "error"/ },
+  { name: "suite 0 without opt-in", toml: `${vcenter}${bmc("cipher_suites = [0, 3]\n")}`, line: 11, path: "bmc[0].cipher_suites", message: /allow_insecure_auth/ },
+];
+
+describe("broken configs", () => {
+  test.each(cases)("$name", ({ name, toml, line, path, message }) => {
+    const file = join(dir, `${name.replace(/\W+/g, "-")}.toml`);
+    writeFileSync(file, toml);
+    let err: unknown;
+    try {
+      loadConfig(file, { env });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const ce = err as ConfigError;
+    expect(ce.code).toBe("ESX_CONFIG");
+    const match = ce.all.find((e) => message.test(e.message));
+    expect(match?.message ?? ce.all.map((e) => e.message).join("\n")).toMatch(message);
+    expect(match?.file).toBe(file);
+    if (line !== undefined) expect(match?.line).toBe(line);
+    if (path !== undefined) expect(match?.keyPath).toBe(path);
+    if (match?.line) expect(match.message.startsWith(`${file}:${match.line}:`)).toBe(true);
+  });
+});
+
+describe("valid configs", () => {
+  test("the documented example validates when its secrets exist", () => {
+    const creds = mkdtempSync(join(dir, "creds-"));
+    writeFileSync(join(creds, "esx01"), "root-pass-1\n");
+    writeFileSync(join(creds, "esx02"), "root-pass-2\n");
+    const c = loadConfig(join(import.meta.dir, "../../config.toml"), {
+      env: { ...env, BMC01: "b1-secret", BMC02: "b2-secret", CREDENTIALS_DIRECTORY: creds },
+    });
+    expect(c.bmc).toHaveLength(1);
+    expect(c.bmc[0]?.vm).toEqual({ by: "name", value: "lab-vesxi01" });
+    expect(c.bmc[0]?.password).toBe("bmc-secret-1");
+    expect(c.esxi.esx01?.password).toBe("root-pass-1");
+    expect(c.esxi.esx01?.bmc?.port).toBe(623);
+    expect(c.esxi.esx02?.bmc?.cipher_suite).toBe(17);
+    expect(c.vcenter.lab?.tls.mode).toBe("thumbprint");
+    expect(c.slp[0]?.urls).toEqual(["service:wbem:https://esxi-main.example.jp:5989"]);
+    expect(c.watchdog[0]?.hosts).toEqual(["esx01", "esx02"]);
+  });
+
+  test("defaults, a single vcenter is implied, thumbprints are normalised", () => {
+    const c = parseConfig(`${vcenter}thumbprint = "${"ab".repeat(20)}"\n${bmc()}`, join(dir, "x.toml"), { env });
+    expect(c.bmc[0]).toMatchObject({ vcenter: "lab", address: "::", cipher_suites: [17, 3], ipmi15: false, max_sessions: 16, name: "vm1" });
+    expect(c.vcenter.lab?.tls).toEqual({ mode: "thumbprint", thumbprint: `${"AB:".repeat(19)}AB` });
+    expect(c.daemon.log_level).toBe("info");
+  });
+
+  test("inline secrets in a group-readable file produce a warning naming the keys, not the values", () => {
+    const file = join(dir, "inline.toml");
+    writeFileSync(file, `${vcenter.replace("env:VC_PASSWORD", "hunter2-inline")}`);
+    chmodSync(file, 0o644);
+    const c = loadConfig(file, { env });
+    expect(c.warnings.join("\n")).toContain("vcenter.lab.password");
+    expect(c.warnings.join("\n")).not.toContain("hunter2-inline");
+    chmodSync(file, 0o600);
+    expect(loadConfig(file, { env }).warnings).toEqual([]);
+  });
+
+  test("all problems are reported together, in file order", () => {
+    let err: ConfigError | undefined;
+    try {
+      parseConfig(`${vcenter}${bmc('prot = 1\nmac = "zz"\n', '"x"')}`, "multi.toml", { env });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err?.all.length).toBe(3);
+    const lines = err?.all.map((e) => e.line ?? 0) ?? [];
+    expect([...lines].sort((a, b) => a - b)).toEqual(lines);
+  });
+});

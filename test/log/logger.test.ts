@@ -1,0 +1,76 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import { parseConfig } from "../../src/config/load.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { clearSecretsForTest } from "../../src/log/secrets.ts";
+
+function capture(opts: Parameters<typeof createLogger>[0] = {}) {
+  const lines: string[] = [];
+  const logger = createLogger({ format: "json", journal: false, ...opts, write: (l) => lines.push(l), now: () => new Date("2026-11-21T10:00:00.000Z") });
+  return { logger, lines };
+}
+
+afterEach(() => clearSecretsForTest());
+
+describe("logger", () => {
+  test("JSON lines carry time, level, subsystem, msg and fields", () => {
+    const { logger, lines } = capture();
+    logger.child("bmc", { bmc: "vm1" }).info("power on", { cc: 0 });
+    expect(JSON.parse(lines[0] as string)).toEqual({ time: "2026-11-21T10:00:00.000Z", level: "info", subsystem: "bmc", msg: "power on", bmc: "vm1", cc: 0 });
+  });
+
+  test.each([
+    ["debug", 4],
+    ["info", 3],
+    ["warn", 2],
+    ["error", 1],
+  ] as const)("level %s lets %d of 4 lines through", (level, n) => {
+    const { logger, lines } = capture({ level });
+    logger.debug("d");
+    logger.info("i");
+    logger.warn("w");
+    logger.error("e");
+    expect(lines).toHaveLength(n);
+  });
+
+  test.each([
+    ["debug", "<7>"],
+    ["info", "<6>"],
+    ["warn", "<4>"],
+    ["error", "<3>"],
+  ] as const)("journald priority prefix for %s is %s", (level, prefix) => {
+    const { logger, lines } = capture({ level: "debug", journal: true });
+    logger[level]("x");
+    expect(lines[0]?.startsWith(`${prefix}{`)).toBe(true);
+  });
+
+  test("pretty format is one readable line", () => {
+    const { logger, lines } = capture({ format: "pretty" });
+    logger.child("slp").warn("dropped request", { reason: "version", from: "192.0.2.1" });
+    expect(lines[0]).toBe("10:00:00.000 WARN  [slp] dropped request reason=version from=192.0.2.1");
+  });
+
+  test("errors are logged with their code", () => {
+    const { logger, lines } = capture();
+    const err = Object.assign(new Error("boom"), { code: "ESX_TEST" });
+    logger.error("failed", { error: err });
+    expect(JSON.parse(lines[0] as string).error).toBe("boom [ESX_TEST]");
+  });
+
+  test("no secret value from the config ever reaches the log", () => {
+    const secrets = { VC: 'vc-"quoted"\\secret', BMC: "bmc-pass-7781" };
+    parseConfig(
+      `[vcenter.lab]\nurl = "https://v/sdk"\nusername = "u"\npassword = "env:VC"\n\n[[bmc]]\nvm = "a"\nport = 7000\nusername = "admin"\npassword = "env:BMC"\n`,
+      "s.toml",
+      { env: secrets },
+    );
+    for (const format of ["json", "pretty"] as const) {
+      const { logger, lines } = capture({ format });
+      logger.info(`login with ${secrets.BMC}`, { password: secrets.VC, nested: { p: secrets.BMC }, list: [secrets.VC] });
+      logger.error("failed", { error: new Error(`bad password ${secrets.VC}`) });
+      const out = lines.join("\n");
+      expect(out).not.toContain("bmc-pass-7781");
+      expect(out).not.toContain("quoted");
+      expect(out).toContain("***");
+    }
+  });
+});
