@@ -34,7 +34,8 @@ async function flagSpec(cmd: AnyCommand): Promise<FlagSpec> {
   const booleans = new Set<string>(["help", "h"]);
   for (const [name, def] of Object.entries(args)) {
     if (def.type === "positional") continue;
-    const all = [name, kebab(name), ...(Array.isArray(def.alias) ? def.alias : def.alias ? [def.alias] : [])];
+    const alias = (def as { alias?: string | string[] }).alias;
+    const all = [name, kebab(name), ...(Array.isArray(alias) ? alias : alias ? [alias] : [])];
     for (const n of all) {
       names.add(n);
       if (def.type === "boolean") booleans.add(n);

@@ -11,6 +11,9 @@ export interface Service {
   start(): Promise<void>;
   stop(): Promise<void>;
   status(): Record<string, unknown>;
+  /** Watchdogs: suspend actions for a while (undefined = until resumed). */
+  pause?(ttlMs?: number): void;
+  resume?(): void;
 }
 
 export interface PlannedService {
@@ -86,6 +89,12 @@ export class ServiceSet {
 
   status(): Array<{ kind: ServiceKind; name: string } & Record<string, unknown>> {
     return [...this.running.values()].map((r) => ({ kind: r.planned.kind, name: r.planned.name, ...r.service.status() }));
+  }
+
+  find(kind: ServiceKind, name?: string): Array<{ name: string; service: Service }> {
+    return [...this.running.values()]
+      .filter((r) => r.planned.kind === kind && (name === undefined || r.planned.name === name))
+      .map((r) => ({ name: r.planned.name, service: r.service }));
   }
 
   get size(): number {

@@ -1,0 +1,94 @@
+// Clients of the running daemon's control socket: status, bmc list, watchdog pause/resume.
+import { defineCommand } from "citty";
+import { controlRequest } from "../daemon/control.ts";
+import { UsageError } from "../errors.ts";
+import { configArg, findConfigPath, jsonArg, printJson, printTable } from "./common.ts";
+import { loadConfig } from "../config/load.ts";
+
+const socketArgs = {
+  ...configArg,
+  socket: { type: "string", description: "control socket (default: daemon.control_socket from the config)", valueHint: "PATH" },
+} as const;
+
+function socketPath(args: { socket?: string; config?: string }): string {
+  return args.socket ?? loadConfig(findConfigPath(args.config)).daemon.control_socket;
+}
+
+/** "90s", "30m", "2h", "1d" → milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim());
+  if (!m) throw new UsageError(`--for: expected a duration like 30m, 2h or 1d, got ${JSON.stringify(text)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "ms"];
+  return Math.round(Number(m[1]) * unit);
+}
+
+type ServiceStatus = { kind: string; name: string } & Record<string, unknown>;
+const cell = (v: unknown) => (v === undefined || v === null ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
+
+export const status = defineCommand({
+  meta: { name: "status", description: "show what the running daemon is doing" },
+  args: { ...socketArgs, ...jsonArg },
+  async run({ args }) {
+    const s = (await controlRequest(socketPath(args), "GET", "/v1/status")) as { version: string; pid: number; config: string; started_at: string; last_reload?: { at: string; ok: boolean }; services: ServiceStatus[] };
+    if (args.json) return printJson(s);
+    process.stdout.write(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
+    const bmcs = s.services.filter((x) => x.kind === "bmc");
+    if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map((b) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), cell(b.sessions), cell(b.lastCommand)]));
+    const slps = s.services.filter((x) => x.kind === "slp");
+    if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
+    const wds = s.services.filter((x) => x.kind === "watchdog");
+    if (wds.length) printTable(["WATCHDOG", "VM", "STATE", "HOST", "PAUSED", "LAST TRANSITION"], wds.map((w) => [w.name, cell(w.vm), cell(w.state), cell(w.host), cell(w.paused), cell(w.lastTransition)]));
+    if (!s.services.length) process.stdout.write("no services running\n");
+  },
+});
+
+const bmcList = defineCommand({
+  meta: { name: "list", description: "list the running virtual BMCs" },
+  args: { ...socketArgs, ...jsonArg },
+  async run({ args }) {
+    const list = (await controlRequest(socketPath(args), "GET", "/v1/bmc")) as ServiceStatus[];
+    if (args.json) return printJson(list);
+    printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], list.map((b) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), cell(b.sessions), cell(b.lastCommand)]));
+  },
+});
+
+export const bmc = defineCommand({ meta: { name: "bmc", description: "virtual BMCs of the running daemon" }, subCommands: { list: bmcList } });
+
+const pause = defineCommand({
+  meta: { name: "pause", description: "suspend watchdog actions (planned maintenance)" },
+  args: {
+    name: { type: "positional", required: false, description: "watchdog name (default: all)" },
+    for: { type: "string", description: "resume automatically after this long, e.g. 2h (default: until resumed)", valueHint: "DURATION" },
+    ...socketArgs,
+    ...jsonArg,
+  },
+  async run({ args }) {
+    const forMs = args.for === undefined ? undefined : parseDuration(args.for);
+    const r = await controlRequest(socketPath(args), "POST", "/v1/watchdog/pause", { name: args.name, for_ms: forMs });
+    if (args.json) return printJson(r);
+    process.stdout.write(`paused: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}${args.for ? ` for ${args.for}` : ""}\n`);
+  },
+});
+
+const resume = defineCommand({
+  meta: { name: "resume", description: "resume watchdog actions" },
+  args: { name: { type: "positional", required: false, description: "watchdog name (default: all)" }, ...socketArgs, ...jsonArg },
+  async run({ args }) {
+    const r = await controlRequest(socketPath(args), "POST", "/v1/watchdog/resume", { name: args.name });
+    if (args.json) return printJson(r);
+    process.stdout.write(`resumed: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}\n`);
+  },
+});
+
+export const watchdog = defineCommand({ meta: { name: "watchdog", description: "control the running daemon's watchdogs" }, subCommands: { pause, resume } });
+
+export const reload = defineCommand({
+  meta: { name: "reload", description: "ask the running daemon to re-read its config (like SIGHUP, but reports the result)" },
+  args: { ...socketArgs, ...jsonArg },
+  async run({ args }) {
+    const r = await controlRequest(socketPath(args), "POST", "/v1/reload");
+    if (args.json) return printJson(r);
+    const x = r as { started: string[]; restarted: string[]; stopped: string[]; unchanged: string[] };
+    process.stdout.write(`reloaded: ${x.started.length} started, ${x.restarted.length} restarted, ${x.stopped.length} stopped, ${x.unchanged.length} unchanged\n`);
+  },
+});

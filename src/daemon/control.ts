@@ -1,0 +1,122 @@
+// The local control API: HTTP over a unix socket that only the service user can open
+// (the directory is 0700 and the socket 0600), so it needs no token. `esxkit status`,
+// `esxkit bmc list` and `esxkit watchdog pause|resume` are its clients.
+import { chmodSync, existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
+import { ControlError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import { VERSION } from "../version.ts";
+import type { Daemon } from "./daemon.ts";
+
+const MAX_PAUSE_MS = 7 * 24 * 3600 * 1000;
+
+function json(body: unknown, status = 200): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+
+async function readBody(req: Request): Promise<Record<string, unknown>> {
+  const text = await req.text();
+  if (text.length > 4096) throw new ControlError("request body too large");
+  if (!text) return {};
+  const v = JSON.parse(text) as unknown;
+  if (!v || typeof v !== "object" || Array.isArray(v)) throw new ControlError("expected a JSON object");
+  return v as Record<string, unknown>;
+}
+
+export interface ControlServer {
+  path: string;
+  stop(): Promise<void>;
+}
+
+export function statusOf(daemon: Daemon, startedAt: string) {
+  return {
+    version: VERSION,
+    pid: process.pid,
+    config: daemon.config?.file,
+    started_at: startedAt,
+    last_reload: daemon.lastReload,
+    services: daemon.services.status(),
+  };
+}
+
+async function route(daemon: Daemon, startedAt: string, req: Request): Promise<Response> {
+  const url = new URL(req.url);
+  const key = `${req.method} ${url.pathname}`;
+  switch (key) {
+    case "GET /v1/status":
+      return json(statusOf(daemon, startedAt));
+    case "GET /v1/bmc":
+      return json(daemon.services.status().filter((s) => s.kind === "bmc"));
+    case "POST /v1/reload": {
+      const result = await daemon.reload();
+      return result ? json({ ok: true, ...result }) : json({ ok: false, error: daemon.lastReload?.error }, 409);
+    }
+    case "POST /v1/watchdog/pause":
+    case "POST /v1/watchdog/resume": {
+      const body = await readBody(req);
+      const name = typeof body.name === "string" ? body.name : undefined;
+      const forMs = body.for_ms === undefined ? undefined : Number(body.for_ms);
+      if (forMs !== undefined && (!Number.isFinite(forMs) || forMs <= 0 || forMs > MAX_PAUSE_MS)) {
+        return json({ error: `for_ms must be between 1 and ${MAX_PAUSE_MS}` }, 400);
+      }
+      const targets = daemon.services.find("watchdog", name);
+      if (targets.length === 0) return json({ error: name ? `no watchdog named "${name}"` : "no watchdog is configured" }, 404);
+      for (const t of targets) {
+        if (key.endsWith("pause")) t.service.pause?.(forMs);
+        else t.service.resume?.();
+      }
+      return json({ ok: true, watchdogs: targets.map((t) => t.name) });
+    }
+    default:
+      return json({ error: `no such endpoint: ${key}` }, 404);
+  }
+}
+
+/** Listens on `path` (a unix socket). A stale socket file from a crashed run is replaced. */
+export function startControlServer(path: string, daemon: Daemon, logger: Logger): ControlServer {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  if (existsSync(path)) unlinkSync(path);
+  const startedAt = new Date().toISOString();
+  const server = Bun.serve({
+    unix: path,
+    async fetch(req) {
+      try {
+        return await route(daemon, startedAt, req);
+      } catch (err) {
+        logger.warn("control request failed", { error: err });
+        return json({ error: err instanceof Error ? err.message : String(err) }, 400);
+      }
+    },
+  });
+  chmodSync(path, 0o600);
+  return {
+    path,
+    async stop() {
+      await server.stop(true);
+      try {
+        unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/** Client side: one request to the daemon's control socket, with a deadline. */
+export async function controlRequest(path: string, method: "GET" | "POST", endpoint: string, body?: unknown, timeoutMs = 5000): Promise<unknown> {
+  let res: Response;
+  try {
+    res = await fetch(`http://esxkit${endpoint}`, {
+      method,
+      unix: path,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? undefined : { "content-type": "application/json" },
+      signal: AbortSignal.timeout(timeoutMs),
+    } as RequestInit);
+  } catch (err) {
+    throw new ControlError(`cannot reach esxkit's control socket ${path}: is \`esxkit serve\` running? (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+  }
+  const data = (await res.json()) as Record<string, unknown>;
+  if (!res.ok) throw new ControlError(String(data.error ?? `HTTP ${res.status}`));
+  return data;
+}
