@@ -12,5 +12,6 @@ export const main = defineCommand({
     reload: () => import("./control.ts").then((m) => m.reload),
     bmc: () => import("./control.ts").then((m) => m.bmc),
     watchdog: () => import("./control.ts").then((m) => m.watchdog),
+    "install-service": () => import("./install-service.ts").then((m) => m.default),
   },
 });
