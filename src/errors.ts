@@ -256,6 +256,31 @@ export class SlpDecodeError extends EsxkitError {
   }
 }
 
+/** An attribute list, tag list or LDAPv3 predicate that does not parse; `offset` is where it went wrong. */
+export class SlpSyntaxError extends EsxkitError {
+  override code = "ESX_SLP_SYNTAX";
+  constructor(
+    readonly what: string,
+    readonly detail: string,
+    readonly offset: number,
+  ) {
+    super(`${what}: ${detail} at offset ${offset}`);
+    this.name = "SlpSyntaxError";
+  }
+}
+
+/** An SLP agent answered with a non-zero error code (user-agent side). */
+export class SlpReplyError extends EsxkitError {
+  override code = "ESX_SLP_REPLY";
+  constructor(
+    readonly slpError: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = "SlpReplyError";
+  }
+}
+
 // ---------------------------------------------------------------- watchdog / daemon
 
 export class FenceError extends EsxkitError {
@@ -263,6 +288,22 @@ export class FenceError extends EsxkitError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "FenceError";
+  }
+}
+
+/**
+ * A failover step that could not be carried out. `reason` is a stable tag:
+ * bad_path, no_datastore, no_candidate, lock_timeout, question, not_learned, aborted.
+ */
+export class FailoverError extends EsxkitError {
+  override code = "ESX_FAILOVER";
+  constructor(
+    readonly reason: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "FailoverError";
   }
 }
 
