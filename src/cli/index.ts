@@ -8,6 +8,8 @@ export const main = defineCommand({
     serve: () => import("./serve.ts").then((m) => m.default),
     config: () => import("./config.ts").then((m) => m.default),
     version: () => import("./version.ts").then((m) => m.default),
+    vcenter: () => import("./vcenter.ts").then((m) => m.default),
+    vm: () => import("./vm.ts").then((m) => m.default),
     status: () => import("./control.ts").then((m) => m.status),
     reload: () => import("./control.ts").then((m) => m.reload),
     bmc: () => import("./control.ts").then((m) => m.bmc),

@@ -1,0 +1,199 @@
+// HTTPS transport for vim25 SOAP: one keep-alive undici Agent per endpoint, TLS trust by
+// CA verification, thumbprint pin, or (explicitly) none, and a hard deadline on every call.
+//
+// The import path matters: under Bun a bare "undici" import is Bun's inert shim, whose Agent
+// ignores TLS options and pooling. "undici/index.js" is the real npm package.
+//
+// Pinning is done in a custom connector that hashes the peer certificate of every new TLS
+// connection. A pin through `checkServerIdentity` would be a no-op, because that hook only
+// runs after the chain verified, and never with rejectUnauthorized:false.
+import type { TLSSocket } from "node:tls";
+import { Agent, buildConnector, request } from "undici/index.js";
+import type { EndpointConfig, TlsTrust } from "../config/types.ts";
+import { ConnectError, DeadlineError, HttpStatusError, TlsPinError, TlsVerifyError } from "../errors.ts";
+import { certificateThumbprints, normalizeThumbprint, type Thumbprints } from "./thumbprint.ts";
+
+export { Agent };
+
+/** Information about one new connection, for tests and metrics. */
+export interface ConnectionInfo {
+  host: string;
+  port: number;
+  /** Thumbprints of the peer certificate (TLS only). */
+  thumbprints?: Thumbprints;
+}
+
+export interface HttpAgentOptions {
+  /** TCP + TLS handshake timeout. Default: min(timeout_ms, 10 s). */
+  connectTimeoutMs?: number;
+  /** Time to the response headers. Default: timeout_ms. */
+  headersTimeoutMs?: number;
+  /** Maximum gap between body chunks. Default: timeout_ms. */
+  bodyTimeoutMs?: number;
+  /** Idle keep-alive sockets are closed after this. Default 30 s (vCenter closes at ~60 s). */
+  keepAliveTimeoutMs?: number;
+  /** Called once for every new connection the agent opens. */
+  onConnection?: (info: ConnectionInfo) => void;
+}
+
+/** TLS error codes that mean "the chain or the name did not verify". */
+const TLS_VERIFY_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "HOSTNAME_MISMATCH",
+]);
+
+function tlsConnectOptions(trust: TlsTrust): { rejectUnauthorized: boolean; ca?: string } {
+  switch (trust.mode) {
+    case "verify":
+      return trust.ca ? { rejectUnauthorized: true, ca: trust.ca } : { rejectUnauthorized: true };
+    case "thumbprint":
+    case "insecure":
+      return { rejectUnauthorized: false };
+  }
+}
+
+/**
+ * Create the keep-alive Agent for one endpoint. TLS trust comes from `endpoint.tls`:
+ * verify (system CAs, or `ca` PEM only), thumbprint (SHA-256 or SHA-1 pin checked on every new
+ * connection; the chain is not consulted), or insecure.
+ */
+export function createHttpAgent(
+  endpoint: Pick<EndpointConfig, "url" | "tls" | "timeout_ms">,
+  opts: HttpAgentOptions = {},
+): Agent {
+  const deadline = endpoint.timeout_ms;
+  const connectTimeout = opts.connectTimeoutMs ?? Math.min(deadline, 10_000);
+  const trust = endpoint.tls;
+  const pin = trust.mode === "thumbprint" ? normalizeThumbprint(trust.thumbprint) : undefined;
+  if (trust.mode === "thumbprint" && !pin) {
+    throw new TlsVerifyError(`${endpoint.url}: malformed thumbprint (want 40 or 64 hex digits)`);
+  }
+  const base = buildConnector({ timeout: connectTimeout, ...tlsConnectOptions(trust) });
+
+  const connect: buildConnector.connector = (options, callback) => {
+    base(options, (err, socket) => {
+      if (err || !socket) {
+        callback(err ?? new ConnectError("connect failed"), null);
+        return;
+      }
+      const info: ConnectionInfo = { host: options.hostname, port: Number(options.port) || 443 };
+      if (options.protocol === "https:") {
+        const der = (socket as TLSSocket).getPeerCertificate?.(false)?.raw;
+        if (der) info.thumbprints = certificateThumbprints(der);
+        if (pin) {
+          const got = info.thumbprints;
+          const want = pin.length === 95 ? got?.sha256 : got?.sha1;
+          if (!got || want !== pin) {
+            socket.destroy();
+            callback(new TlsPinError(pin, got?.sha256 ?? "(no certificate)", got?.sha1 ?? "(no certificate)"), null);
+            return;
+          }
+        }
+      }
+      opts.onConnection?.(info);
+      callback(null, socket);
+    });
+  };
+
+  return new Agent({
+    connect,
+    connectTimeout,
+    headersTimeout: opts.headersTimeoutMs ?? deadline,
+    bodyTimeout: opts.bodyTimeoutMs ?? deadline,
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
+    keepAliveMaxTimeout: 60_000,
+  });
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface PostOptions {
+  headers?: Record<string, string>;
+  /** Hard deadline for the whole exchange (connect, send, headers, body). */
+  deadlineMs: number;
+  /** What this call is, for error messages: "vc1 RetrievePropertiesEx". */
+  what: string;
+  /** Caller cancellation (e.g. shutdown). Aborting rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * POST `body` and read the whole response as text, within `deadlineMs`. Failures come back
+ * as ConnectError, DeadlineError, TlsVerifyError or TlsPinError. Any HTTP status is returned
+ * (SOAP faults arrive as 500); the caller decides.
+ */
+export async function postText(agent: Agent, url: string, body: string, opts: PostOptions): Promise<HttpResponse> {
+  const deadline = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([deadline.signal, opts.signal]) : deadline.signal;
+  // undici does not settle an aborted request while its socket is still connecting (it waits
+  // for the connect timeout), so the deadline and the caller's abort also race the exchange.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onCallerAbort: (() => void) | undefined;
+  const cutoff = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      deadline.abort();
+      reject(new DeadlineError(opts.what, opts.deadlineMs));
+    }, opts.deadlineMs);
+    if (opts.signal) {
+      onCallerAbort = () => reject(opts.signal?.reason ?? new Error("aborted"));
+      if (opts.signal.aborted) onCallerAbort();
+      else opts.signal.addEventListener("abort", onCallerAbort, { once: true });
+    }
+  });
+  const exchange = (async () => {
+    const res = await request(url, { dispatcher: agent, method: "POST", body, headers: opts.headers, signal });
+    const text = await res.body.text();
+    return { status: res.statusCode, headers: res.headers, body: text };
+  })();
+  exchange.catch(() => undefined); // settled later when the cutoff wins
+  try {
+    return await Promise.race([exchange, cutoff]);
+  } catch (err) {
+    if (err instanceof DeadlineError) throw err;
+    if (opts.signal?.aborted && !deadline.signal.aborted) throw opts.signal.reason ?? err;
+    if (deadline.signal.aborted) throw new DeadlineError(opts.what, opts.deadlineMs, { cause: err });
+    throw mapTransportError(err, opts.what, opts.deadlineMs);
+  } finally {
+    clearTimeout(timer);
+    if (onCallerAbort) opts.signal?.removeEventListener("abort", onCallerAbort);
+  }
+}
+
+/** Translate undici / node:tls / socket errors into esxkit's error classes. */
+export function mapTransportError(err: unknown, what: string, deadlineMs: number): Error {
+  if (err instanceof TlsPinError || err instanceof TlsVerifyError || err instanceof DeadlineError) return err;
+  if (err instanceof ConnectError || err instanceof HttpStatusError) return err;
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  const code = e?.code ?? "";
+  const message = e?.message ?? String(err);
+  // A pin failure may come back wrapped by undici.
+  if (e?.cause instanceof TlsPinError) return e.cause;
+  if (TLS_VERIFY_CODES.has(code) || (e?.cause?.code && TLS_VERIFY_CODES.has(e.cause.code))) {
+    return new TlsVerifyError(`${what}: TLS verification failed: ${message} [${code || e?.cause?.code}]`, { cause: err });
+  }
+  switch (code) {
+    case "UND_ERR_CONNECT_TIMEOUT":
+      return new DeadlineError(`${what} (connect)`, deadlineMs, { cause: err });
+    case "UND_ERR_HEADERS_TIMEOUT":
+      return new DeadlineError(`${what} (response headers)`, deadlineMs, { cause: err });
+    case "UND_ERR_BODY_TIMEOUT":
+      return new DeadlineError(`${what} (response body)`, deadlineMs, { cause: err });
+    case "UND_ERR_SOCKET":
+      return new ConnectError(`${what}: connection closed by the server mid-exchange: ${message}`, { cause: err });
+  }
+  return new ConnectError(`${what}: ${message}${code ? ` [${code}]` : ""}`, { cause: err });
+}
