@@ -31,6 +31,8 @@ export interface HostSpec {
   currentEVCModeKey?: string;
   /** A vmkusb BlockHba vmhba32 + ScsiDisk mpx.vmhba32:C0:T0:L0 (+ an OSDATA VMFSOS volume on it); false removes it. */
   usbBoot?: boolean;
+  /** Extra block HBAs in config.storageDevice.hostBusAdapter (replaced as a set), e.g. a MegaRAID {device: "vmhba2", driver: "lsi_mr3"}. */
+  hbas?: { device: string; driver: string; model?: string; pci?: string }[];
   /** config.service and HostServiceSystem.serviceInfo, e.g. {slpd: {running: false, policy: "off"}}. Every host has slpd (running, "on") by default. */
   services?: Record<string, { running?: boolean; policy?: "on" | "off" | "automatic" | string }>;
   /** Firewall rulesets on/off, e.g. {CIMSLP: false} (config.firewall and HostFirewallSystem). */
@@ -48,6 +50,11 @@ export interface VmSpec {
 
 export interface ClusterSpec {
   currentEVCModeKey?: string;
+}
+
+export interface PortgroupSpec {
+  /** DistributedVirtualPortgroup config.type; every DVPG defaults to "earlyBinding" (static), as in vCenter. */
+  type?: "earlyBinding" | "ephemeral" | "lateBinding";
 }
 
 /** An injected EventEx (test/vcsim/events.go). host "" = the first (esx: the only) host. */
@@ -98,6 +105,8 @@ export interface VcsimOptions {
   vms?: Record<string, VmSpec>;
   /** hostspec.go: per-cluster specs keyed by cluster name. */
   clusters?: Record<string, ClusterSpec>;
+  /** hostspec.go: per-DVPG specs keyed by portgroup name (vpx), e.g. {DC0_DVPG0: {type: "ephemeral"}}. */
+  portgroups?: Record<string, PortgroupSpec>;
   /** hostspec.go: vCenter about.version/build (vpx mode). Stock: 6.5.0 / 5973321. */
   vcVersion?: string;
   vcBuild?: string;
@@ -144,8 +153,14 @@ export interface Vcsim {
   /** The options it was started with (start another process with them to "reboot" the host). */
   options: VcsimOptions;
   /**
-   * Sends one control command (test/vcsim/control.go), e.g. {cmd: "event", host: "", eventTypeId: "esx.problem…"}.
-   * Resolves with the reply; rejects on {ok: false} or after 5 s.
+   * Sends one control command (test/vcsim/control.go); resolves with the reply, rejects on {ok: false} or after 5 s.
+   *  {cmd: "ping"} · {cmd: "agent", state: AgentState}
+   *  {cmd: "event", host?, vm?, eventTypeId, message?, severity?}          (an EventEx, also pushed to matching collectors)
+   *  {cmd: "host", host: NAME ("" = first/only), spec: HostSpec} · {cmd: "vm", vm: NAME, spec: VmSpec}
+   *  {cmd: "cluster", cluster: NAME, spec: ClusterSpec} · {cmd: "portgroup", portgroup: NAME, spec: PortgroupSpec}
+   *  {cmd: "about", version?, build?}                                      (the endpoint's ServiceContent.about)
+   *  {cmd: "vms"} → {vms: [{moref, name, path, powerState, uuid, question?, lock?}]}
+   *  {cmd: "lock", path: "[shared-ds] vcsa/vcsa.vmx"} → {lock: {locked, stale, mine, host, pid, ageMs}}
    */
   control(cmd: Record<string, unknown>): Promise<Record<string, unknown>>;
   /** The host agent: "stopped" refuses connections, "unavailable" answers 503, "hung" never answers; VMs and locks live on. */
@@ -286,6 +301,7 @@ function extensionArgs(o: VcsimOptions): string[] {
   json("-hosts", o.hosts);
   json("-vms", o.vms);
   json("-clusters", o.clusters);
+  json("-portgroups", o.portgroups);
   json("-events", o.events);
   str("-vc-version", o.vcVersion);
   str("-vc-build", o.vcBuild);

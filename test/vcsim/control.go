@@ -20,6 +20,7 @@ package main
 //	{"cmd":"host","host":"NAME","spec":{…hostSpec, see hostspec.go…}}   ("" = the first/only host)
 //	{"cmd":"vm","vm":"NAME","spec":{"featureRequirement":{…}}}
 //	{"cmd":"cluster","cluster":"NAME","spec":{"currentEVCModeKey":"…"}}
+//	{"cmd":"portgroup","portgroup":"NAME","spec":{"type":"ephemeral|earlyBinding|lateBinding"}}
 //	{"cmd":"about","version":"7.0.3","build":"20395099"}               (the endpoint's ServiceContent.about)
 //	{"cmd":"vms"}   → {"vms":[{"moref","name","path","powerState","uuid","question","lock"}]}
 //	{"cmd":"lock","path":"[shared-ds] vcsa/vcsa.vmx"} → {"lock":{"locked","stale","mine","host","pid","ageMs"}}
@@ -114,6 +115,7 @@ type controlRequest struct {
 	Host        *string         `json:"host"`
 	VM          string          `json:"vm"`
 	Cluster     string          `json:"cluster"`
+	Portgroup   string          `json:"portgroup"`
 	EventTypeId string          `json:"eventTypeId"`
 	Message     string          `json:"message"`
 	Severity    string          `json:"severity"`
@@ -198,6 +200,12 @@ func handleControl(req controlRequest) (map[string]interface{}, error) {
 			return nil, err
 		}
 		return nil, applyClusterSpec(req.Cluster, spec)
+	case "portgroup":
+		var spec portgroupSpec
+		if err := decodeSpec(req.Spec, &spec); err != nil {
+			return nil, err
+		}
+		return nil, applyPortgroupSpec(req.Portgroup, spec)
 	case "about":
 		setAbout(req.Version, req.Build)
 		return nil, nil

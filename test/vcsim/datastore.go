@@ -116,7 +116,7 @@ func (e *datastoreExtension) afterCreate(*simulator.Model) error {
 }
 
 func (e *datastoreExtension) afterServe(*simulator.Model, *simulator.Server) error { return nil }
-func (e *datastoreExtension) shutdown()                                          {}
+func (e *datastoreExtension) shutdown()                                            {}
 
 // sharedFile maps "[ds] dir/x.vmx" to the local file, if ds is a shared datastore.
 func sharedFile(dsPath string) (abs string, ds *sharedDatastore, ok bool) {

@@ -12,8 +12,7 @@ package main
 // eventTypeId), category (EventEx severity or the event's EventInfo category),
 // eventChainId and maxCount (default 1000).
 //
-// esx mode keeps the stock NotImplemented; event history collectors keep the
-// stock behaviour (see events.go).
+// esx mode keeps the stock NotImplemented. Collectors: see collectorfix.go.
 
 import (
 	"bytes"
@@ -32,17 +31,22 @@ import (
 	"github.com/vmware/govmomi/vim25/xml"
 )
 
-// wrapSDK wraps the simulator's HTTP handler; only QueryEvents is answered here.
+// wrapSDK wraps the simulator's HTTP handler: QueryEvents is answered here, and
+// CreateCollectorForEvents gets its page refilled (collectorfix.go).
 func wrapSDK(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || simulator.Map.IsESX() {
+		if r.Method != http.MethodPost {
 			next.ServeHTTP(w, r)
 			return
 		}
 		body, err := ioutil.ReadAll(io.LimitReader(r.Body, 64<<20))
 		_ = r.Body.Close()
 		r.Body = ioutil.NopCloser(bytes.NewReader(body))
-		if err != nil || !bytes.Contains(body, []byte("QueryEvents")) {
+		if err == nil && bytes.Contains(body, []byte("CreateCollectorForEvents")) {
+			createCollector(next, w, r)
+			return
+		}
+		if err != nil || simulator.Map.IsESX() || !bytes.Contains(body, []byte("QueryEvents")) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -109,33 +113,42 @@ func writeSOAP(w http.ResponseWriter, body interface{}) {
 
 // allEvents returns the EventManager's history, newest first.
 func allEvents() []types.BaseEvent {
-	m := simulator.Map.EventManager()
 	var out []types.BaseEvent
-	simulator.Map.WithLock(m, func() {
-		f := reflect.ValueOf(m).Elem().FieldByName("page")
-		if !f.IsValid() || f.Type() != reflect.TypeOf((*ring.Ring)(nil)) {
-			panic("allEvents: unexpected simulator.EventManager layout")
+	simulator.Map.WithLock(simulator.Map.EventManager(), func() { out = allEventsLocked() })
+	return out
+}
+
+// allEventsLocked is allEvents for a caller holding the EventManager lock.
+func allEventsLocked() []types.BaseEvent {
+	m := simulator.Map.EventManager()
+	f := reflect.ValueOf(m).Elem().FieldByName("page")
+	if !f.IsValid() || f.Type() != reflect.TypeOf((*ring.Ring)(nil)) {
+		panic("allEvents: unexpected simulator.EventManager layout")
+	}
+	var out []types.BaseEvent
+	page := *(**ring.Ring)(unsafe.Pointer(f.UnsafeAddr()))
+	for e, i := page, 0; e != nil && i < page.Len(); e, i = e.Next(), i+1 {
+		ev, ok := e.Value.(types.BaseEvent)
+		if !ok {
+			break
 		}
-		page := *(**ring.Ring)(unsafe.Pointer(f.UnsafeAddr()))
-		for e, i := page, 0; e != nil && i < page.Len(); e, i = e.Next(), i+1 {
-			ev, ok := e.Value.(types.BaseEvent)
-			if !ok {
-				break
-			}
-			out = append(out, ev)
-		}
-	})
+		out = append(out, ev)
+	}
 	return out
 }
 
 func queryEvents(f types.EventFilterSpec) []types.BaseEvent {
+	return filterEvents(allEvents(), f)
+}
+
+func filterEvents(all []types.BaseEvent, f types.EventFilterSpec) []types.BaseEvent {
 	max := int(f.MaxCount)
 	if max <= 0 || max > 1000 {
 		max = 1000
 	}
 	categories := eventCategories()
 	var out []types.BaseEvent
-	for _, ev := range allEvents() {
+	for _, ev := range all {
 		if len(out) == max {
 			break
 		}

@@ -11,13 +11,9 @@ package main
 //
 // At runtime: control command {"cmd":"event", …same fields…} (control.go).
 //
-// Caveats kept from 0.24.2 (not fixed here):
-//   - an EventFilterSpec.eventTypeId only matches Go type names ("EventEx", "VmPoweredOnEvent"),
-//     not EventEx.eventTypeId values; filter those client-side;
-//   - a new collector's page (and QueryEvents, which uses one) holds the newest event followed by
-//     the OLDEST ones (fillPage walks the ring backwards): with more events than the page size
-//     (filter.maxCount, default 10) the ones in between are missing. Ask for maxCount up to 1000.
-//   - esx mode: QueryEvents is NotImplemented; use CreateCollectorForEvents.
+// Filtering by eventTypeId works as in vCenter for QueryEvents (eventquery.go) and for
+// event history collectors (collectorfix.go); esx mode: QueryEvents is NotImplemented
+// (as stock), use CreateCollectorForEvents.
 
 import (
 	"flag"
@@ -57,7 +53,7 @@ func (e *eventsExtension) afterCreate(*simulator.Model) error {
 }
 
 func (e *eventsExtension) afterServe(*simulator.Model, *simulator.Server) error { return nil }
-func (e *eventsExtension) shutdown()                                          {}
+func (e *eventsExtension) shutdown()                                            {}
 
 func postEventSpec(spec eventSpec) error {
 	if spec.EventTypeId == "" {
@@ -100,6 +96,7 @@ func postEvents(events ...types.BaseEvent) {
 	simulator.Map.WithLock(m, func() {
 		for _, ev := range events {
 			m.PostEvent(ctx, &types.PostEvent{EventToPost: ev})
+			pushToCollectors(ev)
 		}
 	})
 }

@@ -191,6 +191,93 @@ describe("vpx: QueryEvents filters like vCenter", () => {
   });
 });
 
+describe("vpx: portgroups, extra HBAs, reconfigure updates", () => {
+  test("DVPG config.type defaults to earlyBinding; -portgroups and control change it", async () => {
+    const vc = await start({ args: ["-pg", "2"], portgroups: { DC0_DVPG1: { type: "ephemeral" } } });
+    const s = new SoapSession(vc);
+    await s.login();
+    const types = async () =>
+      Object.fromEntries(
+        objects(await s.list("DistributedVirtualPortgroup", ["name", "config.type"])).map((o) => [
+          prop(o.xml, "name"),
+          prop(o.xml, "config.type"),
+        ]),
+      );
+    expect(await types()).toMatchObject({ DC0_DVPG0: "earlyBinding", DC0_DVPG1: "ephemeral" });
+    await vc.control({ cmd: "portgroup", portgroup: "DC0_DVPG0", spec: { type: "lateBinding" } });
+    expect((await types()).DC0_DVPG0).toBe("lateBinding");
+    await expect(vc.control({ cmd: "portgroup", portgroup: "nope", spec: { type: "ephemeral" } })).rejects.toThrow(/no distributed portgroup/);
+  });
+
+  test("hbas adds a MegaRAID adapter on one host", async () => {
+    const vc = await start({
+      args: ["-cluster", "1", "-host", "2", "-standalone-host", "0", "-vm", "0"],
+      hosts: { DC0_C0_H1: { hbas: [{ device: "vmhba2", driver: "lsi_mr3", model: "MegaRAID SAS Invader Controller" }] } },
+    });
+    const s = new SoapSession(vc);
+    await s.login();
+    const hba = async (name: string) =>
+      prop(await s.props("HostSystem", await morefByName(s, "HostSystem", name), ["config.storageDevice.hostBusAdapter"]), "config.storageDevice.hostBusAdapter");
+    expect(await hba("DC0_C0_H1")).toMatch(/<device>vmhba2<\/device>[\s\S]*?<model>MegaRAID SAS Invader Controller<\/model><driver>lsi_mr3<\/driver>/);
+    expect(await hba("DC0_C0_H0")).not.toContain("lsi_mr3");
+  });
+
+  test("ReconfigVM_Task publishes config.bootOptions to WaitForUpdatesEx", async () => {
+    const vc = await start({ args: ["-cluster", "0", "-standalone-host", "1", "-vm", "1"] });
+    const s = new SoapSession(vc);
+    await s.login();
+    const vm = await morefByName(s, "VirtualMachine", "DC0_H0_VM0");
+    const pc = (await s.serviceContent()).propertyCollector;
+    await s.ok(
+      `<CreateFilter xmlns="urn:vim25"><_this type="PropertyCollector">${pc}</_this><spec><propSet><type>VirtualMachine</type>` +
+        `<pathSet>config.bootOptions</pathSet><pathSet>name</pathSet></propSet><objectSet><obj type="VirtualMachine">${vm}</obj></objectSet></spec>` +
+        `<partialUpdates>false</partialUpdates></CreateFilter>`,
+    );
+    const wait = (version: string) =>
+      s.ok(
+        `<WaitForUpdatesEx xmlns="urn:vim25"><_this type="PropertyCollector">${pc}</_this><version>${version}</version>` +
+          `<options><maxWaitSeconds>5</maxWaitSeconds></options></WaitForUpdatesEx>`,
+      );
+    const first = await wait("");
+    const task = tag(
+      await s.ok(
+        `<ReconfigVM_Task xmlns="urn:vim25"><_this type="VirtualMachine">${vm}</_this><spec><bootOptions>` +
+          `<bootOrder xsi:type="VirtualMachineBootOptionsBootableCdromDevice"/></bootOptions></spec></ReconfigVM_Task>`,
+      ),
+      "returnval",
+    )!;
+    expect((await s.waitTask(task)).state).toBe("success");
+    const next = await wait(tag(first, "version")!);
+    expect(next).toMatch(/<kind>modify<\/kind>/);
+    expect(next).toMatch(/<name>config\.bootOptions<\/name><op>assign<\/op><val[^>]*>[\s\S]*VirtualMachineBootOptionsBootableCdromDevice/);
+    expect(next).not.toContain("<name>name</name>"); // unchanged paths are not published
+  });
+});
+
+describe("esx: event collectors", () => {
+  test("a new collector's page holds the newest events; an eventTypeId filter matches EventEx ids, also for later events", async () => {
+    const vc = await start({ mode: "esx", events: [{ eventTypeId: "esx.problem.vmfs.resource.corruptondisk", message: "early" }] });
+    const s = new SoapSession(vc);
+    await s.login();
+    for (let i = 0; i < 12; i++) await vc.control({ cmd: "event", eventTypeId: "esx.audit.filler", message: `filler ${i}` });
+    const sc = await s.serviceContent();
+    const collector = async (filter: string) =>
+      tag(await s.ok(`<CreateCollectorForEvents xmlns="urn:vim25"><_this type="EventManager">${sc.eventManager}</_this><filter>${filter}</filter></CreateCollectorForEvents>`), "returnval")!;
+    const page = async (c: string) => tags(await s.props("EventHistoryCollector", c, ["latestPage"]), "message");
+
+    const all = await collector("");
+    expect(await page(all)).toEqual(Array.from({ length: 10 }, (_, i) => `filler ${11 - i}`)); // default page 10, newest first
+
+    const corrupt = await collector(`<eventTypeId>esx.problem.vmfs.resource.corruptondisk</eventTypeId>`);
+    expect(await page(corrupt)).toEqual(["early"]);
+    await vc.control({ cmd: "event", eventTypeId: "esx.problem.vmfs.resource.corruptondisk", message: "late" });
+    await vc.control({ cmd: "event", eventTypeId: "esx.audit.filler", message: "not this" });
+    expect(await page(corrupt)).toEqual(["late", "early"]);
+    const read = await s.ok(`<ReadNextEvents xmlns="urn:vim25"><_this type="EventHistoryCollector">${corrupt}</_this><maxCount>10</maxCount></ReadNextEvents>`);
+    expect(tags(read, "message")).toEqual(["late", "early"]);
+  });
+});
+
 describe("esx: one host", () => {
   test("-host-name/-host-version/-host-build set the host and the endpoint's about; events reach a collector", async () => {
     const vc = await start({
@@ -211,13 +298,8 @@ describe("esx: one host", () => {
     expect(prop(host, "summary.hardware.uuid")).toMatch(/^[0-9a-f-]{36}$/);
 
     const sc = await s.serviceContent();
-    // maxCount 1000: 0.24.2 fills a new collector's page with the newest event, then the OLDEST ones
-    // (EventHistoryCollector.fillPage walks the ring backwards), so a small page misses events in between.
     const collector = tag(
-      await s.ok(
-        `<CreateCollectorForEvents xmlns="urn:vim25"><_this type="EventManager">${sc.eventManager}</_this>` +
-          `<filter><maxCount>1000</maxCount></filter></CreateCollectorForEvents>`,
-      ),
+      await s.ok(`<CreateCollectorForEvents xmlns="urn:vim25"><_this type="EventManager">${sc.eventManager}</_this><filter/></CreateCollectorForEvents>`),
       "returnval",
     );
     const page = await s.props("EventHistoryCollector", collector!, ["latestPage"]);

@@ -166,6 +166,7 @@ describe("two hosts sharing a datastore", () => {
     expect(tags(q, "key")).toEqual(["0", "1", "2"]);
     expect(tag(q, "defaultIndex")).toBe("2");
     expect(q).toContain("msg.uuid.altered");
+    expect(tag(await b.s.props("VirtualMachine", vmB, ["summary.runtime.question"]), "id")).toBe(tag(q, "id")!);
     expect(tag((await b.s.props("Task", task, ["info"])), "state")).toBe("running");
 
     const wrongId = await answer(b.s, vmB, "_vmx999", "1");

@@ -11,6 +11,8 @@ package main
 //	                   In esx mode the only host is also reachable as "" or "*". See hostSpec below.
 //	-vms JSON          per-VM specs keyed by VM name: {"DC0_C0_RP0_VM0":{"featureRequirement":{"cpuid.mdclear":"Bool:Min:1"}}}
 //	-clusters JSON     per-cluster specs keyed by cluster name: {"DC0_C0":{"currentEVCModeKey":"intel-broadwell"}}
+//	-portgroups JSON   per-DVPG specs keyed by portgroup name: {"DC0_DVPG0":{"type":"ephemeral"}}; every DVPG's
+//	                   config.type defaults to "earlyBinding" (static), as in vCenter (stock leaves it empty)
 //	-vc-version V      vCenter about.version (vpx mode; default 6.5.0)
 //	-vc-build B        vCenter about.build (vpx mode; default 5973321)
 //	-host-name NAME    esx mode: the host's name (HostSystem.name, summary.config.name, DNS host name)
@@ -24,7 +26,7 @@ package main
 //	{"name":"esx01.lab", "uuid":"…", "version":"7.0.2", "build":"17630552",
 //	 "featureCapability":{"cpuid.MDCLEAR":"1"}, "maskedFeatureCapability":{"cpuid.MDCLEAR":"0"},
 //	 "maxEVCModeKey":"intel-cascadelake", "currentEVCModeKey":"intel-broadwell",
-//	 "usbBoot":true,
+//	 "usbBoot":true, "hbas":[{"device":"vmhba2","driver":"lsi_mr3","model":"MegaRAID SAS Invader Controller"}],
 //	 "services":{"slpd":{"running":false,"policy":"off"}}, "firewall":{"CIMSLP":false},
 //	 "configIssues":[{"eventTypeId":"esx.problem.vmfs.resource.corruptondisk","message":"…"}],
 //	 "connectionState":"connected|disconnected|notResponding", "inMaintenanceMode":false}
@@ -64,11 +66,24 @@ type hostSpec struct {
 	MaxEVCModeKey           *string                `json:"maxEVCModeKey,omitempty"`
 	CurrentEVCModeKey       *string                `json:"currentEVCModeKey,omitempty"`
 	USBBoot                 *bool                  `json:"usbBoot,omitempty"`
+	HBAs                    *[]hbaSpec             `json:"hbas,omitempty"`
 	Services                map[string]serviceSpec `json:"services,omitempty"`
 	Firewall                map[string]bool        `json:"firewall,omitempty"`
 	ConfigIssues            *[]issueSpec           `json:"configIssues,omitempty"`
 	ConnectionState         *string                `json:"connectionState,omitempty"`
 	InMaintenanceMode       *bool                  `json:"inMaintenanceMode,omitempty"`
+}
+
+// hbaSpec is an extra block HBA in config.storageDevice.hostBusAdapter (e.g. a MegaRAID controller).
+type hbaSpec struct {
+	Device string `json:"device"`
+	Driver string `json:"driver"`
+	Model  string `json:"model,omitempty"`
+	Pci    string `json:"pci,omitempty"`
+}
+
+type portgroupSpec struct {
+	Type *string `json:"type,omitempty"`
 }
 
 type vmSpec struct {
@@ -83,6 +98,7 @@ type hostSpecExtension struct {
 	hosts       map[string]hostSpec
 	vms         map[string]vmSpec
 	clusters    map[string]clusterSpec
+	portgroups  map[string]portgroupSpec
 	vcVersion   string
 	vcBuild     string
 	hostName    string
@@ -97,6 +113,7 @@ func (e *hostSpecExtension) flags(fs *flag.FlagSet) {
 	fs.Var(&jsonFlag{v: &e.hosts}, "hosts", "per-host specs (JSON, keyed by host name; \"*\" = all)")
 	fs.Var(&jsonFlag{v: &e.vms}, "vms", "per-VM specs (JSON, keyed by VM name)")
 	fs.Var(&jsonFlag{v: &e.clusters}, "clusters", "per-cluster specs (JSON, keyed by cluster name)")
+	fs.Var(&jsonFlag{v: &e.portgroups}, "portgroups", "per-portgroup specs (JSON, keyed by DVPG name)")
 	fs.StringVar(&e.vcVersion, "vc-version", "", "vCenter about.version")
 	fs.StringVar(&e.vcBuild, "vc-build", "", "vCenter about.build")
 	fs.StringVar(&e.hostName, "host-name", "", "esx mode: the host's name")
@@ -179,11 +196,38 @@ func (e *hostSpecExtension) afterCreate(m *simulator.Model) error {
 			return fmt.Errorf("-clusters: %w", err)
 		}
 	}
+	for _, e := range simulator.Map.All("DistributedVirtualPortgroup") {
+		if pg, ok := e.(*simulator.DistributedVirtualPortgroup); ok && pg.Config.Type == "" {
+			pg.Config.Type = string(types.DistributedVirtualPortgroupPortgroupTypeEarlyBinding)
+		}
+	}
+	for name, spec := range e.portgroups {
+		if err := applyPortgroupSpec(name, spec); err != nil {
+			return fmt.Errorf("-portgroups: %w", err)
+		}
+	}
 	return nil
 }
 
+func applyPortgroupSpec(name string, spec portgroupSpec) error {
+	for _, e := range simulator.Map.All("DistributedVirtualPortgroup") {
+		pg, ok := e.(*simulator.DistributedVirtualPortgroup)
+		if !ok || pg.Name != name {
+			continue
+		}
+		simulator.Map.WithLock(pg, func() {
+			if spec.Type != nil {
+				pg.Config.Type = *spec.Type
+				simulator.Map.Update(pg, []types.PropertyChange{{Name: "config.type", Val: *spec.Type}})
+			}
+		})
+		return nil
+	}
+	return fmt.Errorf("no distributed portgroup named %q", name)
+}
+
 func (e *hostSpecExtension) afterServe(*simulator.Model, *simulator.Server) error { return nil }
-func (e *hostSpecExtension) shutdown()                                          {}
+func (e *hostSpecExtension) shutdown()                                            {}
 
 func hostNames() []string {
 	var names []string
@@ -283,6 +327,9 @@ func applyHostSpecLocked(h *simulator.HostSystem, spec hostSpec) {
 	}
 	if spec.USBBoot != nil {
 		setUSBBoot(h, *spec.USBBoot)
+	}
+	if spec.HBAs != nil {
+		setExtraHBAs(h, *spec.HBAs)
 	}
 	if spec.Services != nil {
 		setServices(h, spec.Services)

@@ -43,9 +43,10 @@
 //
 //	-hosts JSON            hostspec.go  per-host specs keyed by host name ("*" = all): name, uuid, version, build,
 //	                                    featureCapability, maskedFeatureCapability, maxEVCModeKey, currentEVCModeKey,
-//	                                    usbBoot, services, firewall, configIssues, connectionState, inMaintenanceMode
+//	                                    usbBoot, hbas, services, firewall, configIssues, connectionState, inMaintenanceMode
 //	-vms JSON              hostspec.go  per-VM specs keyed by VM name: featureRequirement
 //	-clusters JSON         hostspec.go  per-cluster specs keyed by cluster name: currentEVCModeKey
+//	-portgroups JSON       hostspec.go  per-DVPG specs keyed by name: type (default earlyBinding for every DVPG)
 //	-vc-version V          hostspec.go  vCenter about.version (vpx)
 //	-vc-build B            hostspec.go  vCenter about.build (vpx)
 //	-host-version V        hostspec.go  every host's product version (esx: also about.version)
@@ -61,7 +62,8 @@
 //	-shared-vm SPEC        state.go     NAME[@DATASTORE][:on]: create or register a shared VM at startup (repeatable)
 //	-control PATH|auto     control.go   unix socket for test commands (agent state, events, host specs, locks)
 //
-// Also: QueryEvents is answered vCenter-style (eventquery.go); ESX's services, firewall and USB boot
+// Also: QueryEvents is answered vCenter-style (eventquery.go) and event collectors are refilled correctly
+// (collectorfix.go); ReconfigVM_Task publishes its changes (reconfig_updates.go); services, firewall and USB boot
 // data are per host (services.go, usbboot.go); vmx files carry identity and hardware (vmx.go, vmxhw.go).
 // Signals: SIGTERM/SIGINT exit cleanly (locks released); SIGUSR1/SIGUSR2 stop/start the SOAP "host agent".
 package main

@@ -95,15 +95,21 @@ func (e *sharedVMExtension) beforeCreate(*simulator.Model) error {
 }
 
 func (e *sharedVMExtension) afterCreate(*simulator.Model) error {
+	for _, obj := range simulator.Map.All("VirtualMachine") {
+		if vm := asVM(obj); vm != nil {
+			rememberVM(vm)
+		}
+	}
 	simulator.Map.AddHandler(&vmWatcher{self: types.ManagedObjectReference{Type: "EsxkitVmWatcher", Value: "vm-watcher"}})
 	return nil
 }
 
 func (e *sharedVMExtension) afterServe(*simulator.Model, *simulator.Server) error { return nil }
-func (e *sharedVMExtension) shutdown()                                          {}
+func (e *sharedVMExtension) shutdown()                                            {}
 
 // vmWatcher wraps VMs on shared datastores once their create/register task has
-// completed (the simulator no longer touches the original object by then).
+// completed (the simulator no longer touches the original object by then), and
+// publishes what a successful ReconfigVM_Task changed (reconfig_updates.go).
 type vmWatcher struct{ self types.ManagedObjectReference }
 
 func (w *vmWatcher) Reference() types.ManagedObjectReference { return w.self }
@@ -111,11 +117,21 @@ func (w *vmWatcher) PutObject(mo.Reference)                  {}
 
 func (w *vmWatcher) UpdateObject(obj mo.Reference, _ []types.PropertyChange) {
 	t, ok := obj.(*mo.Task)
-	if !ok || t.Info.DescriptionId != "Folder.createVm" || t.Info.State != types.TaskInfoStateSuccess {
+	if !ok || t.Info.State != types.TaskInfoStateSuccess {
 		return
 	}
-	if ref, ok := t.Info.Result.(types.ManagedObjectReference); ok {
-		wrapShared(ref)
+	switch t.Info.DescriptionId {
+	case "Folder.createVm":
+		if ref, ok := t.Info.Result.(types.ManagedObjectReference); ok {
+			wrapShared(ref)
+			if vm := asVM(simulator.Map.Get(ref)); vm != nil {
+				rememberVM(vm)
+			}
+		}
+	case "VirtualMachine.reconfigVm":
+		if t.Info.Entity != nil {
+			publishChanges(*t.Info.Entity)
+		}
 	}
 }
 

@@ -117,7 +117,7 @@ func (e *stateExtension) afterCreate(*simulator.Model) error {
 }
 
 func (e *stateExtension) afterServe(*simulator.Model, *simulator.Server) error { return nil }
-func (e *stateExtension) shutdown()                                          {}
+func (e *stateExtension) shutdown()                                            {}
 
 func restoreInventory() error {
 	data, err := ioutil.ReadFile(inventory.file)

@@ -9,6 +9,7 @@ package main
 import (
 	"crypto/sha1"
 	"encoding/hex"
+	"strings"
 
 	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/types"
@@ -195,4 +196,34 @@ func vmfsUUID(seed string) string {
 	sum := sha1.Sum([]byte(seed))
 	x := hex.EncodeToString(sum[:])
 	return x[0:8] + "-" + x[8:16] + "-" + x[16:20] + "-" + x[20:32]
+}
+
+// extraHbaKey marks HBAs added by the host spec's "hbas" (replaced as a set on each change).
+const extraHbaKey = "key-vim.host.BlockHba-esxkit-"
+
+func setExtraHBAs(h *simulator.HostSystem, hbas []hbaSpec) {
+	old := h.Config.StorageDevice
+	dev := &types.HostStorageDeviceInfo{}
+	if old != nil {
+		*dev = *old
+	}
+	var list []types.BaseHostHostBusAdapter
+	for _, a := range dev.HostBusAdapter {
+		if !strings.HasPrefix(a.GetHostHostBusAdapter().Key, extraHbaKey) {
+			list = append(list, a)
+		}
+	}
+	for _, spec := range hbas {
+		list = append(list, &types.HostBlockHba{HostHostBusAdapter: types.HostHostBusAdapter{
+			Key: extraHbaKey + spec.Device, Device: spec.Device, Status: "unknown",
+			Model: spec.Model, Driver: spec.Driver, Pci: spec.Pci,
+		}})
+	}
+	dev.HostBusAdapter = list
+	h.Config.StorageDevice = dev
+	if h.ConfigManager.StorageSystem != nil {
+		if ss, ok := simulator.Map.Get(*h.ConfigManager.StorageSystem).(*simulator.HostStorageSystem); ok {
+			ss.StorageDeviceInfo = dev
+		}
+	}
 }

@@ -1,4 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { startVcsim, type Vcsim } from "../support/vcsim.ts";
 import { SoapSession, faultType, tag } from "./soap.ts";
 
@@ -88,6 +91,22 @@ describe("vcsim smoke", () => {
     b.proc.stdin.end();
     const code = await Promise.race([b.proc.exited, Bun.sleep(10_000).then(() => "still running")]);
     expect(code).toBe(0);
+  });
+
+  test("-tls-cert/-tls-key keep the thumbprint across restarts; -cert-out writes the PEM", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vcsim-cert-"));
+    try {
+      const keep = { tlsCertPath: join(dir, "host.crt"), tlsKeyPath: join(dir, "host.key") };
+      const first = await start({ mode: "esx", ...keep, args: ["-cert-out", join(dir, "out.pem")] });
+      expect(readFileSync(join(dir, "out.pem"), "utf8")).toBe(first.certPem!);
+      await first.stop();
+      const second = await start({ mode: "esx", ...keep });
+      expect(second.thumbprintSha256).toBe(first.thumbprintSha256);
+      const other = await start({ mode: "esx" });
+      expect(other.thumbprintSha256).not.toBe(first.thumbprintSha256);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("bad flags fail with a clear error", async () => {

@@ -66,7 +66,13 @@ var locks = &lockManager{
 	owner: fmt.Sprintf("%d-%s", os.Getpid(), uuid.New().String()[:8]),
 	held:  map[string]*heldLock{},
 	stop:  make(chan struct{}),
-	host:  func() string { h := findHost(""); if h == nil { return "" }; return h.Name },
+	host: func() string {
+		h := findHost("")
+		if h == nil {
+			return ""
+		}
+		return h.Name
+	},
 }
 
 type lockExtension struct{ ttlSeconds float64 }
