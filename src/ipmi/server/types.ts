@@ -1,0 +1,113 @@
+// Public types of the server-side IPMI session engine. The engine is transport-agnostic
+// (datagram in, datagram out) and knows nothing of what a command does: the BMC layer
+// supplies a CommandHandler for everything the engine does not answer itself.
+import type { Logger } from "../../log/logger.ts";
+
+/** 1 callback, 2 user, 3 operator, 4 administrator (IPMI privilege levels). */
+export type Privilege = 1 | 2 | 3 | 4;
+
+export interface IpmiUser {
+  /** 0..16 ASCII bytes. An empty name is the "null user" (only if configured so). */
+  name: string;
+  /** Up to 20 bytes for RMCP+ (Kuid), 16 for IPMI 1.5. Never logged. */
+  password: string;
+  /** Highest privilege this user may hold: 2 user, 3 operator, 4 administrator. */
+  maxPrivilege: 2 | 3 | 4;
+}
+
+export interface IpmiSource {
+  address: string;
+  port: number;
+}
+
+/** What the session a request arrived in looks like (absent for sessionless requests). */
+export interface IpmiSessionInfo {
+  /** The BMC-side (managed system) session id. */
+  id: number;
+  user: string;
+  /** "rmcp+" for IPMI 2.0 sessions, "ipmi15" for IPMI 1.5 (MD5/straight/none) sessions. */
+  kind: "rmcp+" | "ipmi15";
+  /** Negotiated cipher suite (rmcp+ only). */
+  cipherSuite?: number;
+  /** The session's privilege limit (min of requested role and the user's maxPrivilege). */
+  maxPrivilege: number;
+}
+
+/** One IPMI request, already authenticated, decrypted, checksum-verified and privilege-checked. */
+export interface IpmiRequest {
+  netFn: number;
+  cmd: number;
+  data: Uint8Array;
+  /** The responder LUN the request addressed (rsLUN), 0 normally. */
+  lun: number;
+  /** The session's current privilege level; 0 for a sessionless request. */
+  privilege: number;
+  session?: IpmiSessionInfo;
+  source: IpmiSource;
+  /** The LAN channel number the engine serves (EngineOptions.channel). */
+  channel: number;
+}
+
+export interface IpmiResponse {
+  /** Completion code (0x00 success). See src/ipmi/codes/completion.ts. */
+  cc: number;
+  /** Response data after the completion code. */
+  data?: Uint8Array;
+}
+
+export type CommandHandler = (req: IpmiRequest) => Promise<IpmiResponse> | IpmiResponse;
+
+export interface EngineOptions {
+  users: IpmiUser[];
+  /** 16 bytes, sent in RAKP2 (and what Get Device/System GUID should report). */
+  guid: Uint8Array;
+  /**
+   * Cipher suites offered, best first, e.g. [17, 3]. Supported ids: 0 (only with
+   * allowInsecureAuth), 1, 2, 3, 15, 16, 17. Default [17, 3].
+   */
+  cipherSuites?: number[];
+  /** Accept IPMI 1.5 sessions with MD5 authentication (Get Session Challenge / Activate Session). Default false. */
+  ipmi15?: boolean;
+  /** Also accept RMCP+ suite 0 and IPMI 1.5 auth types "none" and "straight password". Default false. */
+  allowInsecureAuth?: boolean;
+  /** Session table cap (active + pending). Default 16. */
+  maxSessions?: number;
+  /** Idle timeout of an established session. Default 60 000 ms. */
+  sessionTimeoutMs?: number;
+  /** LAN channel number reported by Get Channel Auth Caps / Cipher Suites. Default 1. */
+  channel?: number;
+  /** Answers every command the engine does not handle itself. */
+  handler: CommandHandler;
+  logger?: Logger;
+  /**
+   * Privilege a command needs; consulted before the handler. Requests below it get 0xD4.
+   * Default: defaultRequiredPrivilege from src/ipmi/codes/privilege.ts.
+   */
+  requiredPrivilege?: (netFn: number, cmd: number) => number;
+  /**
+   * Whether a client retry of this command (same rqSeq, command and data within 5 s, under
+   * a new session sequence number) is answered from the response cache instead of being
+   * executed again. Default: every command except reads (src/ipmi/codes/read-only.ts).
+   * A byte-identical retransmission is always answered from the cache.
+   */
+  retryFromCache?: (netFn: number, cmd: number) => boolean;
+  /** Clock, for tests. Default Date.now. */
+  now?: () => number;
+}
+
+/** Counters for metrics and tests. Monotonic since engine creation. */
+export interface EngineStats {
+  datagramsIn: number;
+  datagramsOut: number;
+  /** Datagrams dropped without a reply (malformed, bad integrity, unknown session …). */
+  dropped: number;
+  /** Requests answered from the response cache instead of the handler. */
+  cacheHits: number;
+  /** Session setups refused (RAKP / Activate Session failures). */
+  authFailures: number;
+  sessionsOpened: number;
+  sessionsClosed: number;
+  sessionsExpired: number;
+  /** Handler invocations. */
+  handlerCalls: number;
+}
