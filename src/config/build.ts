@@ -168,6 +168,9 @@ function buildSlp(raw: RawConfig, ctx: BuildContext, problems: Problems): SlpCon
       port: s.port,
       tcp: s.tcp,
       allow: s.allow,
+      rate_per_source: s.rate_per_source,
+      rate_burst: s.rate_burst,
+      reply_bytes_per_s: s.reply_bytes_per_s,
     };
   });
 }

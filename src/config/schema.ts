@@ -95,6 +95,9 @@ export const slpSchema = v.strictObject({
   port: v.optional(intRange(1, 65535), 427),
   tcp: v.optional(bool, false),
   allow: v.optional(strList("an array of addresses or CIDRs"), []),
+  rate_per_source: v.optional(intRange(1, 100_000), 10),
+  rate_burst: v.optional(intRange(1, 100_000), 20),
+  reply_bytes_per_s: v.optional(intRange(1400, 1 << 30), 262_144),
 });
 
 export const watchdogSchema = v.strictObject({

@@ -92,6 +92,12 @@ export interface SlpConfig {
   port: number;
   tcp: boolean;
   allow: string[];
+  /** Requests per second each source address may send (token bucket; default 10). */
+  rate_per_source?: number;
+  /** Bucket size: requests a source may send in a burst (default 20). */
+  rate_burst?: number;
+  /** Cap on reply bytes per second over all sources, the amplification bound (default 262144). */
+  reply_bytes_per_s?: number;
 }
 
 export interface WatchdogConfig {
@@ -114,6 +120,8 @@ export interface WatchdogConfig {
   command?: string[];
   /** The host esxkit itself runs on, when esxkit is a VM (anti-affinity). */
   self_host?: string;
+  /** A [vcenter.NAME] to post failover events to once it answers again (often the protected VM). */
+  vcenter?: string;
 }
 
 export interface Config {
