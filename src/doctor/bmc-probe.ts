@@ -1,0 +1,131 @@
+// "Does this BMC answer?" for the watchdog readiness check: an RMCP+ session with the configured
+// credentials and one Get Chassis Status, as the watchdog will do before it fences. When that
+// fails, one sessionless Get Channel Authentication Capabilities (the first packet every IPMI
+// client sends, which every BMC answers without credentials) tells "silent" from "answers, but
+// the login or command failed".
+import { createSocket } from "node:dgram";
+import { isIP } from "node:net";
+import type { PhysicalBmcConfig } from "../config/types.ts";
+import { IpmiClient } from "../ipmi/client/client.ts";
+import { PrivilegeLevel } from "../ipmi/codes/privilege.ts";
+import { AuthType } from "../ipmi/codes/auth-types.ts";
+import { AppCmd } from "../ipmi/codes/commands.ts";
+import { NetFn, responseNetFn } from "../ipmi/codes/netfn.ts";
+import { BMC_SLAVE_ADDRESS, REMOTE_CONSOLE_SWID, ipmiRequestMessage, ipmiResponseMessage } from "../ipmi/wire/message.ts";
+import { packet } from "../ipmi/wire/packet.ts";
+import { ipmiRmcpHeader } from "../ipmi/wire/rmcp.ts";
+import type { BmcAnswer } from "./watchdog-facts.ts";
+
+/** Channel 0x0E = "this channel", bit 7 = ask for IPMI v2.0 extended data. */
+const CHANNEL_THIS_V2 = 0x8e;
+const PRIVILEGE_ADMINISTRATOR = 0x04;
+const RESENDS = 3;
+
+export function authCapabilitiesRequest(rqSeq: number): Uint8Array {
+  const message = ipmiRequestMessage.encode({
+    rsAddr: BMC_SLAVE_ADDRESS,
+    netFn: NetFn.app,
+    rsLun: 0,
+    rqAddr: REMOTE_CONSOLE_SWID,
+    rqSeq,
+    rqLun: 0,
+    cmd: AppCmd.getChannelAuthCapabilities,
+    data: Uint8Array.of(CHANNEL_THIS_V2, PRIVILEGE_ADMINISTRATOR),
+  });
+  return packet.encode({ kind: "ipmi15", rmcp: ipmiRmcpHeader(), session: { authType: AuthType.none, sequence: 0, sessionId: 0, payload: message } });
+}
+
+/** The answer's description, or undefined when the datagram is not our response. */
+export function describeAuthCapabilities(datagram: Uint8Array, rqSeq: number): string | undefined {
+  try {
+    const p = packet.decode(datagram);
+    if (p.kind !== "ipmi15") return undefined;
+    const m = ipmiResponseMessage.decode(p.session.payload);
+    if (m.netFn !== responseNetFn(NetFn.app) || m.cmd !== AppCmd.getChannelAuthCapabilities || m.rqSeq !== rqSeq) return undefined;
+    if (m.cc !== 0) return `answers (Get Channel Authentication Capabilities completion code 0x${m.cc.toString(16).padStart(2, "0")})`;
+    const v2 = ((m.data[1] ?? 0) & 0x80) !== 0;
+    return `answers (channel ${m.data[0] ?? "?"}, ${v2 ? "IPMI 2.0 / RMCP+" : "IPMI 1.5 only"})`;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Probe one BMC; resolves within `timeoutMs` and never rejects. */
+export function probeBmcAnswers(bmc: Pick<PhysicalBmcConfig, "address" | "port">, timeoutMs: number): Promise<BmcAnswer> {
+  return new Promise((resolve) => {
+    const socket = createSocket(isIP(bmc.address) === 6 ? "udp6" : "udp4");
+    const rqSeq = 1 + Math.floor(Math.random() * 62);
+    const request = authCapabilitiesRequest(rqSeq);
+    const timers: ReturnType<typeof setTimeout>[] = [];
+    let lastError: string | undefined;
+    let done = false;
+    const finish = (answer: BmcAnswer) => {
+      if (done) return;
+      done = true;
+      for (const t of timers) clearTimeout(t);
+      try {
+        socket.close();
+      } catch {
+        // already closed
+      }
+      resolve(answer);
+    };
+    socket.on("message", (msg) => {
+      const detail = describeAuthCapabilities(new Uint8Array(msg), rqSeq);
+      if (detail) finish({ answered: true, detail });
+    });
+    socket.on("error", (err) => {
+      // ICMP port unreachable surfaces as ECONNREFUSED on some platforms: keep waiting for a resend.
+      lastError = (err as NodeJS.ErrnoException).code ?? err.message;
+    });
+    const send = () => {
+      if (done) return;
+      socket.send(request, bmc.port, bmc.address, (err) => {
+        if (err) lastError = (err as NodeJS.ErrnoException).code ?? err.message;
+      });
+    };
+    for (let i = 0; i < RESENDS; i++) timers.push(setTimeout(send, Math.floor((timeoutMs * i) / RESENDS)));
+    timers.push(
+      setTimeout(
+        () => finish({ answered: false, detail: `no IPMI answer within ${timeoutMs} ms${lastError ? ` (${lastError})` : ""}` }),
+        timeoutMs,
+      ),
+    );
+  });
+}
+
+function reason(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = (err as { code?: unknown }).code;
+  return typeof code === "string" ? `${err.message} [${code}]` : err.message;
+}
+
+/**
+ * Log in to the BMC as the watchdog would (cipher suite from the config, falling back between 17
+ * and 3) and read the chassis status. Resolves within about `timeoutMs` (twice it at worst when
+ * the login fails and the sessionless probe runs); never rejects.
+ */
+export async function probeBmcSession(bmc: PhysicalBmcConfig, timeoutMs: number): Promise<BmcAnswer> {
+  const suites = bmc.cipher_suite === 17 ? [17, 3] : [3, 17];
+  let client: IpmiClient | undefined;
+  try {
+    client = await IpmiClient.connect({
+      host: bmc.address,
+      port: bmc.port,
+      username: bmc.username,
+      password: bmc.password,
+      cipherSuites: suites,
+      privilege: bmc.privilege === "operator" ? PrivilegeLevel.operator : PrivilegeLevel.administrator,
+      retransmitMs: Math.max(100, Math.floor(timeoutMs / 3)),
+      connectTimeoutMs: timeoutMs,
+      commandTimeoutMs: timeoutMs,
+    });
+    const status = await client.chassisStatus();
+    return { answered: true, detail: `chassis power ${status.powerOn ? "on" : "off"} (RMCP+ cipher suite ${client.cipherSuite.id}, ${bmc.privilege})` };
+  } catch (err) {
+    const bare = await probeBmcAnswers(bmc, timeoutMs);
+    return { answered: false, detail: bare.answered ? `${bare.detail.replace(/^answers/, "answers IPMI")}, but the session failed: ${reason(err)}` : bare.detail };
+  } finally {
+    await client?.close(500);
+  }
+}

@@ -1,0 +1,287 @@
+// Each check against the govmomi simulator (test/vcsim) carrying the traps: a "traps" vCenter
+// where every check fires, a "clean" vCenter where none does, and standalone ESXi hosts
+// sharing a datastore for the watchdog readiness check (with pyghmi BMCs).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfig } from "../../src/config/load.ts";
+import type { EndpointConfig } from "../../src/config/types.ts";
+import { endpointsFromConfig, runDoctor } from "../../src/doctor/index.ts";
+import type { Finding, Report } from "../../src/doctor/types.ts";
+import { type HostSpec, type Vcsim, type VcsimOptions, startVcsim } from "../support/vcsim.ts";
+import { freeTcpPort, freeUdpPort, startPyghmiBmc, stopAll } from "../support/doctor/peers.ts";
+
+const sims: Vcsim[] = [];
+const dirs: string[] = [];
+afterAll(async () => {
+  await Promise.all(sims.map((s) => s.stop()));
+  await stopAll();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function sim(opts: VcsimOptions): Promise<Vcsim> {
+  const s = await startVcsim(opts);
+  sims.push(s);
+  return s;
+}
+
+function endpoint(name: string, s: Vcsim): EndpointConfig {
+  return { name, url: s.url, username: s.username, password: s.password, tls: { mode: "thumbprint", thumbprint: s.thumbprintSha256 }, timeout_ms: 10_000 };
+}
+
+const byRule = (r: Report, rule: string, target?: string): Finding[] => r.findings.filter((f) => f.rule === rule && (target === undefined || f.target === target));
+const one = (r: Report, rule: string, target?: string): Finding => {
+  const hits = byRule(r, rule, target);
+  if (hits.length !== 1) throw new Error(`expected one ${rule}${target ? ` for ${target}` : ""}, got ${hits.length}: ${r.findings.map((f) => `${f.rule}@${f.target}`).join(", ")}`);
+  return hits[0] as Finding;
+};
+const rulesOf = (r: Report, check: Finding["check"]) => r.findings.filter((f) => f.check === check).map((f) => `${f.rule}:${f.severity}`).sort();
+
+let traps: Report;
+let clean: Report;
+
+beforeAll(async () => {
+  const [t, c] = await Promise.all([
+    sim({
+      mode: "vpx",
+      args: ["-cluster", "2", "-standalone-host", "2"],
+      vcVersion: "7.0.2",
+      vcBuild: "17958471",
+      hosts: {
+        "*": { version: "7.0.3", build: "18644231", featureCapability: { "cpuid.MDCLEAR": "1", "cpuid.SSE3": "1" }, firewall: { CIMSLP: true } },
+        DC0_C0_H0: { version: "7.0.2", build: "17867351", usbBoot: true },
+        DC0_C0_H1: { version: "7.0.2", build: "17867351", featureCapability: { "cpuid.MDCLEAR": "0", "cpuid.SSE3": "1" } },
+        DC0_C0_H2: { featureCapability: { "cpuid.MDCLEAR": "0", "cpuid.SSE3": "1" } },
+        DC0_C1_H0: { usbBoot: true, configIssues: [{ eventTypeId: "esx.problem.boot.filesystem.down", message: "Lost connectivity to the device backing the boot filesystem" }] },
+        DC0_C1_H1: { version: "6.5.0", build: "7967591" },
+        // hbas: not yet in vcsim.ts's HostSpec type (test/vcsim/hostspec.go has it)
+        DC0_C1_H2: { services: { slpd: { running: false, policy: "off" } }, firewall: { CIMSLP: false }, hbas: [{ device: "vmhba2", driver: "lsi_mr3", model: "MegaRAID SAS Invader Controller" }] } as HostSpec,
+        DC0_H0: { version: "6.5.0", build: "10175896" },
+        DC0_H1: { connectionState: "disconnected", version: "7.0.2", build: "17630552", usbBoot: true },
+      },
+      vms: { DC0_C0_RP0_VM0: { featureRequirement: { "cpuid.mdclear": "Bool:Min:1" } } },
+      events: [
+        { host: "DC0_C0_H0", eventTypeId: "esx.problem.vmfs.resource.corruptondisk", message: "Resource cluster metadata corruption detected", severity: "error" },
+        { host: "DC0_C1_H0", eventTypeId: "esx.problem.storage.apd.start", message: "Device mpx.vmhba32:C0:T0:L0 has entered the All Paths Down state" },
+        { host: "DC0_C1_H1", eventTypeId: "esx.problem.storage.apd.start", message: "Device naa.1 has entered the All Paths Down state" },
+      ],
+    }),
+    sim({
+      mode: "vpx",
+      vcVersion: "7.0.3",
+      vcBuild: "20395099",
+      hosts: { "*": { version: "7.0.3", build: "18644231", featureCapability: { "cpuid.MDCLEAR": "1", "cpuid.SSE3": "1" }, firewall: { CIMSLP: true } } },
+    }),
+  ]);
+  [traps, clean] = await Promise.all([runDoctor({ endpoints: [endpoint("vc-traps", t)] }), runDoctor({ endpoints: [endpoint("vc-clean", c)] })]);
+});
+
+describe("doctor against the simulator: the traps vCenter and the clean one", () => {
+  test("a disconnected host is reported and not judged", () => {
+    expect(one(traps, "endpoint.host-not-connected", "DC0_H1").severity).toBe("info");
+    expect(traps.findings.filter((f) => f.target === "DC0_H1" && f.check !== "endpoint")).toEqual([]);
+  });
+
+  test("exit codes: 2 with the traps, 0 when clean", () => {
+    expect(traps.exitCode).toBe(2);
+    expect(clean.exitCode).toBe(0);
+    expect(clean.findings.filter((f) => f.severity !== "ok" && f.severity !== "info")).toEqual([]);
+    expect(traps.targets[0]?.product).toBe("VMware vCenter Server 7.0.2 build-17958471");
+  });
+
+  test.each([
+    [
+      "1 EVC",
+      () => {
+        const f = one(traps, "evc.cold-cycle-mismatch", "cluster DC0_C0");
+        expect(f.title).toContain("1 on DC0_C0_H0; 0 on DC0_C0_H1 and DC0_C0_H2");
+        expect(f.evidence).toContainEqual({ object: "DC0_C0_H1", property: "config.featureCapability[cpuid.MDCLEAR]", value: "0" });
+        expect(f.evidence.some((e) => e.object === "DC0_C0_RP0_VM0" && e.value.startsWith("Bool:Min:1"))).toBe(true);
+        expect(f.fix).toContain("Cold power-cycle DC0_C0_H1 and DC0_C0_H2");
+        one(traps, "evc.consistent", "cluster DC0_C1"); // the other cluster agrees
+      },
+      () => expect(rulesOf(clean, "evc")).toEqual(["evc.consistent:ok"]),
+    ],
+    [
+      "2 upgrade order",
+      () => {
+        const f = one(traps, "upgrade-order.vcenter-older", "vc-traps");
+        expect(f.severity).toBe("critical");
+        expect(f.evidence).toContainEqual({ object: "vc-traps", property: "about.version", value: "7.0.2" });
+        expect(f.evidence).toContainEqual({ object: "DC0_C0_H2", property: "config.product.version", value: "7.0.3" });
+        expect(f.evidence.some((e) => e.object === "DC0_C0_H0")).toBe(false); // 7.0.2 like vCenter
+      },
+      () => expect(rulesOf(clean, "upgrade-order")).toEqual(["upgrade-order.ok:ok"]),
+    ],
+    [
+      "3 USB/SD boot",
+      () => {
+        const crit = one(traps, "usb-boot.critical-build", "DC0_C0_H0");
+        expect(crit.evidence).toContainEqual({ object: "DC0_C0_H0", property: "config.storageDevice.hostBusAdapter[vmhba32].driver", value: "vmkusb" });
+        expect(crit.evidence).toContainEqual({ object: "DC0_C0_H0", property: "config.storageDevice.scsiLun[].canonicalName", value: "mpx.vmhba32:C0:T0:L0" });
+        expect(one(traps, "usb-boot.7x", "DC0_C1_H0").severity).toBe("warning");
+        // the same critical build on a local disk is not a USB finding
+        expect(traps.findings.filter((f) => f.check === "usb-boot" && f.target === "DC0_C0_H1")).toEqual([]);
+        const events = byRule(traps, "usb-boot.event");
+        expect(events.map((f) => `${f.target}:${f.severity}:${f.title.split(": ")[1]?.split(" (")[0]}`).sort()).toEqual([
+          "DC0_C0_H0:critical:VMFS resource corrupt on disk",
+          "DC0_C1_H0:critical:boot filesystem down",
+          "DC0_C1_H0:warning:all paths down",
+        ]);
+        expect(events.find((f) => f.title.includes("boot filesystem"))?.title).toContain("a current configIssue");
+      },
+      () => expect(rulesOf(clean, "usb-boot")).toEqual(["usb-boot.not-usb:ok"]),
+    ],
+    [
+      "4 MSM discovery",
+      () => {
+        const v65 = one(traps, "msm-discovery.65-broken-build", "DC0_H0");
+        expect(v65.title).toContain("6.5 EP09");
+        expect(v65.severity).toBe("info"); // no MegaRAID adapter on DC0_H0
+        expect(v65.snippet).toContain('host = "DC0_H0"');
+        const slpd = one(traps, "msm-discovery.slpd-stopped", "DC0_C1_H2");
+        expect(slpd.title).toContain("slpd is stopped and the CIMSLP firewall ruleset is disabled");
+        expect(slpd.evidence).toContainEqual({ object: "DC0_C1_H2", property: "firewallInfo.ruleset[CIMSLP].enabled", value: "false" });
+        expect(slpd.snippet).toContain('profile = "lsi-msm"');
+        expect(slpd.severity).toBe("warning"); // an lsi_mr3 adapter: MSM has something to manage there
+        expect(slpd.evidence).toContainEqual({ object: "DC0_C1_H2", property: "config.storageDevice.hostBusAdapter[vmhba2].driver", value: "lsi_mr3" });
+        // 6.5 U1g (before 8294253) with slpd running: no trap
+        expect(traps.findings.filter((f) => f.check === "msm-discovery" && f.target === "DC0_C1_H1")).toEqual([]);
+        expect(one(traps, "msm-discovery.ok").title).toContain("DC0_C1_H1");
+      },
+      () => {
+        expect(rulesOf(clean, "msm-discovery")).toEqual(["msm-discovery.ok:ok"]);
+        expect(one(clean, "msm-discovery.ok").evidence).toContainEqual({ object: "DC0_C0_H0", property: "serviceInfo.service[slpd].running", value: "true" });
+      },
+    ],
+  ] as [string, () => void, () => void][])("check %s: positive on the traps, negative on the clean vCenter", (_, positive, negative) => {
+    positive();
+    negative();
+  });
+});
+
+describe("doctor against standalone ESXi hosts: watchdog readiness", () => {
+  let report: Report;
+
+  beforeAll(async () => {
+    const shared = mkdtempSync(join(tmpdir(), "esxkit-doctor-ds-"));
+    dirs.push(shared);
+    const [a, b, c, bmcA, bmcB, silentBmc, deadApi] = await Promise.all([
+      sim({
+        mode: "esx",
+        hostName: "esx-a.lab.example",
+        datastores: [{ dir: shared }],
+        sharedVms: ["vcsa:on"],
+        hosts: { "": { version: "7.0.2", build: "17630552", usbBoot: true } },
+        events: [{ host: "", eventTypeId: "esx.problem.vmfs.resource.corruptondisk", message: "corrupt on disk", severity: "error" }],
+      }),
+      sim({ mode: "esx", hostName: "esx-b.lab.example", datastores: [{ dir: shared }] }),
+      sim({ mode: "esx", hostName: "esx-c.lab.example" }),
+      startPyghmiBmc(),
+      startPyghmiBmc(),
+      freeUdpPort(),
+      freeTcpPort(),
+    ]);
+    const esxi = (name: string, s: Vcsim | undefined, bmcPort: number) =>
+      [
+        `[esxi.${name}]`,
+        `url = "${s ? s.url : `https://127.0.0.1:${deadApi}/sdk`}"`,
+        'username = "user"',
+        'password = "pass"',
+        s ? `thumbprint = "${s.thumbprintSha256}"` : "insecure = true",
+        "timeout_ms = 3000",
+        `bmc = { address = "127.0.0.1", port = ${bmcPort}, username = "admin", password = "secret" }`,
+        "",
+      ].join("\n");
+    const toml = [
+      esxi("a", a, bmcA),
+      esxi("b", b, bmcB),
+      esxi("c", c, silentBmc),
+      esxi("d", undefined, silentBmc),
+      '[[watchdog]]\nname = "ready"\nvm = "vcsa"\nhosts = ["a", "b"]\nself_host = "b"\n',
+      '[[watchdog]]\nname = "broken"\nvm = "vcsa"\nhosts = ["a", "c", "d"]\nself_host = "a"\n',
+      '[[watchdog]]\nname = "missing"\nvm = "nope"\nhosts = ["b"]\n',
+    ].join("\n");
+    const config = parseConfig(toml, join(shared, "doctor.toml"));
+    report = await runDoctor({ endpoints: endpointsFromConfig(config), config, bmcTimeoutMs: 1500 });
+  });
+
+  test("negative: a ready watchdog (shared datastore, standard network, esxkit elsewhere, BMCs answer) is all ok", () => {
+    expect(report.findings.filter((f) => f.target === "watchdog ready").map((f) => `${f.rule}:${f.severity}`).sort()).toEqual([
+      "watchdog.bmc-ok:ok",
+      "watchdog.datastore-ok:ok",
+      "watchdog.network-ok:ok",
+      "watchdog.placement-ok:ok",
+    ]);
+    const ds = one(report, "watchdog.datastore-ok", "watchdog ready");
+    expect(ds.title).toContain("[shared-ds] vcsa/vcsa.vmx");
+    expect(one(report, "watchdog.bmc-ok", "watchdog ready").evidence.map((e) => e.value)).toEqual(["chassis power off (RMCP+ cipher suite 3, administrator)", "chassis power off (RMCP+ cipher suite 3, administrator)"]);
+    expect(one(report, "watchdog.network-ok", "watchdog ready").evidence[0]?.value).toBe('standard portgroup "VM Network"');
+  });
+
+  test("positive: missing datastore, esxkit on the same host, silent BMCs, an unreachable host", () => {
+    const got = report.findings.filter((f) => f.target === "watchdog broken").map((f) => `${f.rule}:${f.severity}`).sort();
+    expect(got).toEqual([
+      "watchdog.bmc-ok:ok",
+      "watchdog.bmc-unreachable:critical",
+      "watchdog.bmc-unreachable:critical",
+      "watchdog.datastore-missing:critical",
+      "watchdog.host-unreachable:critical",
+      "watchdog.network-ok:ok",
+      "watchdog.same-host:critical",
+    ]);
+    expect(one(report, "watchdog.datastore-missing", "watchdog broken").title).toContain("c (esx-c.lab.example) cannot see datastore shared-ds");
+    expect(one(report, "watchdog.same-host", "watchdog broken").title).toContain("both run on esx-a.lab.example");
+    expect(one(report, "endpoint.unreachable", "d").severity).toBe("critical");
+  });
+
+  test("positive: a protected VM that does not exist", () => {
+    expect(one(report, "watchdog.vm-not-found", "watchdog missing").title).toContain('"nope"');
+  });
+
+  test("host checks read through ESXi directly: USB boot, events through the event collector, one vMotion domain", () => {
+    expect(one(report, "usb-boot.critical-build", "esx-a.lab.example").title).toContain("7.0 U2");
+    expect(one(report, "usb-boot.event", "esx-a.lab.example").title).toContain("VMFS resource corrupt on disk");
+    expect(one(report, "upgrade-order.no-vcenter").severity).toBe("info");
+    expect(one(report, "evc.consistent").target).toBe("the ESXi hosts given directly");
+  });
+});
+
+describe("doctor against vCenters: the protected VM's distributed portgroup binding", () => {
+  let report: Report;
+
+  beforeAll(async () => {
+    const [staticVc, ephemeralVc, b, bmcB] = await Promise.all([
+      // every DVPG is earlyBinding (static) by default, as in vCenter
+      sim({ mode: "vpx", args: ["-standalone-host", "0", "-cluster", "1", "-vm", "1"] }),
+      sim({ mode: "vpx", args: ["-cluster", "0", "-standalone-host", "1", "-vm", "1", "-portgroups", JSON.stringify({ DC0_DVPG0: { type: "ephemeral" } })] }),
+      sim({ mode: "esx", hostName: "esx-b.lab.example" }),
+      startPyghmiBmc(),
+    ]);
+    const vcenter = (name: string, s: Vcsim) => `[vcenter.${name}]\nurl = "${s.url}"\nusername = "user"\npassword = "pass"\nthumbprint = "${s.thumbprintSha256}"\n`;
+    const toml = [
+      vcenter("static", staticVc),
+      vcenter("eph", ephemeralVc),
+      `[esxi.b]\nurl = "${b.url}"\nusername = "user"\npassword = "pass"\nthumbprint = "${b.thumbprintSha256}"\nbmc = { address = "127.0.0.1", port = ${bmcB}, username = "admin", password = "secret" }\n`,
+      '[[watchdog]]\nname = "static"\nvm = "DC0_C0_RP0_VM0"\nhosts = ["b"]\n',
+      '[[watchdog]]\nname = "eph"\nvm = "DC0_H0_VM0"\nhosts = ["b"]\n',
+    ].join("\n");
+    const dir = mkdtempSync(join(tmpdir(), "esxkit-doctor-dvs-"));
+    dirs.push(dir);
+    const config = parseConfig(toml, join(dir, "doctor.toml"));
+    report = await runDoctor({ endpoints: endpointsFromConfig(config), config, bmcTimeoutMs: 1500 });
+  });
+
+  test("positive: a static-binding (earlyBinding) portgroup is critical", () => {
+    const f = one(report, "watchdog.network-static-dvs", "watchdog static");
+    expect(f.title).toContain("DC0_DVPG0 with earlyBinding (non-ephemeral) port binding");
+    expect(f.evidence[0]?.value).toBe('distributed portgroup "DC0_DVPG0", config.type=earlyBinding');
+    expect(f.sources.map((s) => s.id)).toContain("kb-324492");
+  });
+
+  test("negative: an ephemeral portgroup is fine", () => {
+    expect(byRule(report, "watchdog.network-static-dvs", "watchdog eph")).toEqual([]);
+    expect(one(report, "watchdog.network-ok", "watchdog eph").evidence[0]?.value).toBe('distributed portgroup "DC0_DVPG0", config.type=ephemeral');
+  });
+});
