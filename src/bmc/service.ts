@@ -1,0 +1,228 @@
+// One virtual BMC: an IPMI session engine bound to address:port, answering with the
+// command table over a VmBackend. The daemon creates one per [[bmc]] entry.
+import type { BmcConfig } from "../config/types.ts";
+import { BmcBackendError, errorCode } from "../errors.ts";
+import { AuthType } from "../ipmi/codes/auth-types.ts";
+import { completionCodeName } from "../ipmi/codes/completion.ts";
+import { IpmiSessionEngine } from "../ipmi/server/engine.ts";
+import type { EngineOptions, IpmiUser } from "../ipmi/server/types.ts";
+import { bindIpmiUdp, type IpmiUdpBinding } from "../ipmi/server/udp.ts";
+import type { Logger } from "../log/logger.ts";
+import { metrics } from "../log/metrics.ts";
+import { type ActionOutcome, BmcActionQueue } from "./action-queue.ts";
+import type { VmBackend } from "./backend.ts";
+import type { BmcCommandContext } from "./commands/context.ts";
+import { createCommandHandler, requiredPrivilege } from "./commands/index.ts";
+import { createIdentity, formatMac } from "./identity.ts";
+import { lanAddressFor } from "./lan-address.ts";
+
+/** The LAN channel every esxkit BMC is; Auth Capabilities, Channel Info and Access agree on it. */
+export const BMC_CHANNEL = 1;
+const SESSION_GAUGE_INTERVAL_MS = 15_000;
+
+const PRIVILEGE: Record<BmcConfig["privilege"], 2 | 3 | 4> = { user: 2, operator: 3, administrator: 4 };
+
+const requests = metrics.counter("esxkit_ipmi_requests_total", "IPMI requests answered by virtual BMCs, by command and result.");
+const sessionsGauge = metrics.gauge("esxkit_ipmi_sessions", "IPMI sessions open on each virtual BMC.");
+
+export interface BmcServiceDeps {
+  backend: VmBackend;
+  logger: Logger;
+  /** How long a power or boot command waits before answering "accepted". Default 500 ms. */
+  ackMs?: number;
+  /** Close the backend in stop(). Default false: the creator owns it. */
+  ownsBackend?: boolean;
+}
+
+export interface BmcLastCommand {
+  name: string;
+  cc: number;
+  result: string;
+  at: string;
+  peer: string;
+}
+
+export interface BmcStatus {
+  name: string;
+  vm: string;
+  address: string;
+  port: number;
+  listening: boolean;
+  powerState: "on" | "off" | "unknown" | "stale";
+  lastCommand?: BmcLastCommand;
+  sessions: number;
+}
+
+export interface BmcService {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): BmcStatus;
+  /** The bound address (after start; useful with port 0). */
+  boundAddress(): { address: string; port: number; family: "IPv4" | "IPv6" } | undefined;
+  /**
+   * Apply a changed config in place: users, privilege, cipher suites, IPMI 1.5, session
+   * limits. Returns false (and changes nothing) if the identity or the address changed:
+   * the caller then stops this service and creates a new one.
+   */
+  update(cfg: BmcConfig): boolean;
+  /** Wait until queued power/boot actions have finished (tests, shutdown). */
+  drain(): Promise<void>;
+  /** The GUID and MAC this BMC reports (for `esxkit status` and registering it in vCenter DPM). */
+  identity(): { guidText: string; macText: string };
+}
+
+function usersOf(cfg: BmcConfig): IpmiUser[] {
+  return [{ name: cfg.username, password: cfg.password, maxPrivilege: PRIVILEGE[cfg.privilege] }];
+}
+
+function authTypeSupport(cfg: BmcConfig): number {
+  if (!cfg.ipmi15) return 0;
+  let mask = 1 << AuthType.md5;
+  if (cfg.allow_insecure_auth) mask |= (1 << AuthType.none) | (1 << AuthType.straightPassword);
+  return mask;
+}
+
+function engineSettings(cfg: BmcConfig): Partial<EngineOptions> {
+  return {
+    users: usersOf(cfg),
+    cipherSuites: [...cfg.cipher_suites],
+    ipmi15: cfg.ipmi15,
+    allowInsecureAuth: cfg.allow_insecure_auth,
+    maxSessions: cfg.max_sessions,
+    sessionTimeoutMs: cfg.session_timeout_s * 1000,
+  };
+}
+
+/** Keys that make a BMC a different BMC (new identity or a new socket). */
+function identityKey(cfg: BmcConfig): string {
+  return JSON.stringify([cfg.name, cfg.vm, cfg.vcenter, cfg.mac ?? null, cfg.address, cfg.port]);
+}
+
+export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcService {
+  let cfg = initial;
+  const logger = deps.logger.child("bmc", { bmc: cfg.name });
+  const identity = createIdentity({ name: cfg.name, vcenter: cfg.vcenter, vm: cfg.vm, mac: cfg.mac });
+  let lastCommand: BmcLastCommand | undefined;
+  let binding: IpmiUdpBinding | undefined;
+  let gaugeTimer: ReturnType<typeof setInterval> | undefined;
+
+  const onOutcome = (o: ActionOutcome) => {
+    if (!o.key.startsWith("power:")) return;
+    // A refusal (D5h/D6h) is not a power control fault; a failed attempt is.
+    const refused = errorCode(o.error) === "ESX_BMC_BACKEND" && (o.error as BmcBackendError).reason !== "unavailable";
+    ctx.chassis.powerControlFault = !o.ok && !refused;
+  };
+
+  const ctx: BmcCommandContext = {
+    backend: deps.backend,
+    identity,
+    actions: new BmcActionQueue({ ackMs: deps.ackMs, logger, onOutcome }),
+    channel: BMC_CHANNEL,
+    privilegeLimit: PRIVILEGE[cfg.privilege],
+    authTypeSupport: authTypeSupport(cfg),
+    cipherSuites: [...cfg.cipher_suites],
+    sessionCount: () => engine.sessionCount(),
+    lanAddress: (peer) => lanAddressFor(cfg.address, peer),
+    chassis: { lastPowerOnViaIpmi: false, powerControlFault: false, restartCause: 0, restartChannel: 0 },
+    boot: { setInProgress: 0, validBitClearing: 0, bootInfoAck: 0 },
+    logger,
+  };
+
+  const handler = createCommandHandler(ctx, (req, res, name) => {
+    const result = res.cc === 0 ? "ok" : `0x${res.cc.toString(16).padStart(2, "0")}`;
+    requests.inc({ command: name, result });
+    lastCommand = { name, cc: res.cc, result: res.cc === 0 ? "ok" : completionCodeName(res.cc), at: new Date().toISOString(), peer: req.source.address };
+    if (logger.enabled("debug")) logger.debug("ipmi command", { command: name, cc: res.cc, data: Buffer.from(req.data).toString("hex"), peer: req.source.address, user: req.session?.user });
+  });
+
+  const engine = new IpmiSessionEngine({
+    ...engineSettings(cfg),
+    users: usersOf(cfg),
+    guid: identity.guid,
+    channel: BMC_CHANNEL,
+    handler,
+    logger,
+    requiredPrivilege,
+  });
+
+  const updateGauge = () => sessionsGauge.set({ bmc: cfg.name }, engine.sessionCount());
+
+  return {
+    name: cfg.name,
+
+    async start() {
+      if (binding) return;
+      try {
+        binding = await bindIpmiUdp(cfg.address, cfg.port, engine);
+      } catch (err) {
+        const code = errorCode(err);
+        const hint =
+          code === "EACCES" && cfg.port < 1024
+            ? "ports below 1024 (623 is IPMI's) need root or CAP_NET_BIND_SERVICE: `setcap cap_net_bind_service=+ep esxkit`, or AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit"
+            : code === "EADDRNOTAVAIL"
+              ? "the address is not configured on any interface of this host"
+              : code === "EADDRINUSE"
+                ? "another process (or another [[bmc]]) already uses this address and port"
+                : undefined;
+        logger.error("BMC cannot bind its address", { address: cfg.address, port: cfg.port, err, hint });
+        throw err;
+      }
+      const a = binding.address();
+      logger.info("BMC listening", { address: a.address, port: a.port, vm: deps.backend.describe(), guid: identity.guidText });
+      updateGauge();
+      gaugeTimer = setInterval(updateGauge, SESSION_GAUGE_INTERVAL_MS);
+      gaugeTimer.unref?.();
+    },
+
+    async stop() {
+      clearInterval(gaugeTimer);
+      gaugeTimer = undefined;
+      const b = binding;
+      binding = undefined;
+      engine.closeAll();
+      sessionsGauge.delete({ bmc: cfg.name });
+      if (b) await b.close();
+      if (deps.ownsBackend) await deps.backend.close();
+      logger.info("BMC stopped");
+    },
+
+    status() {
+      const p = deps.backend.powerState();
+      const a = binding?.address();
+      return {
+        name: cfg.name,
+        vm: deps.backend.describe(),
+        address: a?.address ?? cfg.address,
+        port: a?.port ?? cfg.port,
+        listening: binding !== undefined,
+        powerState: p.state === "unknown" || p.fresh ? p.state : "stale",
+        lastCommand,
+        sessions: engine.sessionCount(),
+      };
+    },
+
+    boundAddress() {
+      return binding?.address();
+    },
+
+    update(next) {
+      if (identityKey(next) !== identityKey(cfg)) return false;
+      cfg = next;
+      engine.updateOptions(engineSettings(next));
+      ctx.privilegeLimit = PRIVILEGE[next.privilege];
+      ctx.authTypeSupport = authTypeSupport(next);
+      ctx.cipherSuites = [...next.cipher_suites];
+      logger.info("BMC settings updated");
+      return true;
+    },
+
+    drain() {
+      return ctx.actions.drain();
+    },
+
+    identity() {
+      return { guidText: identity.guidText, macText: formatMac(identity.mac) };
+    },
+  };
+}

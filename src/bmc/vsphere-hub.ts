@@ -1,0 +1,243 @@
+// One hub per vCenter: shares the pooled session among all of that vCenter's BMCs, finds
+// their VMs (one inventory read for any number of pending selectors), and keeps one
+// WaitForUpdatesEx watch over all of them, so `power status` costs no vCenter request.
+import type { VmSelector } from "../config/types.ts";
+import { errorCode } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import type { VimClient } from "../vsphere/client.ts";
+import { refKey } from "../vsphere/convert.ts";
+import { listVms, matchVm } from "../vsphere/search.ts";
+import type { MoRef, SoapValue } from "../vsphere/soap/types.ts";
+import { VM_BMC_PATHS } from "../vsphere/vm.ts";
+import { PropertyWatch } from "../vsphere/watch.ts";
+
+/** What the hub needs from a VM backend. */
+export interface HubMember {
+  readonly selector: VmSelector;
+  /** Staleness bound of this member's power state, ms. */
+  readonly maxStalenessMs: number;
+  /** The VM was found (or found again). */
+  resolved(ref: MoRef): void;
+  /** The VM could not be found; `err` says why (NotFoundError, AmbiguousError, connect errors). */
+  unresolved(err: unknown): void;
+  /** Watched properties changed (kind "leave": the VM left the inventory). */
+  update(kind: "enter" | "modify" | "leave", props: Readonly<Record<string, SoapValue>>, changed: readonly string[]): void;
+}
+
+export interface VsphereHubOptions {
+  /** The vCenter's name in the config, for logs. */
+  vcenter: string;
+  /** The shared client (VimClientPool.get). */
+  getClient: () => Promise<VimClient>;
+  logger: Logger;
+  /** Retry delays for finding VMs and (re)starting the watch. Default 1 s growing to 30 s. */
+  retryMs?: { initial: number; max: number };
+}
+
+export class VsphereHub {
+  readonly vcenter: string;
+  readonly #opts: VsphereHubOptions;
+  readonly #logger: Logger;
+  readonly #members = new Set<HubMember>();
+  readonly #pending = new Set<HubMember>();
+  /** refKey → members watching that VM (two BMCs may name one VM). */
+  readonly #byRef = new Map<string, Set<HubMember>>();
+  readonly #refOf = new Map<HubMember, MoRef>();
+  #watch?: PropertyWatch;
+  #watchMaxWait = Number.POSITIVE_INFINITY;
+  #watchStarting?: Promise<void>;
+  #resolving?: Promise<void>;
+  #retryTimer?: ReturnType<typeof setTimeout>;
+  #retryDelay: number;
+  #closed = false;
+
+  constructor(opts: VsphereHubOptions) {
+    this.#opts = opts;
+    this.vcenter = opts.vcenter;
+    this.#logger = opts.logger.child("bmc", { vcenter: opts.vcenter });
+    this.#retryDelay = opts.retryMs?.initial ?? 1000;
+  }
+
+  client(): Promise<VimClient> {
+    return this.#opts.getClient();
+  }
+
+  /** When the watch last heard from vCenter (ms since epoch), or undefined. */
+  lastSyncAt(): number | undefined {
+    return this.#watch?.lastSyncAt;
+  }
+
+  /** HTTP requests made by the watch (for the benchmark). */
+  watchRequests(): number {
+    return this.#watch?.requests ?? 0;
+  }
+
+  join(m: HubMember): void {
+    this.#members.add(m);
+    this.requestResolve(m);
+  }
+
+  async leave(m: HubMember): Promise<void> {
+    this.#members.delete(m);
+    this.#pending.delete(m);
+    const ref = this.#refOf.get(m);
+    this.#refOf.delete(m);
+    if (!ref) return;
+    const set = this.#byRef.get(refKey(ref));
+    set?.delete(m);
+    if (set && set.size === 0) {
+      this.#byRef.delete(refKey(ref));
+      await this.#watch?.remove([ref]).catch((err) => this.#logger.debug("watch remove failed", { err }));
+    }
+  }
+
+  /** Find the member's VM (again). Coalesces: one inventory read serves every pending member. */
+  requestResolve(m: HubMember): void {
+    if (this.#closed || !this.#members.has(m)) return;
+    const old = this.#refOf.get(m);
+    if (old) {
+      this.#refOf.delete(m);
+      const set = this.#byRef.get(refKey(old));
+      set?.delete(m);
+      if (set?.size === 0) {
+        this.#byRef.delete(refKey(old));
+        void this.#watch?.remove([old]).catch((err) => this.#logger.debug("watch remove failed", { err }));
+      }
+    }
+    this.#pending.add(m);
+    queueMicrotask(() => void this.#resolvePending());
+  }
+
+  async #resolvePending(): Promise<void> {
+    if (this.#resolving || this.#closed || this.#pending.size === 0) return;
+    this.#resolving = this.#resolveOnce().finally(() => {
+      this.#resolving = undefined;
+    });
+    await this.#resolving;
+    if (this.#pending.size > 0 && !this.#retryTimer && !this.#closed) {
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        void this.#resolvePending();
+      }, this.#retryDelay);
+      this.#retryTimer.unref?.();
+      this.#retryDelay = Math.min(this.#retryDelay * 2, this.#opts.retryMs?.max ?? 30_000);
+    }
+  }
+
+  async #resolveOnce(): Promise<void> {
+    const batch = [...this.#pending];
+    let client: VimClient;
+    let vms: Awaited<ReturnType<typeof listVms>>;
+    try {
+      client = await this.#opts.getClient();
+      vms = await listVms(client);
+    } catch (err) {
+      this.#logger.warn("cannot list VMs; will retry", { err, pending: batch.length });
+      for (const m of batch) m.unresolved(err);
+      return;
+    }
+    const found: MoRef[] = [];
+    for (const m of batch) {
+      if (!this.#pending.has(m)) continue;
+      try {
+        const vm = matchVm(vms, m.selector, this.vcenter);
+        this.#pending.delete(m);
+        this.#refOf.set(m, vm.ref);
+        const key = refKey(vm.ref);
+        let set = this.#byRef.get(key);
+        if (!set) {
+          set = new Set();
+          this.#byRef.set(key, set);
+          found.push(vm.ref);
+        }
+        set.add(m);
+        m.resolved(vm.ref);
+        // The watch may already know this VM (another member shares it).
+        const known = this.#watch?.get(vm.ref);
+        if (known) m.update("enter", known, Object.keys(known));
+      } catch (err) {
+        // NotFoundError or AmbiguousError: both need the operator (or the inventory) to change.
+        this.#logger.warn("VM not found; will retry", { selector: `${m.selector.by}=${m.selector.value}`, err, code: errorCode(err) });
+        m.unresolved(err);
+      }
+    }
+    if (this.#pending.size === 0) this.#retryDelay = this.#opts.retryMs?.initial ?? 1000;
+    if (found.length) await this.#watchRefs(client, found);
+  }
+
+  /**
+   * How long one WaitForUpdatesEx may wait. A healthy watch must hear from vCenter more often
+   * than the smallest staleness bound, and each long poll must end well within the HTTP
+   * deadline (timeout_ms), which also bounds the wait for response headers.
+   */
+  #desiredMaxWait(client: VimClient): number {
+    const staleness = Math.min(...[...this.#members].map((m) => m.maxStalenessMs));
+    const byStaleness = Math.floor(staleness / 2000);
+    const byTimeout = Math.floor(client.endpoint.timeout_ms / 1000) - 1;
+    return Math.max(1, Math.min(30, byStaleness, byTimeout));
+  }
+
+  async #watchRefs(client: VimClient, refs: MoRef[]): Promise<void> {
+    if (this.#watchStarting) await this.#watchStarting.catch(() => undefined);
+    const maxWaitSeconds = this.#desiredMaxWait(client);
+    if (this.#watch && this.#watchMaxWait <= maxWaitSeconds) {
+      await this.#watch.add(refs).catch((err) => this.#logger.warn("watch add failed", { err }));
+      return;
+    }
+    // No watch yet, or a new member needs fresher news than the running watch delivers.
+    const old = this.#watch;
+    this.#watch = undefined;
+    if (old) await old.stop();
+    const watch = new PropertyWatch(client, { kind: "list", type: "VirtualMachine", refs: [...this.#allRefs()] }, {
+      paths: VM_BMC_PATHS,
+      maxWaitSeconds,
+      logger: this.#logger,
+    });
+    watch.onUpdate((updates) => {
+      for (const u of updates) {
+        for (const m of this.#byRef.get(refKey(u.ref)) ?? []) {
+          m.update(u.kind, u.props, u.changed);
+          if (u.kind === "leave") this.requestResolve(m);
+        }
+      }
+    });
+    this.#watchStarting = watch.start().then(
+      () => {
+        this.#watch = watch;
+        this.#watchMaxWait = maxWaitSeconds;
+        this.#logger.info("watching VMs", { vms: watch.size, maxWaitSeconds });
+      },
+      (err: unknown) => {
+        this.#logger.warn("cannot start the VM watch; will retry", { err });
+        // Their state stays unknown until a watch runs: resolve everyone again, then retry.
+        for (const m of this.#refOf.keys()) this.#pending.add(m);
+        this.#refOf.clear();
+        this.#byRef.clear();
+      },
+    );
+    await this.#watchStarting;
+    this.#watchStarting = undefined;
+    // close() may have run while the watch was starting.
+    if (this.#closed) await watch.stop();
+  }
+
+  *#allRefs(): IterableIterator<MoRef> {
+    const seen = new Set<string>();
+    for (const ref of this.#refOf.values()) {
+      const k = refKey(ref);
+      if (!seen.has(k)) {
+        seen.add(k);
+        yield ref;
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retryTimer);
+    await this.#resolving?.catch(() => undefined);
+    await this.#watchStarting?.catch(() => undefined);
+    await this.#watch?.stop();
+    this.#watch = undefined;
+  }
+}
