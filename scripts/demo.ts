@@ -8,7 +8,7 @@ import { listVms } from "../src/vsphere/search.ts";
 
 const root = resolve(import.meta.dir, "..");
 const dir = join(root, ".cache/demo");
-const BMC_PASSWORD = "demo-bmc-password";
+const BMC_PASSWORD = "demo-password"; // IPMI 1.5 allows at most 16 bytes
 const FIRST_PORT = 6230;
 const SLP_PORT = 10427;
 

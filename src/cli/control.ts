@@ -11,7 +11,7 @@ const socketArgs = {
 } as const;
 
 function socketPath(args: { socket?: string; config?: string }): string {
-  return args.socket ?? loadConfig(findConfigPath(args.config)).daemon.control_socket;
+  return args.socket ?? loadConfig(findConfigPath(args.config), { skipSecrets: true }).daemon.control_socket;
 }
 
 /** "90s", "30m", "2h", "1d" → milliseconds. */

@@ -79,6 +79,8 @@ async function checkArgv(root: AnyCommand, argv: string[]): Promise<AnyCommand[]
 }
 
 function printError(err: unknown): number {
+  // `esxkit … | head` closed the pipe: the reader's choice, not a failure.
+  if ((err as NodeJS.ErrnoException | null)?.code === "EPIPE") return EXIT_OK;
   if (err instanceof ConfigError) {
     for (const e of err.all) process.stderr.write(`error: ${e.message}\n`);
     if (err.others.length) process.stderr.write(`${err.all.length} problems\n`);

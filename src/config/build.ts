@@ -92,10 +92,15 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
     } else if (!raw.vcenter[vcenter]) {
       problems.add([...path, "vcenter"], `no [vcenter.${vcenter}] section${vcenterNames.length ? ` (have: ${vcenterNames.join(", ")})` : ""}`);
     }
+    const password = ctx.resolveSecret(b.password, [...path, "password"]);
     const name = b.name ?? vm.value;
     const prev = names.get(name);
     if (prev !== undefined) problems.add([...path, b.name ? "name" : "vm"], `duplicate BMC name "${name}" (also bmc[${prev}]); set name = "…"`);
     names.set(name, i);
+    // IPMI carries the password in a fixed field: 20 bytes for RMCP+, 16 for IPMI 1.5.
+    const passwordBytes = Buffer.byteLength(password);
+    if (passwordBytes > 20) problems.add([...path, "password"], `IPMI passwords are at most 20 bytes (this one has ${passwordBytes})`);
+    else if (b.ipmi15 && passwordBytes > 16) problems.add([...path, "password"], `IPMI 1.5 (ipmi15 = true) passwords are at most 16 bytes (this one has ${passwordBytes})`);
     if (b.cipher_suites.length === 0) problems.add([...path, "cipher_suites"], "expected at least one cipher suite");
     if (b.cipher_suites.includes(0) && !b.allow_insecure_auth) {
       problems.add([...path, "cipher_suites"], "cipher suite 0 sends commands unauthenticated; it needs allow_insecure_auth = true");
@@ -107,7 +112,7 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
       address: b.address,
       port: b.port,
       username: b.username,
-      password: ctx.resolveSecret(b.password, [...path, "password"]),
+      password,
       privilege: b.privilege,
       mac: b.mac?.replace(/-/g, ":").toLowerCase(),
       cipher_suites: [...new Set(b.cipher_suites)],

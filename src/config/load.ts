@@ -101,7 +101,10 @@ function reportSchemaIssues(issues: v.BaseIssue<unknown>[], problems: ProblemLis
   }
 }
 
-export interface LoadOptions extends SecretContext {}
+export interface LoadOptions extends SecretContext {
+  /** Leave secrets unresolved (empty): for clients that only need paths, like `esxkit status`. */
+  skipSecrets?: boolean;
+}
 
 /** Parses and validates config text. `file` is used in messages and to resolve relative paths. */
 export function parseConfig(source: string, file: string, opts: LoadOptions = {}): Config {
@@ -127,6 +130,7 @@ export function parseConfig(source: string, file: string, opts: LoadOptions = {}
     file: resolve(file),
     baseDir,
     resolveSecret(ref: string, path: Segment[]) {
+      if (opts.skipSecrets) return "";
       try {
         return resolveSecret(ref, secretCtx);
       } catch (err) {

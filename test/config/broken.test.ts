@@ -44,6 +44,7 @@ const cases: Case[] = [
   { name: "watchdog host without section", toml: `[[watchdog]]\nvm = "vcsa"\nhosts = ["esx9"]\n`, line: 3, path: "watchdog[0].hosts", message: /no \[esxi\.esx9\] section/ },
   { name: "slp without profile or file", toml: `[[slp]]\nhost = "esx.example"\n`, line: 1, path: "slp[0]", message: /profile = "lsi-msm" or attributes_file/ },
   { name: "bad enum", toml: `[daemon]\nlog_level = "loud"\n`, line: 2, path: "daemon.log_level", message: /one of "debug", "info", "warn", "error"/ },
+  { name: "IPMI 1.5 password too long", toml: `${vcenter}${bmc("ipmi15 = true\n")}`.replace("env:BMC_PASSWORD", "seventeen-bytes-x"), line: 10, path: "bmc[0].password", message: /IPMI 1\.5 \(ipmi15 = true\) passwords are at most 16 bytes \(this one has 17\)/ },
   { name: "suite 0 without opt-in", toml: `${vcenter}${bmc("cipher_suites = [0, 3]\n")}`, line: 11, path: "bmc[0].cipher_suites", message: /allow_insecure_auth/ },
 ];
 
