@@ -4,6 +4,7 @@ import { controlRequest } from "../daemon/control.ts";
 import { UsageError } from "../errors.ts";
 import { configArg, findConfigPath, jsonArg, printJson, printTable } from "./common.ts";
 import { loadConfig } from "../config/load.ts";
+import { parseDuration } from "../watchdog/pause.ts";
 
 const socketArgs = {
   ...configArg,
@@ -14,12 +15,12 @@ function socketPath(args: { socket?: string; config?: string }): string {
   return args.socket ?? loadConfig(findConfigPath(args.config), { skipSecrets: true }).daemon.control_socket;
 }
 
-/** "90s", "30m", "2h", "1d" → milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(text.trim());
-  if (!m) throw new UsageError(`--for: expected a duration like 30m, 2h or 1d, got ${JSON.stringify(text)}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as "ms"];
-  return Math.round(Number(m[1]) * unit);
+function durationArg(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch {
+    throw new UsageError(`--for: expected a duration like 30m, 2h or 1h30m, got ${JSON.stringify(text)}`);
+  }
 }
 
 type ServiceStatus = { kind: string; name: string } & Record<string, unknown>;
@@ -63,7 +64,7 @@ const pause = defineCommand({
     ...jsonArg,
   },
   async run({ args }) {
-    const forMs = args.for === undefined ? undefined : parseDuration(args.for);
+    const forMs = args.for === undefined ? undefined : durationArg(args.for);
     const r = await controlRequest(socketPath(args), "POST", "/v1/watchdog/pause", { name: args.name, for_ms: forMs });
     if (args.json) return printJson(r);
     process.stdout.write(`paused: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}${args.for ? ` for ${args.for}` : ""}\n`);

@@ -1,22 +1,130 @@
-// Turns a config into the services `serve` runs, and owns what they share (one vSphere
-// session per vCenter). Each subsystem contributes its factory here.
-import type { Config } from "../config/types.ts";
+// Turns a config into the services `serve` runs, and owns what they share: one vSphere
+// session (pool) and one property watch (hub) per vCenter, whatever the number of BMCs.
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { createBmcService } from "../bmc/service.ts";
+import { fileBootRestoreStore } from "../bmc/boot-restore-store.ts";
+import { VsphereBackend } from "../bmc/vsphere-backend.ts";
+import { VsphereHub } from "../bmc/vsphere-hub.ts";
+import { entryFingerprint } from "../config/build.ts";
+import type { BmcConfig, Config, SlpConfig, VcenterConfig } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
-import { fingerprints, type PlannedService } from "./reconcile.ts";
+import { createSlpService } from "../slp/service.ts";
+import { VimClientPool } from "../vsphere/pool.ts";
+import { createWatchdogService } from "../watchdog/service.ts";
+import type { PlannedService, Service } from "./reconcile.ts";
 
 export interface Planner {
   plan(config: Config, logger: Logger): PlannedService[];
+  /** After a config was applied: release shared resources no current service uses. */
+  afterApply(config: Config): Promise<void>;
   close(): Promise<void>;
 }
 
-export function createPlanner(_rootLogger: Logger): Planner {
+interface Shared {
+  fingerprint: string;
+  pool: VimClientPool;
+  hub: VsphereHub;
+}
+
+function slpFingerprint(s: SlpConfig): string {
+  // An edited attribute file restarts the entry too, not only a changed path.
+  let file = "";
+  if (s.attributes_file) {
+    try {
+      file = createHash("sha256").update(readFileSync(s.attributes_file)).digest("hex");
+    } catch {
+      file = "unreadable";
+    }
+  }
+  return entryFingerprint({ s, file });
+}
+
+export function createPlanner(rootLogger: Logger): Planner {
+  // One pool + hub per vCenter *configuration*: a changed [vcenter.X] gets a fresh session,
+  // and its BMCs (whose fingerprints include it) restart onto the new one.
+  const shared = new Map<string, Shared>();
+
+  function sharedFor(vc: VcenterConfig, logger: Logger): Shared {
+    const fingerprint = entryFingerprint(vc);
+    const key = `${vc.name}:${fingerprint}`;
+    let s = shared.get(key);
+    if (!s) {
+      const pool = new VimClientPool([vc], { logger: logger.child("vsphere", { vcenter: vc.name }) });
+      const hub = new VsphereHub({ vcenter: vc.name, getClient: () => pool.get(vc.name), logger });
+      s = { fingerprint, pool, hub };
+      shared.set(key, s);
+    }
+    return s;
+  }
+
+  function bmcService(b: BmcConfig, config: Config, logger: Logger): PlannedService {
+    const vc = config.vcenter[b.vcenter] as VcenterConfig;
+    return {
+      kind: "bmc",
+      name: b.name,
+      fingerprint: entryFingerprint({ b, vc }),
+      create: () => {
+        const { hub } = sharedFor(vc, logger);
+        const backend = new VsphereBackend({
+          hub,
+          bmcName: b.name,
+          selector: b.vm,
+          maxStalenessMs: b.max_staleness_s * 1000,
+          logger: logger.child("bmc", { bmc: b.name }),
+          store: fileBootRestoreStore(config.daemon.state_dir, b.name),
+        });
+        const svc = createBmcService(b, { backend, logger, ownsBackend: true });
+        return {
+          start: () => svc.start(),
+          stop: () => svc.stop(),
+          status: () => {
+            const s = svc.status();
+            return { ...s, listen: `${s.address.includes(":") ? `[${s.address}]` : s.address}:${s.port}` };
+          },
+        };
+      },
+    };
+  }
+
   return {
-    plan(config) {
-      const fp = fingerprints(config);
-      const plan: PlannedService[] = [];
-      void fp;
+    plan(config, logger) {
+      const plan: PlannedService[] = config.bmc.map((b) => bmcService(b, config, logger));
+      for (const s of config.slp) {
+        plan.push({ kind: "slp", name: s.name, fingerprint: slpFingerprint(s), create: () => createSlpService(s, { logger }) as unknown as Service });
+      }
+      for (const w of config.watchdog) {
+        plan.push({
+          kind: "watchdog",
+          name: w.name,
+          fingerprint: entryFingerprint({ w, hosts: w.hosts.map((h) => config.esxi[h]), self: w.self_host && config.esxi[w.self_host], vc: w.vcenter && config.vcenter[w.vcenter] }),
+          create: () =>
+            createWatchdogService(w, {
+              esxi: config.esxi,
+              logger,
+              stateDir: config.daemon.state_dir,
+              vcenter: w.vcenter ? config.vcenter[w.vcenter] : undefined,
+            }) as unknown as Service,
+        });
+      }
       return plan;
     },
-    async close() {},
+    async afterApply(config) {
+      const live = new Set(Object.values(config.vcenter).map((vc) => `${vc.name}:${entryFingerprint(vc)}`));
+      for (const [key, s] of shared) {
+        if (live.has(key)) continue;
+        shared.delete(key);
+        await s.hub.close();
+        await s.pool.close();
+      }
+    },
+    async close() {
+      const all = [...shared.values()];
+      shared.clear();
+      await Promise.all(all.map(async (s) => {
+        await s.hub.close();
+        await s.pool.close();
+      }));
+    },
   };
 }

@@ -25,7 +25,8 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
   let metricsServer: MetricsServer | undefined;
   const daemon: Daemon = new Daemon(configPath, logger, {
     plan: planner.plan,
-    onApplied: () => {
+    onApplied: async (applied) => {
+      await planner.afterApply(applied);
       sdNotify(`READY=1\nSTATUS=${statusLine(daemon)}`);
     },
     onStop: async () => {

@@ -1,0 +1,87 @@
+// The watchdog's states and the pure decision taken on every probe round.
+// The service gathers an Observation (probes, isolation guard, pause, limits, persisted
+// failover record) and acts on the Decision; everything that is a rule lives here.
+import type { HostHealth } from "./hysteresis.ts";
+import type { SafetyVerdict } from "./safety.ts";
+
+export const WATCHDOG_STATES = [
+  "starting", // nothing learned yet: no failover possible
+  "healthy",
+  "suspect", // the VM's host missed probes, fewer than misses_to_fail
+  "agent_down", // the host's API is down but the VM answers: only the host agent died; alert
+  "isolated", // esxkit reaches neither its isolation addresses nor another host: no action
+  "held", // a failover is due, but paused / cooldown / rate limit / dry run
+  "fencing",
+  "fence_failed", // no confirmed fence: alert, no failover
+  "failing_over", // fenced; registering and powering on elsewhere
+  "failover_failed",
+] as const;
+
+export type WatchdogState = (typeof WATCHDOG_STATES)[number];
+
+/** Steps of a failover after the fence is confirmed, persisted so a restart resumes there. */
+export type FailoverPhase = "fenced" | "registered" | "powering_on";
+
+export type HeldReason = "paused" | "cooldown" | "rate_limit" | "dry_run" | "vm_powered_off";
+
+export interface Observation {
+  learned: boolean;
+  /** The VM was powered on when last learned (a VM someone powered off is not restarted). */
+  vmWasOn: boolean;
+  vmHostHealth: HostHealth;
+  vmHostMisses: number;
+  /** The VM's own TCP probe: true = it answers; undefined = no probe configured or not run. */
+  vmAnswers?: boolean;
+  isolated: boolean;
+  paused: boolean;
+  dryRun: boolean;
+  safety: SafetyVerdict;
+  /** A persisted failover whose fence was confirmed and which has not finished. */
+  failoverInProgress: boolean;
+  /** After a failed fence or failover, the retry backoff has not run out yet. */
+  retryPending: boolean;
+}
+
+export type Action = "none" | "fence_and_failover" | "resume_failover";
+
+export interface Decision {
+  state: WatchdogState;
+  action: Action;
+  reason: string;
+  held?: HeldReason;
+}
+
+export function decide(o: Observation, current: WatchdogState): Decision {
+  // Once the host is confirmed off, finishing the failover is the only safe course: the VM is
+  // down and nothing else will bring it back. Pause and limits only stop new failovers.
+  if (o.failoverInProgress) {
+    if (o.retryPending) return { state: "failover_failed", action: "none", reason: "waiting before the next attempt to restart the VM" };
+    return { state: "failing_over", action: "resume_failover", reason: "resuming the failover in progress" };
+  }
+  if (!o.learned) return { state: "starting", action: "none", reason: "the VM's placement is not learned yet" };
+  if (o.vmHostHealth === "down" && !o.vmWasOn) {
+    return { state: "held", action: "none", reason: "the VM's host is down, but the VM was powered off: nothing to restart", held: "vm_powered_off" };
+  }
+  if (o.vmHostHealth !== "down") {
+    if (o.vmHostMisses > 0) return { state: "suspect", action: "none", reason: `the VM's host missed ${o.vmHostMisses} probe(s)` };
+    if (o.vmHostHealth === "unknown") return { state: "starting", action: "none", reason: "the VM's host was not probed yet" };
+    return { state: "healthy", action: "none", reason: "the VM's host answers" };
+  }
+  if (o.vmAnswers === true) {
+    return { state: "agent_down", action: "none", reason: "the host's API is down but the VM answers its probe: only the host agent died" };
+  }
+  if (o.isolated) return { state: "isolated", action: "none", reason: "esxkit reaches neither its isolation addresses nor another host" };
+  if (o.paused) return { state: "held", action: "none", reason: "the watchdog is paused", held: "paused" };
+  if (!o.safety.allowed) {
+    const why = o.safety.reason === "cooldown" ? "the cooldown after the last failover runs" : "the maximum number of failovers per hour is reached";
+    return { state: "held", action: "none", reason: why, held: o.safety.reason };
+  }
+  if (o.retryPending && (current === "fence_failed" || current === "failover_failed")) {
+    return { state: current, action: "none", reason: "waiting before the next attempt" };
+  }
+  if (o.dryRun) return { state: "held", action: "none", reason: "dry run: would fence the host and fail the VM over", held: "dry_run" };
+  return { state: "fencing", action: "fence_and_failover", reason: "the VM's host is down and the VM does not answer" };
+}
+
+/** States entered with an alert (log at warn/error, audit, hooks). */
+export const ALERT_STATES: ReadonlySet<WatchdogState> = new Set(["agent_down", "isolated", "held", "fence_failed", "failover_failed"]);

@@ -1,0 +1,226 @@
+// The compiled binary end to end, as systemd and an operator drive it: start (READY over
+// $NOTIFY_SOCKET), status, an IPMI session that survives an unrelated reload, a reload
+// with a changed config and with a broken one, metrics, and SIGTERM.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createSocket } from "node:dgram";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Subprocess } from "bun";
+import { VimClient } from "../../src/vsphere/client.ts";
+import { listVms } from "../../src/vsphere/search.ts";
+import { type Vcsim, startVcsim } from "../support/vcsim.ts";
+
+const root = join(import.meta.dir, "../..");
+const binary = join(root, "dist/esxkit");
+const dir = mkdtempSync(join(tmpdir(), "esxkit-e2e-"));
+const configPath = join(dir, "config.toml");
+const socket = join(dir, "run/control.sock");
+const notifySocket = join(dir, "notify.sock");
+const PASSWORD = "e2e-bmc-pass";
+const env = { PATH: process.env.PATH ?? "", NO_COLOR: "1", E2E_VC: "", E2E_BMC: PASSWORD, NOTIFY_SOCKET: notifySocket };
+
+let sim: Vcsim;
+let vmNames: string[] = [];
+let ports: number[] = [];
+let metricsPort = 0;
+let esxkit: Subprocess<"ignore", "pipe", "pipe">;
+let notify: Subprocess<"ignore", "pipe", "inherit">;
+const notifications: string[] = [];
+let daemonLog = "";
+
+async function freePort(type: "udp4" | "tcp" = "udp4"): Promise<number> {
+  if (type === "tcp") {
+    const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    const p = s.port;
+    s.stop(true);
+    return p;
+  }
+  const s = createSocket("udp4");
+  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
+  const p = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return p;
+}
+
+function writeConfig(opts: { bmcs: number; slpLifetime: number; broken?: boolean }): void {
+  const bmcs = vmNames.slice(0, opts.bmcs).map(
+    (vm, i) => `
+[[bmc]]
+vm = "${vm}"
+address = "127.0.0.1"
+port = ${ports[i]}
+username = "admin"
+password = "env:E2E_BMC"
+`,
+  );
+  writeFileSync(
+    configPath,
+    `[daemon]
+state_dir = "${join(dir, "state")}"
+control_socket = "${socket}"
+metrics_listen = "127.0.0.1:${metricsPort}"
+
+[vcenter.sim]
+url = "${sim.url}"
+username = "${sim.username}"
+password = "env:E2E_VC"
+thumbprint = "${sim.thumbprintSha256}"
+${bmcs.join("")}
+[[slp]]
+host = "esxi-e2e.example.local"
+profile = "lsi-msm"
+interfaces = ["127.0.0.1"]
+port = ${ports[3]}
+lifetime = ${opts.slpLifetime}
+${opts.broken ? "\n[[bmc]]\nport = 0x\n" : ""}`,
+    { mode: 0o600 },
+  );
+}
+
+function cli(args: string[]) {
+  const p = Bun.spawnSync([binary, ...args], { env, cwd: dir });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+}
+
+type Status = { services: Array<{ kind: string; name: string; sessions?: number }>; last_reload?: { ok: boolean; error?: string } };
+const status = () => JSON.parse(cli(["status", "--socket", socket, "--json"]).out) as Status;
+
+async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- esxkit log ---\n${daemonLog.slice(-3000)}`);
+    await Bun.sleep(100);
+  }
+}
+
+async function pump(stream: ReadableStream<Uint8Array>, sink: (chunk: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) sink(decoder.decode(chunk));
+}
+
+beforeAll(async () => {
+  const build = Bun.spawnSync([join(root, "node_modules/.bin/bun"), "run", "build"], { cwd: root });
+  expect(build.exitCode).toBe(0);
+  sim = await startVcsim({ mode: "vpx", args: ["-cluster", "0", "-host", "1", "-vm", "3"] });
+  env.E2E_VC = sim.password;
+  const client = await VimClient.connect({ name: "sim", url: sim.url, username: sim.username, password: sim.password, tls: { mode: "thumbprint", thumbprint: sim.thumbprintSha256 }, timeout_ms: 10_000 });
+  vmNames = (await listVms(client)).map((v) => v.name).sort();
+  await client.close();
+  ports = [await freePort(), await freePort(), await freePort(), await freePort()];
+  metricsPort = await freePort("tcp");
+  writeConfig({ bmcs: 2, slpLifetime: 600 });
+
+  notify = Bun.spawn(["/usr/bin/python3", join(root, "test/support/daemon/notify_listener.py"), notifySocket, "120"], { stdout: "pipe", stderr: "inherit" });
+  let buf = "";
+  void pump(notify.stdout, (c) => {
+    buf += c;
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line !== "ready") notifications.push(JSON.parse(line) as string);
+    }
+  });
+  await until("the notify listener", () => existsSync(notifySocket));
+
+  esxkit = Bun.spawn([binary, "serve", "-c", configPath, "--log-format", "json"], { env, cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  void pump(esxkit.stdout, (c) => (daemonLog += c));
+  void pump(esxkit.stderr, (c) => (daemonLog += c));
+}, 300_000);
+
+afterAll(async () => {
+  esxkit?.kill("SIGKILL");
+  notify?.kill();
+  await sim?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("esxkit serve (compiled binary)", () => {
+  test("tells systemd it is ready, with a status line", async () => {
+    const ready = await until("READY=1", () => notifications.find((n) => n.startsWith("READY=1")));
+    expect(ready).toContain("STATUS=2 BMC, 1 SLP, 0 watchdog");
+  });
+
+  test("esxkit status lists the running BMCs and the SLP entry", async () => {
+    const s = await until("status over the control socket", () => status());
+    expect(s.services.filter((x) => x.kind === "bmc").map((x) => x.name)).toEqual(vmNames.slice(0, 2));
+    expect(s.services.filter((x) => x.kind === "slp").map((x) => x.name)).toEqual(["esxi-e2e.example.local"]);
+    const table = cli(["status", "--socket", socket]);
+    expect(table.code).toBe(0);
+    expect(table.out).toContain(`127.0.0.1:${ports[0]}`);
+  });
+
+  test("an IPMI session survives a reload that changes other entries; the changed ones are applied", async () => {
+    const shell = Bun.spawn(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(ports[0]), "-U", "admin", "-P", PASSWORD, "-N", "1", "-R", "2", "shell"], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    let out = "";
+    void pump(shell.stdout, (c) => (out += c));
+    void pump(shell.stderr, (c) => (out += c));
+    shell.stdin.write("chassis power status\n");
+    await until("the first answer in the ipmitool shell", () => /Chassis Power is (on|off)/.test(out), 30_000);
+
+    // Unrelated change: a third BMC and a new SLP lifetime; the first BMC's entry is untouched.
+    writeConfig({ bmcs: 3, slpLifetime: 900 });
+    const r = cli(["reload", "--socket", socket, "--json"]);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.out) as { started: string[]; restarted: string[]; unchanged: string[] };
+    expect(result.started).toEqual([`bmc:${vmNames[2]}`]);
+    expect(result.restarted).toEqual(["slp:esxi-e2e.example.local"]);
+    expect(result.unchanged).toContain(`bmc:${vmNames[0]}`);
+
+    const before = out.length;
+    shell.stdin.write("chassis power status\n");
+    await until("the second answer in the same session", () => /Chassis Power is (on|off)/.test(out.slice(before)), 30_000);
+    expect(out.slice(before)).not.toMatch(/error|unable|timeout/i);
+    shell.stdin.write("exit\n");
+    await shell.exited;
+
+    const third = Bun.spawnSync(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(ports[2]), "-U", "admin", "-P", PASSWORD, "chassis", "power", "status"]);
+    expect(third.stdout.toString()).toMatch(/Chassis Power is (on|off)/);
+  }, 90_000);
+
+  test("SIGHUP with a broken config keeps the running one and reports why", async () => {
+    writeConfig({ bmcs: 3, slpLifetime: 900, broken: true });
+    const reloadsBefore = notifications.filter((n) => n.startsWith("RELOADING=1")).length;
+    esxkit.kill("SIGHUP");
+    const s = await until("the rejected reload", () => {
+      const st = status();
+      return st.last_reload?.ok === false ? st : undefined;
+    });
+    expect(s.last_reload?.error).toContain("config.toml:");
+    expect(s.services.filter((x) => x.kind === "bmc")).toHaveLength(3);
+    await until("RELOADING=1", () => notifications.filter((n) => n.startsWith("RELOADING=1")).length === reloadsBefore + 1, 5000);
+    const r = cli(["reload", "--socket", socket]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("config.toml:41: TOML syntax");
+    const ipmi = Bun.spawnSync(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(ports[1]), "-U", "admin", "-P", PASSWORD, "chassis", "power", "status"]);
+    expect(ipmi.stdout.toString()).toMatch(/Chassis Power is (on|off)/);
+  });
+
+  test("/healthz and /metrics answer", async () => {
+    const health = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+    expect(health.status).toBe(200);
+    const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    expect(m).toContain("esxkit_ipmi_requests_total{");
+    expect(m).toContain('esxkit_services{kind="bmc"} 3');
+  });
+
+  test("the log carries no secret", () => {
+    expect(daemonLog).not.toContain(PASSWORD);
+    expect(daemonLog).not.toContain(sim.password === "pass" ? "\u0000" : sim.password);
+  });
+
+  test("SIGTERM stops it cleanly: STOPPING=1, exit 0, control socket removed", async () => {
+    esxkit.kill("SIGTERM");
+    const code = await Promise.race([esxkit.exited, Bun.sleep(15_000).then(() => "still running")]);
+    expect(code).toBe(0);
+    await until("STOPPING=1", () => notifications.includes("STOPPING=1"), 5000);
+    expect(existsSync(socket)).toBe(false);
+  });
+});
