@@ -13,6 +13,7 @@ DEBIAN_PACKAGES=(
   ipmitool freeipmi-tools python3-pyghmi fence-agents openipmi   # real IPMI clients and BMCs
   tshark                                       # wire validation (IPMI/RMCP+, SLP dissectors)
   iproute2 util-linux openssl procps           # network namespaces, unshare, test certificates, ps
+  iputils-ping                                 # the watchdog's ICMP isolation probe
 )
 
 missing=()

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import type { RawConfig, RawEndpoint } from "./schema.ts";
+import { normalizeThumbprint } from "./thumbprint.ts";
 import type { BmcConfig, Config, EndpointConfig, EsxiConfig, SlpConfig, TlsTrust, VmSelector, WatchdogConfig } from "./types.ts";
 
 type Segment = string | number;
@@ -18,11 +19,6 @@ interface Problems {
   add(path: Segment[], detail: string, atValue?: boolean): void;
 }
 
-export function normaliseThumbprint(t: string): string {
-  const hex = t.replace(/:/g, "").toUpperCase();
-  return hex.match(/../g)?.join(":") ?? hex;
-}
-
 function abs(ctx: BuildContext, p: string): string {
   return isAbsolute(p) ? p : resolve(ctx.baseDir, p);
 }
@@ -32,7 +28,8 @@ function buildTls(e: RawEndpoint, path: Segment[], ctx: BuildContext, problems: 
   if (modes.length > 1) {
     problems.add([...path, modes[1] as string], `choose one of thumbprint, ca or insecure (found ${modes.join(" and ")})`, false);
   }
-  if (e.thumbprint !== undefined) return { mode: "thumbprint", thumbprint: normaliseThumbprint(e.thumbprint) };
+  // The schema has checked the form (THUMBPRINT_PATTERN), so normalising cannot fail here.
+  if (e.thumbprint !== undefined) return { mode: "thumbprint", thumbprint: normalizeThumbprint(e.thumbprint) ?? e.thumbprint };
   if (e.ca !== undefined) {
     try {
       return { mode: "verify", ca: readFileSync(abs(ctx, e.ca), "utf8") };
@@ -190,6 +187,7 @@ function buildWatchdogs(raw: RawConfig, esxi: Record<string, EsxiConfig>, proble
     });
     if (new Set(w.hosts).size !== w.hosts.length) problems.add([...path, "hosts"], "a host is listed twice");
     if (w.self_host !== undefined && !raw.esxi[w.self_host]) problems.add([...path, "self_host"], `no [esxi.${w.self_host}] section`);
+    if (w.vcenter !== undefined && !raw.vcenter[w.vcenter]) problems.add([...path, "vcenter"], `no [vcenter.${w.vcenter}] section`);
     if (w.probe_timeout_ms >= w.probe_interval_ms) problems.add([...path, "probe_timeout_ms"], `must be shorter than probe_interval_ms (${w.probe_interval_ms})`);
     const name = w.name ?? w.vm;
     if (names.has(name)) problems.add([...path, w.name ? "name" : "vm"], `duplicate watchdog "${name}"`);

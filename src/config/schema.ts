@@ -2,6 +2,7 @@
 // what was found, because they end up in front of a field engineer next to a line number.
 // Cross-field rules (references, duplicates, exactly-one-of) live in validate.ts.
 import * as v from "valibot";
+import { THUMBPRINT_PATTERN } from "./thumbprint.ts";
 
 export function show(input: unknown): string {
   if (typeof input === "string") return JSON.stringify(input);
@@ -26,7 +27,7 @@ const secret = str("a secret: env:NAME, file:PATH, credential:NAME or the value 
 const httpsUrl = v.pipe(str("a URL"), v.regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, expect("a URL like https://host/sdk")));
 const thumbprint = v.pipe(
   str("a thumbprint"),
-  v.regex(/^([0-9A-Fa-f]{2}:?){19}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, expect("a SHA-1 or SHA-256 thumbprint (hex, colons allowed)")),
+  v.regex(THUMBPRINT_PATTERN, expect("a SHA-1 or SHA-256 thumbprint (hex, colons allowed)")),
 );
 const hostPort = v.pipe(str("host:port"), v.regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:]+):\d{1,5}$/, expect('"host:port" (IPv6 in brackets)')));
 
@@ -118,6 +119,7 @@ export const watchdogSchema = v.strictObject({
   webhook: v.optional(httpsUrl),
   command: v.optional(v.pipe(strList("an argv array"), v.minLength(1, expect("a non-empty argv array")))),
   self_host: v.optional(str("an [esxi.NAME] name")),
+  vcenter: v.optional(str("a [vcenter.NAME] name")),
 });
 
 export const configSchema = v.strictObject({

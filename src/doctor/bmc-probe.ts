@@ -7,47 +7,24 @@ import { createSocket } from "node:dgram";
 import { isIP } from "node:net";
 import type { PhysicalBmcConfig } from "../config/types.ts";
 import { IpmiClient } from "../ipmi/client/client.ts";
+import { authCapabilitiesResponse, authCapabilitiesRequest as ipmiAuthCapabilitiesRequest } from "../ipmi/client/session.ts";
 import { PrivilegeLevel } from "../ipmi/codes/privilege.ts";
-import { AuthType } from "../ipmi/codes/auth-types.ts";
-import { AppCmd } from "../ipmi/codes/commands.ts";
-import { NetFn, responseNetFn } from "../ipmi/codes/netfn.ts";
-import { BMC_SLAVE_ADDRESS, REMOTE_CONSOLE_SWID, ipmiRequestMessage, ipmiResponseMessage } from "../ipmi/wire/message.ts";
-import { packet } from "../ipmi/wire/packet.ts";
-import { ipmiRmcpHeader } from "../ipmi/wire/rmcp.ts";
 import type { BmcAnswer } from "./watchdog-facts.ts";
 
-/** Channel 0x0E = "this channel", bit 7 = ask for IPMI v2.0 extended data. */
-const CHANNEL_THIS_V2 = 0x8e;
-const PRIVILEGE_ADMINISTRATOR = 0x04;
 const RESENDS = 3;
 
+/** The probe: Get Channel Authentication Capabilities at administrator level, as ipmitool sends it first. */
 export function authCapabilitiesRequest(rqSeq: number): Uint8Array {
-  const message = ipmiRequestMessage.encode({
-    rsAddr: BMC_SLAVE_ADDRESS,
-    netFn: NetFn.app,
-    rsLun: 0,
-    rqAddr: REMOTE_CONSOLE_SWID,
-    rqSeq,
-    rqLun: 0,
-    cmd: AppCmd.getChannelAuthCapabilities,
-    data: Uint8Array.of(CHANNEL_THIS_V2, PRIVILEGE_ADMINISTRATOR),
-  });
-  return packet.encode({ kind: "ipmi15", rmcp: ipmiRmcpHeader(), session: { authType: AuthType.none, sequence: 0, sessionId: 0, payload: message } });
+  return ipmiAuthCapabilitiesRequest(rqSeq, PrivilegeLevel.administrator);
 }
 
 /** The answer's description, or undefined when the datagram is not our response. */
 export function describeAuthCapabilities(datagram: Uint8Array, rqSeq: number): string | undefined {
-  try {
-    const p = packet.decode(datagram);
-    if (p.kind !== "ipmi15") return undefined;
-    const m = ipmiResponseMessage.decode(p.session.payload);
-    if (m.netFn !== responseNetFn(NetFn.app) || m.cmd !== AppCmd.getChannelAuthCapabilities || m.rqSeq !== rqSeq) return undefined;
-    if (m.cc !== 0) return `answers (Get Channel Authentication Capabilities completion code 0x${m.cc.toString(16).padStart(2, "0")})`;
-    const v2 = ((m.data[1] ?? 0) & 0x80) !== 0;
-    return `answers (channel ${m.data[0] ?? "?"}, ${v2 ? "IPMI 2.0 / RMCP+" : "IPMI 1.5 only"})`;
-  } catch {
-    return undefined;
-  }
+  const m = authCapabilitiesResponse(datagram, rqSeq);
+  if (!m) return undefined;
+  if (m.cc !== 0) return `answers (Get Channel Authentication Capabilities completion code 0x${m.cc.toString(16).padStart(2, "0")})`;
+  const v2 = ((m.data[1] ?? 0) & 0x80) !== 0;
+  return `answers (channel ${m.data[0] ?? "?"}, ${v2 ? "IPMI 2.0 / RMCP+" : "IPMI 1.5 only"})`;
 }
 
 /** Probe one BMC; resolves within `timeoutMs` and never rejects. */

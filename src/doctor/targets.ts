@@ -1,7 +1,7 @@
 // What the doctor connects to: every [vcenter.*] and [esxi.*] of the config, or one endpoint
 // given by flags (--url --username --password [--thumbprint | --ca | --insecure]).
 import { readFileSync } from "node:fs";
-import { normaliseThumbprint } from "../config/build.ts";
+import { normalizeThumbprint, THUMBPRINT_PATTERN } from "../config/thumbprint.ts";
 import { resolveSecret } from "../config/secrets.ts";
 import type { Config, EndpointConfig, TlsTrust } from "../config/types.ts";
 import { SecretError, UsageError } from "../errors.ts";
@@ -32,7 +32,6 @@ export interface EndpointFlags {
 }
 
 const URL_RE = /^https?:\/\/[^/\s]+(\/\S*)?$/;
-const THUMBPRINT_RE = /^([0-9A-Fa-f]{2}:?){19}[0-9A-Fa-f]{2}$|^([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/;
 
 /** One endpoint from flags. The password takes env:NAME, file:PATH or credential:NAME like the config. */
 export function endpointFromFlags(f: EndpointFlags, env: NodeJS.ProcessEnv = process.env): EndpointConfig {
@@ -45,8 +44,8 @@ export function endpointFromFlags(f: EndpointFlags, env: NodeJS.ProcessEnv = pro
   if (modes.length > 1) throw new UsageError(`choose one of --thumbprint, --ca or --insecure (got ${modes.join(" and ")})`);
   let tls: TlsTrust = { mode: "verify" };
   if (f.thumbprint !== undefined) {
-    if (!THUMBPRINT_RE.test(f.thumbprint)) throw new UsageError(`--thumbprint: expected a SHA-1 or SHA-256 thumbprint (hex, colons allowed), got ${JSON.stringify(f.thumbprint)}`);
-    tls = { mode: "thumbprint", thumbprint: normaliseThumbprint(f.thumbprint) };
+    if (!THUMBPRINT_PATTERN.test(f.thumbprint)) throw new UsageError(`--thumbprint: expected a SHA-1 or SHA-256 thumbprint (hex, colons allowed), got ${JSON.stringify(f.thumbprint)}`);
+    tls = { mode: "thumbprint", thumbprint: normalizeThumbprint(f.thumbprint) ?? f.thumbprint };
   } else if (f.ca !== undefined) {
     try {
       tls = { mode: "verify", ca: readFileSync(f.ca, "utf8") };

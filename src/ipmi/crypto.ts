@@ -102,6 +102,32 @@ export function deriveSessionKeys(hash: Hash, kg: Uint8Array, c: RakpContext): S
   return { sik, k1: hmac(hash, sik, CONST1), k2: hmac(hash, sik, CONST2) };
 }
 
+/**
+ * The RAKP computations of one authentication algorithm, the same on both ends of the exchange.
+ * Under RAKP-none (`keyed` false) every code and key is empty.
+ */
+export interface RakpAuth {
+  keyed: boolean;
+  rakp2Code(kuid: Uint8Array, c: RakpContext): Uint8Array;
+  rakp3Code(kuid: Uint8Array, c: RakpContext): Uint8Array;
+  sessionKeys(kg: Uint8Array, c: RakpContext): SessionKeys;
+  rakp4Icv(sik: Uint8Array, c: RakpContext): Uint8Array;
+}
+
+export function rakpAuth(authAlg: number): RakpAuth {
+  const hash = rakpHash(authAlg);
+  const none = () => new Uint8Array(0);
+  if (!hash) return { keyed: false, rakp2Code: none, rakp3Code: none, sessionKeys: () => ({ sik: none(), k1: none(), k2: none() }), rakp4Icv: none };
+  const icvLength = rakp4IcvLength(authAlg);
+  return {
+    keyed: true,
+    rakp2Code: (kuid, c) => rakp2AuthCode(hash, kuid, c),
+    rakp3Code: (kuid, c) => rakp3AuthCode(hash, kuid, c),
+    sessionKeys: (kg, c) => deriveSessionKeys(hash, kg, c),
+    rakp4Icv: (sik, c) => rakp4Icv(hash, sik, c, icvLength),
+  };
+}
+
 /** AuthCode length of an RMCP+ integrity algorithm (0 for none). */
 export function integrityCodeLength(alg: number): number {
   if (alg === IntegrityAlg.hmacSha1_96) return 12;

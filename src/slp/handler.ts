@@ -263,6 +263,28 @@ function distinctTypes(entries: readonly ServiceEntry[]): string[] {
   return out;
 }
 
+/** How many of `items`, comma-joined, fit in `room` bytes (whole items only), and the bytes they take. */
+function fitCommaList(items: readonly string[], room: number): { count: number; listLength: number } {
+  let listLength = 0;
+  let count = 0;
+  for (const item of items) {
+    const add = (count > 0 ? 1 : 0) + Buffer.byteLength(item);
+    if (listLength + add > room) break;
+    listLength += add;
+    count++;
+  }
+  return { count, listLength };
+}
+
+/** error code 0 | list length(2) | list: the start of AttrRply and SrvTypeRply bodies. */
+function writeListBody(out: Uint8Array, o: number, list: string, listLength: number): void {
+  out[o] = 0;
+  out[o + 1] = 0;
+  out[o + 2] = listLength >>> 8;
+  out[o + 3] = listLength & 0xff;
+  Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(list, o + 4, "utf8");
+}
+
 function attrRqst(h: SlpHeader, b: AttrRqst, ctx: RequestContext, state: HandlerState): Outcome {
   const target = b.url.trim();
   if (target.length === 0) return refuse(h, ctx, SlpErrorCode.PARSE_ERROR, "parse-error", "empty URL");
@@ -307,24 +329,12 @@ function attrRqst(h: SlpHeader, b: AttrRqst, ctx: RequestContext, state: Handler
   if (wire.length === 0 && ctx.multicast) return drop("no-match", h.functionId);
 
   // Whole attributes only; the list is cut at an attribute boundary and O is set.
-  const room = ctx.maxReplyBytes - (14 + h.langTag.length) - 5;
-  let listLength = 0;
-  let count = 0;
-  for (const w of wire) {
-    const add = (count > 0 ? 1 : 0) + Buffer.byteLength(w);
-    if (listLength + add > room) break;
-    listLength += add;
-    count++;
-  }
+  const { count, listLength } = fitCommaList(wire, ctx.maxReplyBytes - (14 + h.langTag.length) - 5);
   const truncated = count < wire.length;
   if (ctx.multicast && count === 0) return drop("too-large", h.functionId);
   const list = wire.slice(0, count).join(",");
   const bytes = buildReply(h, FunctionId.AttrRply, truncated ? HeaderFlags.Overflow : 0, 5 + listLength, (out, o) => {
-    out[o] = 0;
-    out[o + 1] = 0;
-    out[o + 2] = listLength >>> 8;
-    out[o + 3] = listLength & 0xff;
-    Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(list, o + 4, "utf8");
+    writeListBody(out, o, list, listLength);
     out[o + 4 + listLength] = 0;
   });
   return { kind: "reply", bytes, requestFunction: FunctionId.AttrRqst, replyFunction: FunctionId.AttrRply, xid: h.xid, errorCode: 0, truncated, entries: matched };
@@ -338,23 +348,11 @@ function srvTypeRqst(h: SlpHeader, b: SrvTypeRqst, ctx: RequestContext, state: H
   const selected = na === null ? scoped : scoped.filter((e) => e.namingAuthority === na);
   const types = distinctTypes(selected);
   if (types.length === 0 && ctx.multicast) return drop("no-match", h.functionId);
-  const room = ctx.maxReplyBytes - (14 + h.langTag.length) - 4;
-  let listLength = 0;
-  let count = 0;
-  for (const t of types) {
-    const add = (count > 0 ? 1 : 0) + Buffer.byteLength(t);
-    if (listLength + add > room) break;
-    listLength += add;
-    count++;
-  }
+  const { count, listLength } = fitCommaList(types, ctx.maxReplyBytes - (14 + h.langTag.length) - 4);
   const truncated = count < types.length;
   const list = types.slice(0, count).join(",");
   const bytes = buildReply(h, FunctionId.SrvTypeRply, truncated ? HeaderFlags.Overflow : 0, 4 + listLength, (out, o) => {
-    out[o] = 0;
-    out[o + 1] = 0;
-    out[o + 2] = listLength >>> 8;
-    out[o + 3] = listLength & 0xff;
-    Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(list, o + 4, "utf8");
+    writeListBody(out, o, list, listLength);
   });
   return { kind: "reply", bytes, requestFunction: FunctionId.SrvTypeRqst, replyFunction: FunctionId.SrvTypeRply, xid: h.xid, errorCode: 0, truncated, entries: selected };
 }

@@ -196,6 +196,14 @@ function baseMessage(opts: UaOptions, xid: number, mcast: boolean) {
   return { xid, langTag: opts.langTag ?? "en", flags: mcast ? HeaderFlags.RequestMcast : 0 };
 }
 
+/** A unicast query that got error replies and nothing else fails with the first error. */
+function throwIfOnlyErrors(opts: UaOptions, errors: readonly ResponderError[], found: number): void {
+  const e = errors[0];
+  if (opts.unicast !== undefined && e !== undefined && found === 0) {
+    throw new SlpReplyError(e.errorCode, `${e.responder} answered ${errorCodeName(e.errorCode)}`);
+  }
+}
+
 export async function findServices(serviceType: string, opts: UaOptions = {}, predicate = ""): Promise<{ services: FoundService[]; errors: ResponderError[] }> {
   const xid = newXid();
   const scopeList = (opts.scopes ?? ["DEFAULT"]).join(",");
@@ -211,10 +219,7 @@ export async function findServices(serviceType: string, opts: UaOptions = {}, pr
     if (r.msg.body.errorCode !== 0) errors.push({ responder: r.source, errorCode: r.msg.body.errorCode });
     for (const u of r.msg.body.urls) services.push({ url: u.url, lifetime: u.lifetime, responder: r.source });
   }
-  if (opts.unicast !== undefined && errors.length > 0 && services.length === 0) {
-    const e = errors[0]!;
-    throw new SlpReplyError(e.errorCode, `${e.responder} answered ${errorCodeName(e.errorCode)}`);
-  }
+  throwIfOnlyErrors(opts, errors, services.length);
   return { services, errors };
 }
 
@@ -244,10 +249,7 @@ export async function findAttributes(urlOrType: string, opts: UaOptions = {}, ta
     }
     results.push({ responder: r.source, attrList: b.attrList, attributes, truncated: r.truncated });
   }
-  if (opts.unicast !== undefined && errors.length > 0 && results.length === 0) {
-    const e = errors[0]!;
-    throw new SlpReplyError(e.errorCode, `${e.responder} answered ${errorCodeName(e.errorCode)}`);
-  }
+  throwIfOnlyErrors(opts, errors, results.length);
   return { results, errors };
 }
 

@@ -3,14 +3,8 @@
 export { VimClient, probeServiceContent, type CallOptions, type ClientStats, type VimClientOptions } from "./client.ts";
 export { VimClientPool } from "./pool.ts";
 export { createHttpAgent, postText, type ConnectionInfo, type HttpAgentOptions } from "./transport.ts";
-export {
-  certificateThumbprints,
-  fetchServerCertificate,
-  normalizeThumbprint,
-  thumbprintMatches,
-  type ServerCertificate,
-  type Thumbprints,
-} from "./thumbprint.ts";
+export { certificateThumbprints, fetchServerCertificate, thumbprintMatches, type ServerCertificate, type Thumbprints } from "./thumbprint.ts";
+export { normalizeThumbprint } from "../config/thumbprint.ts";
 export {
   createContainerView,
   createListView,

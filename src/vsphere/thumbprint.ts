@@ -4,6 +4,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { isIP } from "node:net";
 import * as tls from "node:tls";
+import { normalizeThumbprint } from "../config/thumbprint.ts";
 import { ConnectError, DeadlineError } from "../errors.ts";
 
 export interface Thumbprints {
@@ -32,16 +33,6 @@ export function certificateThumbprints(der: Uint8Array): Thumbprints {
     sha256: colonHex(createHash("sha256").update(der).digest()),
     sha1: colonHex(createHash("sha1").update(der).digest()),
   };
-}
-
-/**
- * Normalise a user-written thumbprint: strip colons/spaces, upper-case, check that it is
- * 40 (SHA-1) or 64 (SHA-256) hex digits. Returns colon form, or undefined if malformed.
- */
-export function normalizeThumbprint(input: string): string | undefined {
-  const hex = input.replace(/[:\s]/g, "").toUpperCase();
-  if (!/^[0-9A-F]+$/.test(hex) || (hex.length !== 40 && hex.length !== 64)) return undefined;
-  return hex.replace(/(..)(?!$)/g, "$1:");
 }
 
 /** Does the DER certificate match a pin (SHA-256 or SHA-1, any case, colons optional)? */

@@ -11,7 +11,8 @@ import type { TLSSocket } from "node:tls";
 import { Agent, buildConnector, request } from "undici/index.js";
 import type { EndpointConfig, TlsTrust } from "../config/types.ts";
 import { ConnectError, DeadlineError, HttpStatusError, TlsPinError, TlsVerifyError } from "../errors.ts";
-import { certificateThumbprints, normalizeThumbprint, type Thumbprints } from "./thumbprint.ts";
+import { normalizeThumbprint } from "../config/thumbprint.ts";
+import { certificateThumbprints, type Thumbprints } from "./thumbprint.ts";
 
 export { Agent };
 

@@ -9,22 +9,18 @@ import { parseConfig } from "../../src/config/load.ts";
 import type { EndpointConfig } from "../../src/config/types.ts";
 import { endpointsFromConfig, runDoctor } from "../../src/doctor/index.ts";
 import type { Finding, Report } from "../../src/doctor/types.ts";
-import { type HostSpec, type Vcsim, type VcsimOptions, startVcsim } from "../support/vcsim.ts";
+import { type HostSpec, type Vcsim, type VcsimOptions, VcsimSet } from "../support/vcsim.ts";
 import { freeTcpPort, freeUdpPort, startPyghmiBmc, stopAll } from "../support/doctor/peers.ts";
 
-const sims: Vcsim[] = [];
+const sims = new VcsimSet();
 const dirs: string[] = [];
 afterAll(async () => {
-  await Promise.all(sims.map((s) => s.stop()));
+  await sims.stopAll();
   await stopAll();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function sim(opts: VcsimOptions): Promise<Vcsim> {
-  const s = await startVcsim(opts);
-  sims.push(s);
-  return s;
-}
+const sim = (opts: VcsimOptions): Promise<Vcsim> => sims.start(opts);
 
 function endpoint(name: string, s: Vcsim): EndpointConfig {
   return { name, url: s.url, username: s.username, password: s.password, tls: { mode: "thumbprint", thumbprint: s.thumbprintSha256 }, timeout_ms: 10_000 };

@@ -9,7 +9,7 @@ import { IpmiSessionEngine, type EngineOptions } from "../../src/ipmi/server/eng
 import { toHex } from "../../src/ipmi/wire/bytes.ts";
 import { packet } from "../../src/ipmi/wire/packet.ts";
 import { fakeChassis } from "../support/ipmi/chassis-handler.ts";
-import { ADMIN, OPERATOR, TEST_GUID, startEngine, type EngineUnderTest } from "../support/ipmi/peers.ts";
+import { ADMIN, OPERATOR, TEST_GUID, loseFirstControlReply, startEngine, type EngineUnderTest } from "../support/ipmi/peers.ts";
 import { SOURCE, openSession, rakp2Verifies, rawSession, send, sendRakp1, sendRakp3, sessionless } from "../support/ipmi/raw.ts";
 
 function engineWith(over: Partial<EngineOptions> = {}): IpmiSessionEngine {
@@ -329,20 +329,10 @@ describe("sessions over UDP", () => {
 
   test("a client retry after a lost reply (new session sequence, same rqSeq) is answered from the cache", async () => {
     const e = await engineOverUdp();
-    const orig = e.engine.handleDatagram.bind(e.engine);
-    let dropped = 0;
-    e.engine.handleDatagram = async (buf, source) => {
-      const before = e.chassis.controls.length;
-      const out = await orig(buf, source);
-      if (e.chassis.controls.length > before && dropped === 0) {
-        dropped++;
-        return undefined; // the reply to the first Chassis Control is "lost"
-      }
-      return out;
-    };
+    const lost = loseFirstControlReply(e);
     const c = await connect(e);
     await c.chassisControl("reset");
-    expect(dropped).toBe(1);
+    expect(lost.dropped()).toBe(1);
     expect(e.chassis.controls).toEqual([3]);
     expect(e.engine.stats().cacheHits).toBeGreaterThanOrEqual(1);
   });

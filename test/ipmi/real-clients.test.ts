@@ -2,7 +2,7 @@
 // 127.0.0.1: ipmitool (lanplus -C 3, -C 17, auto; lan MD5), freeipmi ipmipower, pyghmi's
 // client, fence_ipmilan. tshark watches all of it and must find nothing malformed.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { ADMIN, OPERATOR, PYTHON, malformedFrames, readCapture, run, startCapture, startEngine, type Capture, type EngineUnderTest } from "../support/ipmi/peers.ts";
+import { ADMIN, OPERATOR, PYTHON, loseFirstControlReply, malformedFrames, readCapture, run, startCapture, startEngine, type Capture, type EngineUnderTest } from "../support/ipmi/peers.ts";
 
 let e: EngineUnderTest;
 let insecure: EngineUnderTest;
@@ -100,27 +100,17 @@ describe("ipmitool -I lanplus", () => {
   });
 
   test("a reply lost on the way back: ipmitool retransmits and the command still runs once", async () => {
-    const orig = e.engine.handleDatagram.bind(e.engine);
-    let dropped = 0;
-    e.engine.handleDatagram = async (buf, source) => {
-      const before = e.chassis.controls.length;
-      const out = await orig(buf, source);
-      if (e.chassis.controls.length > before && dropped === 0) {
-        dropped++;
-        return undefined;
-      }
-      return out;
-    };
+    const lost = loseFirstControlReply(e);
     try {
       const before = e.chassis.controls.length;
       const hits = e.engine.stats().cacheHits;
       const r = await ipmitool(["-I", "lanplus", "-C", "3", "-R", "4", "-N", "1", "chassis", "power", "cycle"]);
       expect(r.code).toBe(0);
-      expect(dropped).toBe(1);
+      expect(lost.dropped()).toBe(1);
       expect(e.chassis.controls.slice(before)).toEqual([2]);
       expect(e.engine.stats().cacheHits).toBeGreaterThan(hits);
     } finally {
-      e.engine.handleDatagram = orig;
+      lost.restore();
     }
   });
 

@@ -12,33 +12,24 @@ import { SlpResponder } from "../../src/slp/responder.ts";
 import { createSlpService, type SlpService } from "../../src/slp/service.ts";
 import { findAttributes, findServices, tcpRequest } from "../../src/slp/ua.ts";
 import { message } from "../../src/slp/wire/index.ts";
+import { slpConfig, WBEM_URL } from "../support/slp/config.ts";
 import { tshark } from "../support/slp/pcap.ts";
 import { attrRqst, CHECKLIST, decode, srvRqst, srvTypeRqst } from "../support/slp/requests.ts";
 import { freePort, UdpProbe } from "../support/slp/udp-client.ts";
 
-const HOST = "esxi-main.example.jp";
-const URL = `service:wbem:https://${HOST}:5989`;
 const ROOT = join(import.meta.dir, "../..");
 
+/** The shared test entry on `port`, with TCP on and rate limits out of the way. */
 function config(port: number, over: Partial<SlpConfig> = {}): SlpConfig {
-  return {
-    name: "esx1",
-    host: HOST,
-    urls: [],
-    lifetime: 65535,
-    profile: "lsi-msm",
-    attributes: {},
+  return slpConfig({
     vmware_infrastructure: false,
-    interfaces: ["127.0.0.1"],
-    scopes: ["DEFAULT"],
     port,
     tcp: true,
-    allow: [],
     rate_per_source: 1_000_000,
     rate_burst: 1_000_000,
     reply_bytes_per_s: 1_000_000_000,
     ...over,
-  };
+  });
 }
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -80,12 +71,12 @@ async function alive(): Promise<void> {
   const r = await ask(srvRqst({ xid: 0x7777 }), 2000);
   expect(r).toBeDefined();
   const m = decode(r!.bytes);
-  expect(m.functionId === 2 && m.body.urls.map((u) => u.url)).toEqual([URL]);
+  expect(m.functionId === 2 && m.body.urls.map((u) => u.url)).toEqual([WBEM_URL]);
 }
 
 describe("unicast on loopback", () => {
   test("SrvRqst, AttrRqst and SrvTypeRqst are answered from 127.0.0.1:port to the requester's port", async () => {
-    for (const req of [srvRqst(), attrRqst({ url: URL }), srvTypeRqst()]) {
+    for (const req of [srvRqst(), attrRqst({ url: WBEM_URL }), srvTypeRqst()]) {
       const r = await ask(req);
       expect(r?.address).toBe("127.0.0.1");
       expect(r?.port).toBe(port);
@@ -94,7 +85,7 @@ describe("unicast on loopback", () => {
   });
 
   test("a retransmission (same source, XID and bytes) gets the identical reply", async () => {
-    const req = attrRqst({ xid: 0x4242, url: URL });
+    const req = attrRqst({ xid: 0x4242, url: WBEM_URL });
     const a = await ask(req);
     const b = await ask(req);
     expect(Buffer.compare(a!.bytes, b!.bytes)).toBe(0);
@@ -102,8 +93,8 @@ describe("unicast on loopback", () => {
 
   test("the user agent finds the service and reads its attributes", async () => {
     const found = await findServices("service:wbem", { unicast: "127.0.0.1", port, timeoutMs: 2000 });
-    expect(found.services).toEqual([{ url: URL, lifetime: 65535, responder: "127.0.0.1" }]);
-    const attrs = await findAttributes(URL, { unicast: "127.0.0.1", port, timeoutMs: 2000 });
+    expect(found.services).toEqual([{ url: WBEM_URL, lifetime: 65535, responder: "127.0.0.1" }]);
+    const attrs = await findAttributes(WBEM_URL, { unicast: "127.0.0.1", port, timeoutMs: 2000 });
     expect(attrs.results.length).toBe(1);
     expect(attrs.results[0]!.truncated).toBe(false);
     expect(attrs.results[0]!.attributes.find((a) => a.tag === "Namespace")?.values).toContain("lsi/lsimr13");
@@ -146,7 +137,7 @@ describe("TCP", () => {
     const attributes: Record<string, string[]> = {};
     for (let i = 0; i < 30; i++) attributes[`x-extra-${i}`] = ["y".repeat(60)];
     await startService(config(big, { attributes }));
-    const req = attrRqst({ url: URL });
+    const req = attrRqst({ url: WBEM_URL });
     const udp = await probe.request(req, big, "127.0.0.1", 1000);
     expect(udp!.bytes.length).toBeLessThanOrEqual(1400);
     const udpMsg = decode(udp!.bytes);
@@ -154,7 +145,7 @@ describe("TCP", () => {
     const tcp = decode(await tcpRequest("127.0.0.1", big, req, 2000));
     expect(tcp.functionId === 7 && tcp.body.attrList.length).toBeGreaterThan(2000);
     expect(tcp.xid).toBe(udpMsg.xid);
-    const ua = await findAttributes(URL, { unicast: "127.0.0.1", port: big, timeoutMs: 2000 });
+    const ua = await findAttributes(WBEM_URL, { unicast: "127.0.0.1", port: big, timeoutMs: 2000 });
     expect(ua.results[0]!.truncated).toBe(false);
     expect(ua.results[0]!.attributes.length).toBe(48);
     // tshark reads both the truncated datagram and the TCP reply
@@ -247,7 +238,7 @@ describe("limits", () => {
     await startService(config(p, { reply_bytes_per_s: 3000 }));
     let bytes = 0;
     for (let i = 0; i < 10; i++) {
-      const r = await probe.request(attrRqst({ xid: 200 + i, url: URL }), p, "127.0.0.1", 200);
+      const r = await probe.request(attrRqst({ xid: 200 + i, url: WBEM_URL }), p, "127.0.0.1", 200);
       bytes += r?.bytes.length ?? 0;
     }
     expect(bytes).toBeGreaterThan(0);
@@ -280,7 +271,7 @@ describe("CLI against the responder", () => {
   test("esxkit slp find --unicast", async () => {
     const r = await cli("find", "--unicast", "127.0.0.1", "--port", String(port), "--timeout", "2000");
     expect(r.code).toBe(0);
-    expect(r.out).toContain(URL);
+    expect(r.out).toContain(WBEM_URL);
     expect(r.out).toContain("65535");
   });
 
@@ -292,7 +283,7 @@ describe("CLI against the responder", () => {
 
   test("esxkit slp attrs --save, then the saved file serves as attributes_file", async () => {
     const file = join(dir, "esx1.attrs");
-    const r = await cli("attrs", URL, "--unicast", "127.0.0.1", "--port", String(port), "--save", file, "--timeout", "2000");
+    const r = await cli("attrs", WBEM_URL, "--unicast", "127.0.0.1", "--port", String(port), "--save", file, "--timeout", "2000");
     expect(r.code).toBe(0);
     expect(r.out).toContain("(Namespace=root/interop,interop,root/cimv2,root/config,vmware/esxv2,lsi/lsimr13)");
     const saved = readFileSync(file, "utf8");

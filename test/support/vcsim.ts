@@ -208,6 +208,21 @@ interface ReadyLine {
   control?: string;
 }
 
+/** The simulators one test file starts, stopped together from its afterAll. */
+export class VcsimSet {
+  private readonly started: Vcsim[] = [];
+
+  async start(opts: VcsimOptions = {}): Promise<Vcsim> {
+    const vc = await startVcsim(opts);
+    this.started.push(vc);
+    return vc;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.started.map((v) => v.stop()));
+  }
+}
+
 /** Starts a simulator process and resolves once it listens (bounded: 30 s). */
 export async function startVcsim(opts: VcsimOptions = {}): Promise<Vcsim> {
   await buildVcsim();

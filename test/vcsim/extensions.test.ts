@@ -2,18 +2,12 @@
 // featureCapability/featureRequirement, USB boot adapters, events, services and firewall rulesets.
 // Everything is read back through SOAP, as esxkit reads it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startVcsim, type Vcsim } from "../support/vcsim.ts";
+import { startVcsim, type Vcsim, VcsimSet } from "../support/vcsim.ts";
 import { SoapSession, faultType, morefByName, objects, tag, tags } from "./soap.ts";
 
-const started: Vcsim[] = [];
-afterAll(async () => {
-  await Promise.all(started.map((v) => v.stop()));
-});
-async function start(...args: Parameters<typeof startVcsim>): Promise<Vcsim> {
-  const vc = await startVcsim(...args);
-  started.push(vc);
-  return vc;
-}
+const sims = new VcsimSet();
+afterAll(() => sims.stopAll());
+const start = sims.start.bind(sims);
 
 /** The text of <name>key</name><val>…</val> in a propSet reply (first match). */
 function prop(xml: string, name: string): string {

@@ -5,14 +5,14 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startVcsim, type Vcsim, type VcsimOptions } from "../support/vcsim.ts";
+import { type Vcsim, type VcsimOptions, VcsimSet } from "../support/vcsim.ts";
 import { SoapSession, faultType, tag, tags, xmlEscape } from "./soap.ts";
 
 const TTL = 1.5; // seconds; short so staleness comes quickly
 const root = mkdtempSync(join(tmpdir(), "vcsim-failover-"));
-const started: Vcsim[] = [];
+const sims = new VcsimSet();
 afterAll(async () => {
-  await Promise.all(started.map((v) => v.stop()));
+  await sims.stopAll();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -21,7 +21,7 @@ let seq = 0;
 const newDatastore = () => join(root, `ds${++seq}`);
 
 async function host(name: string, dir: string, extra: VcsimOptions = {}): Promise<{ vc: Vcsim; s: SoapSession }> {
-  const vc = await startVcsim({
+  const vc = await sims.start({
     mode: "esx",
     args: ["-vm", "0"],
     hostName: name,
@@ -29,7 +29,6 @@ async function host(name: string, dir: string, extra: VcsimOptions = {}): Promis
     lockTtlSeconds: TTL,
     ...extra,
   });
-  started.push(vc);
   const s = new SoapSession(vc);
   const login = await s.login();
   if (login.status !== 200) throw new Error(`login to ${name} failed: ${login.body}`);

@@ -2,19 +2,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startVcsim, type Vcsim } from "../support/vcsim.ts";
+import { startVcsim, VcsimSet } from "../support/vcsim.ts";
 import { SoapSession, faultType, tag } from "./soap.ts";
 
-const started: Vcsim[] = [];
-afterAll(async () => {
-  await Promise.all(started.map((v) => v.stop()));
-});
-
-async function start(...args: Parameters<typeof startVcsim>): Promise<Vcsim> {
-  const vc = await startVcsim(...args);
-  started.push(vc);
-  return vc;
-}
+const sims = new VcsimSet();
+afterAll(() => sims.stopAll());
+const start = sims.start.bind(sims);
 
 describe("vcsim smoke", () => {
   test.each([

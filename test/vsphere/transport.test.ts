@@ -173,18 +173,14 @@ describe("dead endpoints fail with a clear code within the deadline", () => {
     }
   }, 3000);
 
-  test("half a response, then the socket closes → ESX_CONNECT", async () => {
-    const srv = await startHalfResponder("close");
+  test.each([
+    ["the socket closes", "close", "ESX_CONNECT"],
+    ["silence", "hang", "ESX_DEADLINE"],
+  ] as const)("half a response, then %s → %s", async (_, after, code) => {
+    const srv = await startHalfResponder(after);
     cleanup.push(() => srv.stop());
     const r = await attempt(srv.url, { mode: "insecure" }, 400);
-    expect(r.code).toBe("ESX_CONNECT");
-  }, 5000);
-
-  test("half a response, then silence → ESX_DEADLINE", async () => {
-    const srv = await startHalfResponder("hang");
-    cleanup.push(() => srv.stop());
-    const r = await attempt(srv.url, { mode: "insecure" }, 400);
-    expect(r.code).toBe("ESX_DEADLINE");
+    expect(r.code).toBe(code);
   }, 5000);
 
   test("caller abort rejects with the caller's reason, not a deadline", async () => {

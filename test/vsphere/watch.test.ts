@@ -52,6 +52,15 @@ describe("request cost does not grow with the number of VMs", () => {
   });
 });
 
+/** Powers `vm` the other way through `ops` and waits (bounded) until `watch` sees the new state. */
+async function flipPowerAndWatch(ops: VimClient, watch: PropertyWatch, vm: VmIdentity, timeoutMs: number, what: string): Promise<void> {
+  const wasOn = powerOf(watch, vm) === "poweredOn";
+  if (wasOn) await powerOffVm(ops, vm.ref);
+  else await powerOnVm(ops, vm.ref);
+  const want = wasOn ? "poweredOff" : "poweredOn";
+  await eventually(() => powerOf(watch, vm) === want, timeoutMs, what);
+}
+
 describe.each([["vpx"], ["esx"]] as const)("%s simulator", (mode) => {
   const fx = new SimFixture();
   let sim: Vcsim;
@@ -75,11 +84,7 @@ describe.each([["vpx"], ["esx"]] as const)("%s simulator", (mode) => {
       expect(batches[0]?.length).toBe(vms.length);
       expect(batches[0]?.every((u) => u.kind === "enter")).toBe(true);
       const vm = vms[0]!;
-      const wasOn = powerOf(watch, vm) === "poweredOn";
-      if (wasOn) await powerOffVm(ops, vm.ref);
-      else await powerOnVm(ops, vm.ref);
-      const want = wasOn ? "poweredOff" : "poweredOn";
-      await eventually(() => powerOf(watch, vm) === want, 10_000, "power update");
+      await flipPowerAndWatch(ops, watch, vm, 10_000, "power update");
       const mod = batches.flat().find((u) => u.kind === "modify" && u.ref.value === vm.ref.value);
       expect(mod?.changed).toContain("runtime.powerState");
       expect(watch.lastSyncAt).toBeGreaterThan(0);
@@ -145,11 +150,7 @@ describe.each([["vpx"], ["esx"]] as const)("%s simulator", (mode) => {
     try {
       await admin.call("TerminateSession", admin.serviceContent.sessionManager!, { sessionId: [wc.session!.key] });
       const vm = vms[3]!;
-      const wasOn = powerOf(watch, vm) === "poweredOn";
-      if (wasOn) await powerOffVm(ops, vm.ref);
-      else await powerOnVm(ops, vm.ref);
-      const want = wasOn ? "poweredOff" : "poweredOn";
-      await eventually(() => powerOf(watch, vm) === want, 15_000, "update after re-login");
+      await flipPowerAndWatch(ops, watch, vm, 15_000, "update after re-login");
       expect(wc.stats.relogins).toBe(1);
       expect(watch.size).toBe((await listVms(ops)).length);
     } finally {

@@ -6,27 +6,16 @@ import { PayloadType } from "../codes/auth-types.ts";
 import { cipherSuiteById, type CipherSuite } from "../codes/cipher-suites.ts";
 import { AppCmd } from "../codes/commands.ts";
 import { completionCodeName } from "../codes/completion.ts";
-import { NetFn } from "../codes/netfn.ts";
+import { NetFn, responseNetFn } from "../codes/netfn.ts";
 import { RakpStatus, rakpStatusName } from "../codes/rakp-status.ts";
-import {
-  deriveSessionKeys,
-  rakp2AuthCode,
-  rakp3AuthCode,
-  rakp4Icv,
-  rakp4IcvLength,
-  rakpHash,
-  random,
-  userKey,
-  type RakpContext,
-  type SessionKeys,
-} from "../crypto.ts";
+import { rakpAuth, random, userKey, type RakpContext, type SessionKeys } from "../crypto.ts";
 import { sealIpmi15, sealRmcpPlusSessionless } from "../secure.ts";
 import { equalBytes, readU32LE } from "../wire/bytes.ts";
-import { BMC_SLAVE_ADDRESS, REMOTE_CONSOLE_SWID, ipmiRequestMessage, ipmiResponseMessage } from "../wire/message.ts";
+import { BMC_SLAVE_ADDRESS, REMOTE_CONSOLE_SWID, ipmiRequestMessage, ipmiResponseMessage, type IpmiResponseMessage } from "../wire/message.ts";
 import { openSessionRequest, openSessionResponse } from "../wire/open-session.ts";
 import { packet } from "../wire/packet.ts";
 import { ROLE_NAME_ONLY_LOOKUP, rakp1, rakp2, rakp3, rakp4 } from "../wire/rakp.ts";
-import type { UdpTransport } from "./transport.ts";
+import type { ExchangeOptions, UdpTransport } from "./transport.ts";
 
 export interface SessionParams {
   username: string;
@@ -59,9 +48,14 @@ function rmcpPlusPayload(d: Uint8Array, payloadType: number): Uint8Array | undef
   return p.session.payload;
 }
 
-/** Get Channel Authentication Capabilities (v1.5-framed, asking for v2 data, as ipmitool does). */
-export async function getAuthCapabilities(t: UdpTransport, privilege: number, retransmitMs: number, deadline: number): Promise<Uint8Array> {
-  const rqSeq = 1;
+/** Channel 0x0E = "this channel", bit 7 = ask for IPMI v2.0 extended data. */
+const CHANNEL_THIS_V2 = 0x8e;
+
+/**
+ * The sessionless Get Channel Authentication Capabilities datagram (v1.5-framed, asking for v2
+ * data): the first packet ipmitool sends, and one every BMC answers without credentials.
+ */
+export function authCapabilitiesRequest(rqSeq: number, privilege: number): Uint8Array {
   const msg = ipmiRequestMessage.encode({
     rsAddr: BMC_SLAVE_ADDRESS,
     netFn: NetFn.app,
@@ -70,35 +64,69 @@ export async function getAuthCapabilities(t: UdpTransport, privilege: number, re
     rqSeq,
     rqLun: 0,
     cmd: AppCmd.getChannelAuthCapabilities,
-    data: new Uint8Array([0x8e, privilege]),
+    data: new Uint8Array([CHANNEL_THIS_V2, privilege]),
   });
-  const datagram = sealIpmi15(0, 0, 0, msg);
-  const resp = await t.exchange(
-    () => datagram,
-    (d) => {
-      let p;
-      try {
-        p = packet.decode(d);
-      } catch {
-        return undefined;
-      }
-      const payload = p.kind === "ipmi15" ? p.session.payload : p.kind === "rmcp+" && p.session.sessionId === 0 ? p.session.payload : undefined;
-      if (!payload) return undefined;
-      try {
-        const r = ipmiResponseMessage.decode(payload);
-        return r.cmd === AppCmd.getChannelAuthCapabilities && r.rqSeq === rqSeq ? r : undefined;
-      } catch {
-        return undefined;
-      }
-    },
-    { retransmitMs, deadline, what: "Get Channel Authentication Capabilities" },
-  );
+  return sealIpmi15(0, 0, 0, msg);
+}
+
+/** The response to authCapabilitiesRequest(rqSeq) in datagram `d` (v1.5 or sessionless RMCP+ framed), else undefined. */
+export function authCapabilitiesResponse(d: Uint8Array, rqSeq: number): IpmiResponseMessage | undefined {
+  let p;
+  try {
+    p = packet.decode(d);
+  } catch {
+    return undefined;
+  }
+  const payload = p.kind === "ipmi15" ? p.session.payload : p.kind === "rmcp+" && p.session.sessionId === 0 ? p.session.payload : undefined;
+  if (!payload) return undefined;
+  try {
+    const r = ipmiResponseMessage.decode(payload);
+    // netFn: a request echoed back decodes as a "response" with the same cmd and rqSeq.
+    return r.netFn === responseNetFn(NetFn.app) && r.cmd === AppCmd.getChannelAuthCapabilities && r.rqSeq === rqSeq ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Get Channel Authentication Capabilities; fails unless the BMC offers IPMI v2.0 / RMCP+. */
+export async function getAuthCapabilities(t: UdpTransport, privilege: number, retransmitMs: number, deadline: number): Promise<Uint8Array> {
+  const rqSeq = 1;
+  const datagram = authCapabilitiesRequest(rqSeq, privilege);
+  const resp = await t.exchange(() => datagram, (d) => authCapabilitiesResponse(d, rqSeq), {
+    retransmitMs,
+    deadline,
+    what: "Get Channel Authentication Capabilities",
+  });
   if (resp.cc !== 0) throw new IpmiCompletionError(resp.cc, `Get Channel Authentication Capabilities: ${completionCodeName(resp.cc)}`);
   if (resp.data.length < 8) throw new IpmiDecodeError(`Get Channel Authentication Capabilities: reply has ${resp.data.length} bytes, want 8`);
   if ((resp.data[1]! & 0x80) === 0 || (resp.data[3]! & 0x02) === 0) {
     throw new IpmiAuthError("the BMC does not support IPMI v2.0 / RMCP+ on this channel");
   }
   return resp.data;
+}
+
+/**
+ * Sends a sessionless RMCP+ request until the reply of `replyType` for our console session id
+ * (or a refusal, which may carry another id) arrives.
+ */
+function exchangeSessionless<T extends { remoteConsoleSessionId: number; status: number }>(
+  t: UdpTransport,
+  datagram: Uint8Array,
+  replyType: number,
+  decode: (payload: Uint8Array) => T,
+  consoleId: number,
+  o: ExchangeOptions,
+): Promise<T> {
+  return t.exchange(
+    () => datagram,
+    (d) => {
+      const payload = rmcpPlusPayload(d, replyType);
+      if (!payload) return undefined;
+      const m = decode(payload);
+      return m.remoteConsoleSessionId === consoleId || m.status !== 0 ? m : undefined;
+    },
+    o,
+  );
 }
 
 /** Open Session statuses that mean "not this suite" (another suite may still work). */
@@ -129,16 +157,11 @@ async function openSession(
     confidentiality: { algorithm: suite.confidentiality },
   });
   const datagram = sealRmcpPlusSessionless(PayloadType.openSessionRequest, body);
-  const r = await t.exchange(
-    () => datagram,
-    (d) => {
-      const payload = rmcpPlusPayload(d, PayloadType.openSessionResponse);
-      if (!payload) return undefined;
-      const r = openSessionResponse.decode(payload);
-      return r.remoteConsoleSessionId === consoleId || r.status !== 0 ? r : undefined;
-    },
-    { retransmitMs: p.retransmitMs, deadline, what: `RMCP+ Open Session (cipher suite ${suite.id})` },
-  );
+  const r = await exchangeSessionless(t, datagram, PayloadType.openSessionResponse, (b) => openSessionResponse.decode(b), consoleId, {
+    retransmitMs: p.retransmitMs,
+    deadline,
+    what: `RMCP+ Open Session (cipher suite ${suite.id})`,
+  });
   if (r.status !== RakpStatus.noErrors) {
     throw new IpmiAuthError(`Open Session with cipher suite ${suite.id} refused: ${rakpStatusName(r.status)}`, r.status);
   }
@@ -153,7 +176,7 @@ async function openSession(
 
 /** Runs RAKP 1-4 on an opened session. */
 async function rakp(t: UdpTransport, suite: CipherSuite, p: SessionParams, consoleId: number, bmcId: number): Promise<EstablishedSession> {
-  const hash = rakpHash(suite.auth);
+  const auth = rakpAuth(suite.auth);
   const username = new TextEncoder().encode(p.username);
   if (username.length > 16) throw new IpmiAuthError("IPMI user name is longer than 16 bytes");
   const role = (p.privilege & 0x0f) | ROLE_NAME_ONLY_LOOKUP;
@@ -162,16 +185,11 @@ async function rakp(t: UdpTransport, suite: CipherSuite, p: SessionParams, conso
     PayloadType.rakp1,
     rakp1.encode({ messageTag: 1, managedSystemSessionId: bmcId, consoleRandom: rm, role, username }),
   );
-  const m2 = await t.exchange(
-    () => r1,
-    (d) => {
-      const payload = rmcpPlusPayload(d, PayloadType.rakp2);
-      if (!payload) return undefined;
-      const m = rakp2.decode(payload);
-      return m.remoteConsoleSessionId === consoleId || m.status !== 0 ? m : undefined;
-    },
-    { retransmitMs: p.retransmitMs, deadline: p.deadline, what: "RAKP message 1" },
-  );
+  const m2 = await exchangeSessionless(t, r1, PayloadType.rakp2, (b) => rakp2.decode(b), consoleId, {
+    retransmitMs: p.retransmitMs,
+    deadline: p.deadline,
+    what: "RAKP message 1",
+  });
   if (m2.status !== RakpStatus.noErrors) {
     throw new IpmiAuthError(`RAKP2 from the BMC: ${rakpStatusName(m2.status)}`, m2.status);
   }
@@ -179,27 +197,22 @@ async function rakp(t: UdpTransport, suite: CipherSuite, p: SessionParams, conso
   const ctx: RakpContext = { consoleSessionId: consoleId, bmcSessionId: bmcId, consoleRandom: rm, bmcRandom: m2.bmcRandom, bmcGuid: m2.bmcGuid, role, username };
   const fail3 = (status: number) =>
     t.send(sealRmcpPlusSessionless(PayloadType.rakp3, rakp3.encode({ messageTag: 2, status, managedSystemSessionId: bmcId, keyExchangeAuthCode: new Uint8Array(0) })));
-  if (hash && !equalBytes(rakp2AuthCode(hash, kuid, ctx), m2.keyExchangeAuthCode)) {
+  if (auth.keyed && !equalBytes(auth.rakp2Code(kuid, ctx), m2.keyExchangeAuthCode)) {
     // Tell the BMC, so it frees the session at once.
     fail3(RakpStatus.invalidIntegrityCheckValue);
     throw new IpmiAuthError("RAKP2 HMAC mismatch: wrong password", RakpStatus.invalidIntegrityCheckValue);
   }
-  const code3 = hash ? rakp3AuthCode(hash, kuid, ctx) : new Uint8Array(0);
+  const code3 = auth.rakp3Code(kuid, ctx);
   const r3 = sealRmcpPlusSessionless(PayloadType.rakp3, rakp3.encode({ messageTag: 2, status: 0, managedSystemSessionId: bmcId, keyExchangeAuthCode: code3 }));
-  const m4 = await t.exchange(
-    () => r3,
-    (d) => {
-      const payload = rmcpPlusPayload(d, PayloadType.rakp4);
-      if (!payload) return undefined;
-      const m = rakp4.decode(payload);
-      return m.remoteConsoleSessionId === consoleId || m.status !== 0 ? m : undefined;
-    },
-    { retransmitMs: p.retransmitMs, deadline: p.deadline, what: "RAKP message 3" },
-  );
+  const m4 = await exchangeSessionless(t, r3, PayloadType.rakp4, (b) => rakp4.decode(b), consoleId, {
+    retransmitMs: p.retransmitMs,
+    deadline: p.deadline,
+    what: "RAKP message 3",
+  });
   if (m4.status !== RakpStatus.noErrors) throw new IpmiAuthError(`RAKP4 from the BMC: ${rakpStatusName(m4.status)}`, m4.status);
   const kg = p.kg !== undefined ? userKey(p.kg) : kuid;
-  const keys = hash ? deriveSessionKeys(hash, kg, ctx) : { sik: new Uint8Array(0), k1: new Uint8Array(0), k2: new Uint8Array(0) };
-  if (hash && !equalBytes(rakp4Icv(hash, keys.sik, ctx, rakp4IcvLength(suite.auth)), m4.integrityCheckValue)) {
+  const keys = auth.sessionKeys(kg, ctx);
+  if (auth.keyed && !equalBytes(auth.rakp4Icv(keys.sik, ctx), m4.integrityCheckValue)) {
     throw new IpmiAuthError("RAKP4 integrity check value mismatch (wrong BMC key Kg?)", RakpStatus.invalidIntegrityCheckValue);
   }
   return { suite, consoleId, bmcId, keys, bmcGuid: m2.bmcGuid };

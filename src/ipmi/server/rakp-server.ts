@@ -5,17 +5,7 @@ import { PayloadType } from "../codes/auth-types.ts";
 import type { CipherSuite } from "../codes/cipher-suites.ts";
 import { PrivilegeLevel, privilegeName } from "../codes/privilege.ts";
 import { RakpStatus, rakpStatusName } from "../codes/rakp-status.ts";
-import {
-  deriveSessionKeys,
-  rakp2AuthCode,
-  rakp3AuthCode,
-  rakp4Icv,
-  rakp4IcvLength,
-  rakpHash,
-  random,
-  userKey,
-  type RakpContext,
-} from "../crypto.ts";
+import { rakpAuth, random, userKey, type RakpContext } from "../crypto.ts";
 import { sealRmcpPlusSessionless } from "../secure.ts";
 import { equalBytes } from "../wire/bytes.ts";
 import { openSessionRequest, openSessionResponse, type OpenSessionRequest } from "../wire/open-session.ts";
@@ -166,8 +156,7 @@ export function handleRakp1(ctx: EngineContext, payload: Uint8Array, source: Ipm
     role: m.role,
     username: m.username,
   };
-  const hash = rakpHash(s.suite.auth);
-  const code = hash ? rakp2AuthCode(hash, userKey(user.password), rakp) : new Uint8Array(0);
+  const code = rakpAuth(s.suite.auth).rakp2Code(userKey(user.password), rakp);
   s.rakp = rakp;
   s.user = user;
   s.state = "rakp2-sent";
@@ -195,10 +184,10 @@ export function handleRakp3(ctx: EngineContext, payload: Uint8Array, source: Ipm
     stats.authFailures++;
     return undefined;
   }
-  const hash = rakpHash(s.suite.auth);
+  const auth = rakpAuth(s.suite.auth);
   const kuid = userKey(s.user.password);
-  if (hash) {
-    const expected = rakp3AuthCode(hash, kuid, s.rakp);
+  if (auth.keyed) {
+    const expected = auth.rakp3Code(kuid, s.rakp);
     if (!equalBytes(expected, m.keyExchangeAuthCode)) {
       stats.authFailures++;
       log.warn("RMCP+ authentication refused", { client: `${source.address}:${source.port}`, user: s.user.name, status: rakpStatusName(RakpStatus.invalidIntegrityCheckValue) });
@@ -213,7 +202,7 @@ export function handleRakp3(ctx: EngineContext, payload: Uint8Array, source: Ipm
 
   const firstTime = s.state !== "active";
   if (firstTime) {
-    s.keys = hash ? deriveSessionKeys(hash, kuid, s.rakp) : { sik: new Uint8Array(0), k1: new Uint8Array(0), k2: new Uint8Array(0) };
+    s.keys = auth.sessionKeys(kuid, s.rakp);
     const level = s.rakp.role & 0x0f;
     s.maxPrivilege = Math.min(level, s.user.maxPrivilege);
     // RMCP+ sessions start at the requested maximum privilege (IPMI v2.0 section 13.20).
@@ -230,6 +219,6 @@ export function handleRakp3(ctx: EngineContext, payload: Uint8Array, source: Ipm
     });
   }
   s.lastActivity = now;
-  const icv = hash && s.keys ? rakp4Icv(hash, s.keys.sik, s.rakp, rakp4IcvLength(s.suite.auth)) : new Uint8Array(0);
+  const icv = s.keys ? auth.rakp4Icv(s.keys.sik, s.rakp) : new Uint8Array(0);
   return reply(RakpStatus.noErrors, s.consoleId, icv);
 }

@@ -1,7 +1,7 @@
 // AttrRply body (RFC 2608 §10.4): error(2) | attr-list length(2) | attr-list | #auths(1) | auth blocks.
-import { byteLength, type Cursor, cursor, outBuffer, readString, readU16, readU8, writeString, writeU16 } from "./bytes.ts";
+import { byteLength, type Cursor, cursor, outBuffer, readString, readU16, writeString, writeU16 } from "./bytes.ts";
 import type { Codec } from "./codec.ts";
-import { type AuthBlock, authBlock, readAuthBlocks } from "./auth-block.ts";
+import { type AuthBlock, authListLength, readAuthList, writeAuthList } from "./auth-block.ts";
 
 export interface AttrRply {
   errorCode: number;
@@ -17,21 +17,15 @@ export function readAttrRply(c: Cursor): AttrRply {
   const out: AttrRply = { errorCode, attrList };
   // An error reply may stop after the error code and an empty list (RFC 2608 §7).
   if (c.pos === c.end) return out;
-  const nAuth = readU8(c, "AttrRply auth count");
-  if (nAuth > 0) out.authBlocks = readAuthBlocks(c, nAuth);
+  const authBlocks = readAuthList(c, "AttrRply");
+  if (authBlocks) out.authBlocks = authBlocks;
   return out;
 }
 
 export function writeAttrRply(out: Uint8Array, o: number, b: AttrRply): number {
   o = writeU16(out, o, b.errorCode);
   o = writeString(out, o, b.attrList, "AttrRply attr-list");
-  const auths = b.authBlocks ?? [];
-  out[o++] = auths.length;
-  for (const a of auths) {
-    authBlock.encode(a, out, o);
-    o += authBlock.encodingLength(a);
-  }
-  return o;
+  return writeAuthList(out, o, b.authBlocks);
 }
 
 export const attrRply: Codec<AttrRply> = {
@@ -44,8 +38,6 @@ export const attrRply: Codec<AttrRply> = {
     return readAttrRply(cursor(buf, offset, end));
   },
   encodingLength(b) {
-    let n = 5 + byteLength(b.attrList);
-    for (const a of b.authBlocks ?? []) n += authBlock.encodingLength(a);
-    return n;
+    return 4 + byteLength(b.attrList) + authListLength(b.authBlocks);
   },
 };

@@ -3,7 +3,7 @@
 // esxkit never emits one and never verifies one; the codec exists so that replies from other
 // agents that carry them can be read (and skipped) safely.
 import { SlpDecodeError } from "../../errors.ts";
-import { byteLength, type Cursor, cursor, outBuffer, readBytes, readString, readU16, readU32, writeString, writeU16, writeU32 } from "./bytes.ts";
+import { byteLength, type Cursor, cursor, outBuffer, readBytes, readString, readU16, readU32, readU8, writeString, writeU16, writeU32 } from "./bytes.ts";
 import type { Codec } from "./codec.ts";
 
 export interface AuthBlock {
@@ -34,6 +34,29 @@ export function readAuthBlocks(c: Cursor, count: number): AuthBlock[] {
   const out: AuthBlock[] = [];
   for (let i = 0; i < count; i++) out.push(readAuthBlock(c));
   return out;
+}
+
+// The trailing `#auths(1) | auth blocks` that URL entries, AttrRply and SAAdvert end with.
+
+/** Reads the count and the blocks; undefined when there are none. `what` names the count in errors. */
+export function readAuthList(c: Cursor, what: string): AuthBlock[] | undefined {
+  const count = readU8(c, `${what} auth count`);
+  return count > 0 ? readAuthBlocks(c, count) : undefined;
+}
+
+export function writeAuthList(out: Uint8Array, o: number, auths: readonly AuthBlock[] = []): number {
+  out[o++] = auths.length;
+  for (const a of auths) {
+    authBlock.encode(a, out, o);
+    o += authBlock.encodingLength(a);
+  }
+  return o;
+}
+
+export function authListLength(auths: readonly AuthBlock[] = []): number {
+  let n = 1;
+  for (const a of auths) n += authBlock.encodingLength(a);
+  return n;
 }
 
 export const authBlock: Codec<AuthBlock> = {

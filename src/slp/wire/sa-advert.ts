@@ -1,7 +1,7 @@
 // SAAdvert body (RFC 2608 §8.6): URL | scope-list | attr-list | #auths(1) | auth blocks.
-import { byteLength, type Cursor, cursor, outBuffer, readString, readU8, writeString } from "./bytes.ts";
+import { byteLength, type Cursor, cursor, outBuffer, readString, writeString } from "./bytes.ts";
 import type { Codec } from "./codec.ts";
-import { type AuthBlock, authBlock, readAuthBlocks } from "./auth-block.ts";
+import { type AuthBlock, authListLength, readAuthList, writeAuthList } from "./auth-block.ts";
 
 export interface SAAdvert {
   /** service:service-agent://<address> */
@@ -15,9 +15,9 @@ export function readSAAdvert(c: Cursor): SAAdvert {
   const url = readString(c, "SAAdvert URL");
   const scopeList = readString(c, "SAAdvert scope-list");
   const attrList = readString(c, "SAAdvert attr-list");
-  const nAuth = readU8(c, "SAAdvert auth count");
+  const authBlocks = readAuthList(c, "SAAdvert");
   const out: SAAdvert = { url, scopeList, attrList };
-  if (nAuth > 0) out.authBlocks = readAuthBlocks(c, nAuth);
+  if (authBlocks) out.authBlocks = authBlocks;
   return out;
 }
 
@@ -25,13 +25,7 @@ export function writeSAAdvert(out: Uint8Array, o: number, b: SAAdvert): number {
   o = writeString(out, o, b.url, "SAAdvert URL");
   o = writeString(out, o, b.scopeList, "SAAdvert scope-list");
   o = writeString(out, o, b.attrList, "SAAdvert attr-list");
-  const auths = b.authBlocks ?? [];
-  out[o++] = auths.length;
-  for (const a of auths) {
-    authBlock.encode(a, out, o);
-    o += authBlock.encodingLength(a);
-  }
-  return o;
+  return writeAuthList(out, o, b.authBlocks);
 }
 
 export const saAdvert: Codec<SAAdvert> = {
@@ -44,8 +38,6 @@ export const saAdvert: Codec<SAAdvert> = {
     return readSAAdvert(cursor(buf, offset, end));
   },
   encodingLength(b) {
-    let n = 7 + byteLength(b.url) + byteLength(b.scopeList) + byteLength(b.attrList);
-    for (const a of b.authBlocks ?? []) n += authBlock.encodingLength(a);
-    return n;
+    return 6 + byteLength(b.url) + byteLength(b.scopeList) + byteLength(b.attrList) + authListLength(b.authBlocks);
   },
 };

@@ -2,7 +2,7 @@
 //   reserved(1)=0 | lifetime(2, seconds) | URL length(2) | URL | #auths(1) | auth blocks
 import { byteLength, type Cursor, cursor, outBuffer, readString, readU16, readU8, writeString, writeU16 } from "./bytes.ts";
 import type { Codec } from "./codec.ts";
-import { type AuthBlock, authBlock, readAuthBlocks } from "./auth-block.ts";
+import { type AuthBlock, authListLength, readAuthList, writeAuthList } from "./auth-block.ts";
 
 export interface UrlEntry {
   lifetime: number;
@@ -14,9 +14,9 @@ export function readUrlEntry(c: Cursor): UrlEntry {
   readU8(c, "URL entry reserved byte");
   const lifetime = readU16(c, "URL entry lifetime");
   const url = readString(c, "URL entry URL");
-  const nAuth = readU8(c, "URL entry auth count");
+  const authBlocks = readAuthList(c, "URL entry");
   const entry: UrlEntry = { lifetime, url };
-  if (nAuth > 0) entry.authBlocks = readAuthBlocks(c, nAuth);
+  if (authBlocks) entry.authBlocks = authBlocks;
   return entry;
 }
 
@@ -24,13 +24,7 @@ export function writeUrlEntry(out: Uint8Array, offset: number, e: UrlEntry): num
   out[offset] = 0;
   let o = writeU16(out, offset + 1, e.lifetime);
   o = writeString(out, o, e.url, "URL entry URL");
-  const auths = e.authBlocks ?? [];
-  out[o++] = auths.length;
-  for (const a of auths) {
-    authBlock.encode(a, out, o);
-    o += authBlock.encodingLength(a);
-  }
-  return o;
+  return writeAuthList(out, o, e.authBlocks);
 }
 
 export const urlEntry: Codec<UrlEntry> = {
@@ -43,8 +37,6 @@ export const urlEntry: Codec<UrlEntry> = {
     return readUrlEntry(cursor(buf, offset, end));
   },
   encodingLength(e) {
-    let n = 6 + byteLength(e.url);
-    for (const a of e.authBlocks ?? []) n += authBlock.encodingLength(a);
-    return n;
+    return 5 + byteLength(e.url) + authListLength(e.authBlocks);
   },
 };

@@ -63,6 +63,30 @@ export interface EngineUnderTest {
   close(): Promise<void>;
 }
 
+/**
+ * Makes the engine "lose" its reply to the first datagram that runs a chassis control (the
+ * control runs, the answer is never sent), so the client has to retransmit.
+ */
+export function loseFirstControlReply(e: EngineUnderTest): { dropped(): number; restore(): void } {
+  const orig = e.engine.handleDatagram.bind(e.engine);
+  let dropped = 0;
+  e.engine.handleDatagram = async (buf, source) => {
+    const before = e.chassis.controls.length;
+    const out = await orig(buf, source);
+    if (e.chassis.controls.length > before && dropped === 0) {
+      dropped++;
+      return undefined;
+    }
+    return out;
+  };
+  return {
+    dropped: () => dropped,
+    restore: () => {
+      e.engine.handleDatagram = orig;
+    },
+  };
+}
+
 /** Our engine on 127.0.0.1:random in front of the in-memory chassis. */
 export async function startEngine(over: Partial<EngineOptions> = {}, chassisOpts: { delayMs?: number } = {}): Promise<EngineUnderTest> {
   const chassis = fakeChassis(TEST_GUID, chassisOpts);
@@ -92,11 +116,12 @@ function waitForOutput(child: ChildProcess, marker: RegExp, timeoutMs: number, w
   });
 }
 
-async function stop(child: ChildProcess): Promise<void> {
+/** Signals `child` and waits for it to exit, with SIGKILL after `graceMs`. */
+async function stop(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 2000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
-  child.kill("SIGTERM");
-  const t = setTimeout(() => child.kill("SIGKILL"), 2000);
+  child.kill(signal);
+  const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
   await exited;
   clearTimeout(t);
 }
@@ -237,12 +262,7 @@ export async function startCapture(port: number): Promise<Capture> {
   const stopChild = async () => {
     // Let the last packets reach the capture file.
     await new Promise((r) => setTimeout(r, 300));
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGINT");
-    const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-    await exited;
-    clearTimeout(t);
+    await stop(child, "SIGINT", 5000);
   };
   try {
     await waitForOutput(child, /Capturing on/, 15_000, "tshark");

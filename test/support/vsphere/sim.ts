@@ -1,7 +1,7 @@
 // Endpoints and clients for vSphere client tests against the simulator.
 import type { EndpointConfig, TlsTrust } from "../../../src/config/types.ts";
 import { VimClient, type VimClientOptions } from "../../../src/vsphere/client.ts";
-import { startVcsim, type Vcsim, type VcsimOptions } from "../vcsim.ts";
+import { type Vcsim, type VcsimOptions, VcsimSet } from "../vcsim.ts";
 
 export type { Vcsim };
 
@@ -25,13 +25,11 @@ export function connectSim(sim: Vcsim, over: Partial<EndpointConfig> = {}, opts:
 
 /** Start a simulator and register its stop (and every client's close) for afterAll. */
 export class SimFixture {
-  sims: Vcsim[] = [];
+  private readonly sims = new VcsimSet();
   clients: VimClient[] = [];
 
-  async start(opts: VcsimOptions): Promise<Vcsim> {
-    const sim = await startVcsim(opts);
-    this.sims.push(sim);
-    return sim;
+  start(opts: VcsimOptions): Promise<Vcsim> {
+    return this.sims.start(opts);
   }
 
   async connect(sim: Vcsim, over: Partial<EndpointConfig> = {}, opts: VimClientOptions = {}): Promise<VimClient> {
@@ -42,7 +40,7 @@ export class SimFixture {
 
   async cleanup(): Promise<void> {
     await Promise.all(this.clients.map((c) => c.close().catch(() => undefined)));
-    await Promise.all(this.sims.map((s) => s.stop()));
+    await this.sims.stopAll();
   }
 }
 
