@@ -3,7 +3,7 @@
 // with a changed config and with a broken one, metrics, and SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -24,6 +24,7 @@ let sim: Vcsim;
 let vmNames: string[] = [];
 let ports: number[] = [];
 let metricsPort = 0;
+let closedPort = 0;
 let esxkit: Subprocess<"ignore", "pipe", "pipe">;
 let notify: Subprocess<"ignore", "pipe", "inherit">;
 const notifications: string[] = [];
@@ -43,7 +44,7 @@ async function freePort(type: "udp4" | "tcp" = "udp4"): Promise<number> {
   return p;
 }
 
-function writeConfig(opts: { bmcs: number; slpLifetime: number; broken?: boolean }): void {
+function writeConfig(opts: { bmcs: number; slpLifetime: number; broken?: boolean; noSlp?: boolean }): void {
   const bmcs = vmNames.slice(0, opts.bmcs).map(
     (vm, i) => `
 [[bmc]]
@@ -67,12 +68,32 @@ username = "${sim.username}"
 password = "env:E2E_VC"
 thumbprint = "${sim.thumbprintSha256}"
 ${bmcs.join("")}
-[[slp]]
+${
+      opts.noSlp
+        ? ""
+        : `[[slp]]
 host = "esxi-e2e.example.local"
 profile = "lsi-msm"
 interfaces = ["127.0.0.1"]
 port = ${ports[3]}
 lifetime = ${opts.slpLifetime}
+`
+    }
+# A watchdog whose hosts do not answer: it starts, learns nothing, and can be paused.
+[esxi.esx-a]
+url = "https://127.0.0.1:${closedPort}/sdk"
+username = "root"
+password = "env:E2E_BMC"
+insecure = true
+timeout_ms = 500
+bmc = { address = "127.0.0.1", port = ${closedPort}, username = "ADMIN", password = "env:E2E_BMC" }
+
+[[watchdog]]
+name = "vcsa"
+vm = "vcsa01"
+hosts = ["esx-a"]
+probe_interval_ms = 1000
+probe_timeout_ms = 300
 ${opts.broken ? "\n[[bmc]]\nport = 0x\n" : ""}`,
     { mode: 0o600 },
   );
@@ -115,6 +136,7 @@ beforeAll(async () => {
   await client.close();
   ports = [await freePort(), await freePort(), await freePort(), await freePort()];
   metricsPort = await freePort("tcp");
+  closedPort = await freePort("tcp");
   writeConfig({ bmcs: 2, slpLifetime: 600 });
 
   notify = Bun.spawn(["/usr/bin/python3", join(root, "test/support/daemon/notify_listener.py"), notifySocket, "120"], { stdout: "pipe", stderr: "inherit" });
@@ -145,7 +167,7 @@ afterAll(async () => {
 describe("esxkit serve (compiled binary)", () => {
   test("tells systemd it is ready, with a status line", async () => {
     const ready = await until("READY=1", () => notifications.find((n) => n.startsWith("READY=1")));
-    expect(ready).toContain("STATUS=2 BMC, 1 SLP, 0 watchdog");
+    expect(ready).toContain("STATUS=2 BMC, 1 SLP, 1 watchdog");
   });
 
   test("esxkit status lists the running BMCs and the SLP entry", async () => {
@@ -181,8 +203,11 @@ describe("esxkit serve (compiled binary)", () => {
     shell.stdin.write("exit\n");
     await shell.exited;
 
-    const third = Bun.spawnSync(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(ports[2]), "-U", "admin", "-P", PASSWORD, "chassis", "power", "status"]);
-    expect(third.stdout.toString()).toMatch(/Chassis Power is (on|off)/);
+    // The new BMC answers "busy" (C3h) until its first vCenter sync, then the real state.
+    await until("the new BMC's first power status", () => {
+      const third = Bun.spawnSync(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(ports[2]), "-U", "admin", "-P", PASSWORD, "chassis", "power", "status"]);
+      return /Chassis Power is (on|off)/.test(third.stdout.toString());
+    });
   }, 90_000);
 
   test("SIGHUP with a broken config keeps the running one and reports why", async () => {
@@ -198,9 +223,23 @@ describe("esxkit serve (compiled binary)", () => {
     await until("RELOADING=1", () => notifications.filter((n) => n.startsWith("RELOADING=1")).length === reloadsBefore + 1, 5000);
     const r = cli(["reload", "--socket", socket]);
     expect(r.code).toBe(1);
-    expect(r.err).toContain("config.toml:41: TOML syntax");
+    expect(r.err).toMatch(/config\.toml:\d+: TOML syntax: unfinished numeric value/);
     const ipmi = Bun.spawnSync(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(ports[1]), "-U", "admin", "-P", PASSWORD, "chassis", "power", "status"]);
     expect(ipmi.stdout.toString()).toMatch(/Chassis Power is (on|off)/);
+  });
+
+  test("watchdog pause --for and resume go through the control socket", async () => {
+    const paused = cli(["watchdog", "pause", "vcsa", "--for", "2h", "--socket", socket]);
+    expect(paused.err).toBe("");
+    expect(paused.out).toContain("paused: vcsa for 2h");
+    const wd = () => status().services.find((x) => x.kind === "watchdog") as Record<string, unknown>;
+    expect(wd().paused).toBeTruthy();
+    expect(cli(["watchdog", "resume", "--socket", socket]).out).toContain("resumed: vcsa");
+    expect(wd().paused).toBeFalsy();
+    const bad = cli(["watchdog", "pause", "nosuch", "--socket", socket]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain('no watchdog named "nosuch"');
+    expect(cli(["watchdog", "pause", "--for", "soon", "--socket", socket]).code).toBe(2);
   });
 
   test("/healthz and /metrics answer", async () => {
@@ -209,11 +248,33 @@ describe("esxkit serve (compiled binary)", () => {
     const m = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
     expect(m).toContain("esxkit_ipmi_requests_total{");
     expect(m).toContain('esxkit_services{kind="bmc"} 3');
+    expect(m).toContain("esxkit_slp_");
+    expect(m).toContain("esxkit_watchdog_");
+  });
+
+  test("a reload that removes an entry stops only that entry", async () => {
+    writeConfig({ bmcs: 3, slpLifetime: 900, noSlp: true });
+    const r = cli(["reload", "--socket", socket, "--json"]);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.out) as { stopped: string[]; unchanged: string[] };
+    expect(result.stopped).toEqual(["slp:esxi-e2e.example.local"]);
+    expect(result.unchanged.length).toBe(4);
+    expect(status().services.map((x) => x.kind).sort()).toEqual(["bmc", "bmc", "bmc", "watchdog"]);
   });
 
   test("the log carries no secret", () => {
     expect(daemonLog).not.toContain(PASSWORD);
     expect(daemonLog).not.toContain(sim.password === "pass" ? "\u0000" : sim.password);
+  });
+
+  test("a config.toml beside the executable is found without -c", () => {
+    const portable = join(dir, "usb");
+    mkdirSync(portable);
+    copyFileSync(binary, join(portable, "esxkit"));
+    copyFileSync(configPath, join(portable, "config.toml"));
+    const p = Bun.spawnSync([join(portable, "esxkit"), "config", "check", "--json"], { env: { ...env, ESXKIT_CONFIG: "" }, cwd: "/" });
+    expect(p.stderr.toString()).toBe("");
+    expect(JSON.parse(p.stdout.toString()).file).toBe(join(portable, "config.toml"));
   });
 
   test("SIGTERM stops it cleanly: STOPPING=1, exit 0, control socket removed", async () => {
