@@ -1,4 +1,5 @@
-// `esxkit doctor`: check vCenter/ESXi for known field traps. Exit 0 ok, 1 warnings, 2 critical.
+// `esxkit doctor`: check vCenter/ESXi for known field traps. Exit 0 ok, 1 warnings, 2 critical (and, as for
+// every command, 2 on a usage error, 1 when it cannot run: src/cli/run.ts).
 import { defineCommand } from "citty";
 import { UsageError } from "../errors.ts";
 import { createLogger, isLevel } from "../log/logger.ts";
@@ -41,7 +42,10 @@ function intFlag(name: string, value: string | undefined, fallback: number, min:
 export default defineCommand({
   meta: {
     name: "doctor",
-    description: "check vCenter/ESXi for known traps (EVC/MDCLEAR, upgrade order, USB boot, MSM discovery, watchdog readiness); exit 0 ok, 1 warnings, 2 critical",
+    description:
+      "check vCenter/ESXi for known traps (EVC/MDCLEAR, upgrade order, USB/SD boot, MSM discovery, watchdog readiness). " +
+      "Exit 0 ok, 1 warnings, 2 critical; like every command it also exits 2 on a usage error and 1 when it cannot run " +
+      "(message on stderr, stdout empty)",
   },
   args: doctorArgs,
   async run({ args }) {

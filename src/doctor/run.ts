@@ -15,6 +15,7 @@ import { type EndpointReadout, mergeReadouts, readEndpoint } from "./collect.ts"
 import { ev, makeFinding } from "./finding.ts";
 import type { Inventory } from "./inventory.ts";
 import { RULES } from "./rules.ts";
+import { localVmwareMacs, locateSelfVm } from "./self-vm.ts";
 import { type Finding, type Report, type ReportTarget, exitCodeFor, sortFindings, summarize } from "./types.ts";
 import { type BmcProbe, collectWatchdogFacts } from "./watchdog-facts.ts";
 
@@ -28,6 +29,8 @@ export interface DoctorOptions {
   now?: Date;
   probeBmc?: BmcProbe;
   bmcTimeoutMs?: number;
+  /** This machine's vSphere-assigned MAC addresses (default: read from its interfaces), to find its own VM. */
+  localMacs?: string[];
 }
 
 function message(err: unknown): string {
@@ -110,7 +113,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<Report> {
     const inv = mergeReadouts(readouts, unreachable);
 
     const findings = inventoryFindings(inv);
-    for (const w of opts.config?.watchdog ?? []) {
+    const watchdogs = opts.config?.watchdog ?? [];
+    const selfVm = watchdogs.some((w) => !w.self_host) ? await locateSelfVm(inv, clients, opts.localMacs ?? localVmwareMacs()) : undefined;
+    for (const w of watchdogs) {
       const facts = await collectWatchdogFacts({
         watchdog: w,
         config: opts.config as Config,
@@ -118,6 +123,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Report> {
         clients,
         probeBmc: opts.probeBmc ?? probeBmcSession,
         bmcTimeoutMs: opts.bmcTimeoutMs ?? DEFAULT_BMC_TIMEOUT_MS,
+        ...(selfVm ? { selfVm } : {}),
       });
       findings.push(...checkWatchdog(facts));
     }

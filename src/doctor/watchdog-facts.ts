@@ -5,6 +5,7 @@ import type { VimClient } from "../vsphere/client.ts";
 import { arr, obj, str } from "../vsphere/convert.ts";
 import { retrieveOne, retrieveProperties } from "../vsphere/properties.ts";
 import type { DatastoreFacts, HostFacts, Inventory, VmFacts } from "./inventory.ts";
+import type { SelfVm } from "./self-vm.ts";
 
 export interface BmcAnswer {
   answered: boolean;
@@ -49,6 +50,8 @@ export interface WatchdogFacts {
   vmName: string;
   candidates: CandidateFacts[];
   selfHost?: { esxi: string; host?: HostFacts };
+  /** Without self_host: the VM this machine is (by MAC address), and the [esxi.NAME] of its host if configured. */
+  selfVm?: SelfVm & { esxi?: string };
   vm?: ProtectedVmFacts;
   /** Reads that failed (NIC backings, portgroup binding), shown as evidence. */
   notes: string[];
@@ -107,6 +110,8 @@ export interface WatchdogFactsInput {
   clients: Map<string, VimClient>;
   probeBmc: BmcProbe;
   bmcTimeoutMs: number;
+  /** The VM this machine is, when found (see self-vm.ts). */
+  selfVm?: SelfVm;
 }
 
 export async function collectWatchdogFacts(input: WatchdogFactsInput): Promise<WatchdogFacts> {
@@ -128,6 +133,10 @@ export async function collectWatchdogFacts(input: WatchdogFactsInput): Promise<W
   if (w.self_host) {
     const host = hostOfEndpoint(inv, w.self_host);
     facts.selfHost = { esxi: w.self_host, ...(host ? { host } : {}) };
+  } else if (input.selfVm) {
+    const key = input.selfVm.vm.hostKey;
+    const esxi = Object.keys(config.esxi).find((name) => hostOfEndpoint(inv, name)?.key === key);
+    facts.selfVm = { ...input.selfVm, ...(esxi ? { esxi } : {}) };
   }
 
   const vm = pickVm(inv, w.vm, w.hosts);

@@ -2,14 +2,18 @@
 // a session cookie, transparent re-login, and a hard deadline on every call.
 import type { Agent } from "undici/index.js";
 import type { EndpointConfig } from "../config/types.ts";
-import { HttpStatusError, SoapFaultError } from "../errors.ts";
+import { errorCode, HttpStatusError, SoapFaultError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
+import { metrics } from "../log/metrics.ts";
 import { faultFromResponse, decodeResponse } from "./soap/decode.ts";
 import { buildRequest } from "./soap/envelope.ts";
 import type { MoRef, SoapValue } from "./soap/types.ts";
 import { createHttpAgent, type HttpAgentOptions, postText } from "./transport.ts";
 import { toServiceContent, toUserSession } from "./convert.ts";
 import type { AboutInfo, ServiceContent, UserSession } from "./vim-types.ts";
+
+const requestSeconds = metrics.histogram("esxkit_vcenter_request_seconds", "vim25 SOAP request latency by endpoint and method (WaitForUpdatesEx includes its long poll).");
+const requestErrors = metrics.counter("esxkit_vcenter_errors_total", "vim25 SOAP requests that failed, by endpoint and error code.");
 
 /** The vim25 API version we speak; newer servers accept it. */
 const SOAP_ACTION = "urn:vim25/6.5";
@@ -29,7 +33,10 @@ export interface VimClientOptions {
 }
 
 export interface CallOptions {
-  /** Deadline for this call; default endpoint.timeout_ms. */
+  /**
+   * Hard deadline for this call; default endpoint.timeout_ms. A longer one also raises the
+   * agent's header and body timeouts for this request (long polls such as WaitForUpdatesEx).
+   */
   deadlineMs?: number;
   /** Caller cancellation. */
   signal?: AbortSignal;
@@ -196,15 +203,24 @@ export class VimClient {
     };
     if (this.#cookie) headers.cookie = this.#cookie;
     this.stats.requests++;
-    const res = await postText(this.agent, this.endpoint.url, buildRequest(method, thisRef, Object.entries(args)), {
-      headers,
-      deadlineMs: opts.deadlineMs ?? this.endpoint.timeout_ms,
-      what,
-      signal: opts.signal,
-    });
-    this.#captureCookie(res.headers["set-cookie"]);
-    if (res.status === 200) return decodeResponse(res.body) as SoapValue;
-    throw errorForStatus(what, res.status, res.body);
+    const labels = { endpoint: this.endpoint.name, method };
+    const started = performance.now();
+    try {
+      const res = await postText(this.agent, this.endpoint.url, buildRequest(method, thisRef, Object.entries(args)), {
+        headers,
+        deadlineMs: opts.deadlineMs ?? this.endpoint.timeout_ms,
+        what,
+        signal: opts.signal,
+      });
+      this.#captureCookie(res.headers["set-cookie"]);
+      if (res.status === 200) return decodeResponse(res.body) as SoapValue;
+      throw errorForStatus(what, res.status, res.body);
+    } catch (err) {
+      requestErrors.inc({ endpoint: this.endpoint.name, code: errorCode(err) ?? "unknown" });
+      throw err;
+    } finally {
+      requestSeconds.observe(labels, (performance.now() - started) / 1000);
+    }
   }
 
   #captureCookie(setCookie: string | string[] | undefined): void {

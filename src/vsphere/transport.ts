@@ -27,15 +27,23 @@ export interface ConnectionInfo {
 export interface HttpAgentOptions {
   /** TCP + TLS handshake timeout. Default: min(timeout_ms, 10 s). */
   connectTimeoutMs?: number;
-  /** Time to the response headers. Default: timeout_ms. */
+  /** Time to the response headers. Default: timeout_ms. A call with a longer deadline raises it for that request. */
   headersTimeoutMs?: number;
-  /** Maximum gap between body chunks. Default: timeout_ms. */
+  /** Maximum gap between body chunks. Default: timeout_ms. A call with a longer deadline raises it for that request. */
   bodyTimeoutMs?: number;
   /** Idle keep-alive sockets are closed after this. Default 30 s (vCenter closes at ~60 s). */
   keepAliveTimeoutMs?: number;
   /** Called once for every new connection the agent opens. */
   onConnection?: (info: ConnectionInfo) => void;
 }
+
+/** The timeouts an agent was made with, so a call can raise them for itself (see postText). */
+interface AgentTimeouts {
+  connectMs: number;
+  headersMs: number;
+  bodyMs: number;
+}
+const agentTimeouts = new WeakMap<Agent, AgentTimeouts>();
 
 /** TLS error codes that mean "the chain or the name did not verify". */
 const TLS_VERIFY_CODES = new Set([
@@ -106,14 +114,21 @@ export function createHttpAgent(
     });
   };
 
-  return new Agent({
+  const timeouts: AgentTimeouts = {
+    connectMs: connectTimeout,
+    headersMs: opts.headersTimeoutMs ?? deadline,
+    bodyMs: opts.bodyTimeoutMs ?? deadline,
+  };
+  const agent = new Agent({
     connect,
     connectTimeout,
-    headersTimeout: opts.headersTimeoutMs ?? deadline,
-    bodyTimeout: opts.bodyTimeoutMs ?? deadline,
+    headersTimeout: timeouts.headersMs,
+    bodyTimeout: timeouts.bodyMs,
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
     keepAliveMaxTimeout: 60_000,
   });
+  agentTimeouts.set(agent, timeouts);
+  return agent;
 }
 
 export interface HttpResponse {
@@ -124,7 +139,11 @@ export interface HttpResponse {
 
 export interface PostOptions {
   headers?: Record<string, string>;
-  /** Hard deadline for the whole exchange (connect, send, headers, body). */
+  /**
+   * Hard deadline for the whole exchange (connect, send, headers, body). When it is longer
+   * than the agent's header or body timeout, that timeout is raised to it for this request
+   * only, so a long poll (WaitForUpdatesEx) may wait longer than the endpoint's timeout_ms.
+   */
   deadlineMs: number;
   /** What this call is, for error messages: "vc1 RetrievePropertiesEx". */
   what: string;
@@ -138,6 +157,13 @@ export interface PostOptions {
  * (SOAP faults arrive as 500); the caller decides.
  */
 export async function postText(agent: Agent, url: string, body: string, opts: PostOptions): Promise<HttpResponse> {
+  const base = agentTimeouts.get(agent);
+  // Per-request timeouts never shorten the agent's; the hard deadline below bounds the call.
+  const timeouts: AgentTimeouts = {
+    connectMs: base?.connectMs ?? opts.deadlineMs,
+    headersMs: Math.max(base?.headersMs ?? 0, opts.deadlineMs),
+    bodyMs: Math.max(base?.bodyMs ?? 0, opts.deadlineMs),
+  };
   const deadline = new AbortController();
   const signal = opts.signal ? AbortSignal.any([deadline.signal, opts.signal]) : deadline.signal;
   // undici does not settle an aborted request while its socket is still connecting (it waits
@@ -156,7 +182,15 @@ export async function postText(agent: Agent, url: string, body: string, opts: Po
     }
   });
   const exchange = (async () => {
-    const res = await request(url, { dispatcher: agent, method: "POST", body, headers: opts.headers, signal });
+    const res = await request(url, {
+      dispatcher: agent,
+      method: "POST",
+      body,
+      headers: opts.headers,
+      signal,
+      headersTimeout: timeouts.headersMs,
+      bodyTimeout: timeouts.bodyMs,
+    });
     const text = await res.body.text();
     return { status: res.statusCode, headers: res.headers, body: text };
   })();
@@ -167,7 +201,7 @@ export async function postText(agent: Agent, url: string, body: string, opts: Po
     if (err instanceof DeadlineError) throw err;
     if (opts.signal?.aborted && !deadline.signal.aborted) throw opts.signal.reason ?? err;
     if (deadline.signal.aborted) throw new DeadlineError(opts.what, opts.deadlineMs, { cause: err });
-    throw mapTransportError(err, opts.what, opts.deadlineMs);
+    throw mapTransportError(err, opts.what, timeouts);
   } finally {
     clearTimeout(timer);
     if (onCallerAbort) opts.signal?.removeEventListener("abort", onCallerAbort);
@@ -175,7 +209,7 @@ export async function postText(agent: Agent, url: string, body: string, opts: Po
 }
 
 /** Translate undici / node:tls / socket errors into esxkit's error classes. */
-export function mapTransportError(err: unknown, what: string, deadlineMs: number): Error {
+function mapTransportError(err: unknown, what: string, timeouts: AgentTimeouts): Error {
   if (err instanceof TlsPinError || err instanceof TlsVerifyError || err instanceof DeadlineError) return err;
   if (err instanceof ConnectError || err instanceof HttpStatusError) return err;
   const e = err as { code?: string; message?: string; cause?: { code?: string } };
@@ -188,11 +222,11 @@ export function mapTransportError(err: unknown, what: string, deadlineMs: number
   }
   switch (code) {
     case "UND_ERR_CONNECT_TIMEOUT":
-      return new DeadlineError(`${what} (connect)`, deadlineMs, { cause: err });
+      return new DeadlineError(`${what} (connect)`, timeouts.connectMs, { cause: err });
     case "UND_ERR_HEADERS_TIMEOUT":
-      return new DeadlineError(`${what} (response headers)`, deadlineMs, { cause: err });
+      return new DeadlineError(`${what} (response headers)`, timeouts.headersMs, { cause: err });
     case "UND_ERR_BODY_TIMEOUT":
-      return new DeadlineError(`${what} (response body)`, deadlineMs, { cause: err });
+      return new DeadlineError(`${what} (response body gap)`, timeouts.bodyMs, { cause: err });
     case "UND_ERR_SOCKET":
       return new ConnectError(`${what}: connection closed by the server mid-exchange: ${message}`, { cause: err });
   }

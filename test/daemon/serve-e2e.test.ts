@@ -250,6 +250,7 @@ describe("esxkit serve (compiled binary)", () => {
     expect(m).toContain('esxkit_services{kind="bmc"} 3');
     expect(m).toContain("esxkit_slp_");
     expect(m).toContain("esxkit_watchdog_");
+    expect(m).toContain('esxkit_vcenter_request_seconds_count{endpoint="sim",method="WaitForUpdatesEx"}');
   });
 
   test("a reload that removes an entry stops only that entry", async () => {

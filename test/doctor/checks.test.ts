@@ -6,6 +6,7 @@ import { checkUpgradeOrder } from "../../src/doctor/checks/upgrade-order.ts";
 import { checkUsbBoot } from "../../src/doctor/checks/usb-boot.ts";
 import { checkWatchdog } from "../../src/doctor/checks/watchdog.ts";
 import { inventoryFindings } from "../../src/doctor/run.ts";
+import { localVmwareMacs } from "../../src/doctor/self-vm.ts";
 import type { HostFacts } from "../../src/doctor/inventory.ts";
 import type { Finding } from "../../src/doctor/types.ts";
 import type { CandidateFacts, NicFacts, WatchdogFacts } from "../../src/doctor/watchdog-facts.ts";
@@ -165,7 +166,7 @@ describe("check 3: USB/SD boot", () => {
     const corrupt = fs.find((f) => f.title.includes("corrupt on disk")) as Finding;
     expect(corrupt.title).toContain("2 event(s)");
     expect(corrupt.title).toContain("latest 2026-11-21T10:00:00Z");
-    const down = fs.find((f) => f.title.includes("boot filesystem down")) as Finding;
+    const down = fs.find((f) => f.title.includes("boot device lost")) as Finding;
     expect(down.title).toContain("a current configIssue");
     expect(down.title).toContain("[event id unverified]");
   });
@@ -297,6 +298,23 @@ describe("check 5: watchdog readiness", () => {
     expect(rules(checkWatchdog(facts)).filter((r) => r.startsWith("watchdog.network"))).toEqual([expected]);
   });
 
+  test.each([
+    ["on another host: ok, with a hint naming the self_host to set", b, ["watchdog.placement-ok:ok", "watchdog.self-host-detected:info"], 'Set self_host = "b"'],
+    ["on the protected VM's host: critical", a, ["watchdog.same-host:critical"], "Move esxkit's own VM or vcsa"],
+  ] as [string, HostFacts, string[], string][])("self_host unset, this machine found as a VM %s", (_, on, expected, fix) => {
+    const selfVm = { vm: vm("esxkit", on.name, { endpoint: on.endpoint }), mac: "00:50:56:aa:bb:cc", ...(on === b ? { esxi: "b" } : {}) };
+    const fs = checkWatchdog(ready({ selfHost: undefined, selfVm })).filter((f) => /placement|self-host|same-host/.test(f.rule));
+    expect(rules(fs)).toEqual(expected);
+    expect(fs.map((f) => f.fix ?? "").join(" ")).toContain(fix);
+    expect(fs[0]?.evidence).toContainEqual({ object: "this machine", property: "MAC address", value: "00:50:56:aa:bb:cc" });
+  });
+
+  test("self_host unset and the host has no [esxi.*]: the hint says to add one", () => {
+    const selfVm = { vm: vm("esxkit", "esx-z", { endpoint: "vc" }), mac: "00:50:56:aa:bb:cc" };
+    const hint = only(checkWatchdog(ready({ selfHost: undefined, selfVm })), "watchdog.self-host-detected");
+    expect(hint.fix).toContain('self_host = "<name>" (after adding an [esxi.<name>] section for esx-z)');
+  });
+
   test("self_host unset or unknown is info", () => {
     expect(rules(checkWatchdog(ready({ selfHost: undefined }))).filter((r) => r.includes("self-host"))).toEqual(["watchdog.self-host-unknown:info"]);
     expect(rules(checkWatchdog(ready({ selfHost: { esxi: "c" } }))).filter((r) => r.includes("self-host"))).toEqual(["watchdog.self-host-unknown:info"]);
@@ -328,5 +346,18 @@ describe("endpoints and host state", () => {
   test("nothing reachable: only the endpoint findings", () => {
     const inv = inventory({ endpoints: [], unreachable: [{ name: "vc", url: "https://vc/sdk", kind: "vcenter", error: "ECONNREFUSED" }] });
     expect(rules(inventoryFindings(inv))).toEqual(["endpoint.unreachable:critical"]);
+  });
+});
+
+describe("this machine's vSphere MAC addresses", () => {
+  const nic = (mac: string, internal = false) => ({ address: "192.0.2.9", netmask: "255.255.255.0", family: "IPv4" as const, mac, internal, cidr: "192.0.2.9/24" });
+  test("only non-loopback MACs from VMware ranges, lower case, once each", () => {
+    const ifaces = {
+      lo: [nic("00:00:00:00:00:00", true)],
+      ens192: [nic("00:50:56:AB:CD:EF"), { ...nic("00:50:56:AB:CD:EF"), family: "IPv6" as const, address: "fe80::1", cidr: "fe80::1/64", scopeid: 2 }],
+      ens224: [nic("00:0c:29:01:02:03")],
+      eth9: [nic("52:54:00:12:34:56")], // KVM: not a vSphere VM NIC
+    };
+    expect(localVmwareMacs(ifaces).sort()).toEqual(["00:0c:29:01:02:03", "00:50:56:ab:cd:ef"]);
   });
 });

@@ -1,5 +1,6 @@
-// `esxkit doctor` as a user runs it, against the simulator: exit 0/1/2 as the simulated hosts
-// gain traps, flags and config targets, --json and --markdown, usage errors, no colour on a pipe.
+// `esxkit doctor` as a user runs it (bun src/main.ts doctor …), against the simulator: exit 0/1/2
+// as the simulated hosts gain traps, flags and config targets, --json and --markdown, usage
+// errors, colour on a terminal (a pty from util-linux script) and none on a pipe.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,7 +9,7 @@ import { type Vcsim, startVcsim } from "../support/vcsim.ts";
 
 const root = join(import.meta.dir, "../..");
 const bun = join(root, "node_modules/.bin/bun");
-const entry = join(root, "test/support/doctor/cli-entry.ts");
+const entry = join(root, "src/main.ts");
 const SECRET = "s3cret-doctor-pw";
 
 let vc: Vcsim;
@@ -30,10 +31,23 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
+const baseEnv = () => ({ PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", VC_PW: SECRET });
+
 async function doctor(args: string[], env: Record<string, string> = {}) {
-  const p = Bun.spawn([bun, entry, "doctor", ...args], {
+  return run([bun, entry, "doctor", ...args], env);
+}
+
+/** The same on a terminal: util-linux script gives the child a pty and passes its exit code on (-e). */
+async function doctorOnTty(args: string[], env: Record<string, string> = {}) {
+  const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+  return run(["script", "-qefc", [bun, entry, "doctor", ...args].map(quote).join(" "), "/dev/null"], env);
+}
+
+async function run(argv: string[], env: Record<string, string>) {
+  const p = Bun.spawn(argv, {
     cwd: root,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", VC_PW: SECRET, ...env },
+    env: { ...baseEnv(), ...env },
+    stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -54,6 +68,17 @@ describe("esxkit doctor", () => {
     expect(r.stdout).toMatch(/0 critical, 0 warning, \d+ info, \d+ ok — exit 0\n$/);
     expect(r.stdout).not.toContain("\x1b[");
     expect(r.stdout + r.stderr).not.toContain(SECRET);
+  });
+
+  test.each([
+    ["a terminal: coloured severity headings", {}, true],
+    ["a terminal with NO_COLOR=1: plain", { NO_COLOR: "1" }, false],
+  ] as [string, Record<string, string>, boolean][])("on %s", async (_, env, coloured) => {
+    const r = await doctorOnTty(urlFlags(), env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("OK (");
+    if (coloured) expect(r.stdout).toContain("\x1b[32mOK (");
+    else expect(r.stdout).not.toContain("\x1b[");
   });
 
   test("an MDCLEAR mismatch makes it exit 1 (warnings)", async () => {
@@ -116,9 +141,19 @@ describe("esxkit doctor", () => {
     expect(r.stderr).toMatch(message);
   });
 
-  test("--help lists the flags", async () => {
+  test("a config it cannot read: exit 1, the reason on stderr, nothing on stdout (as --help says)", async () => {
+    const r = await doctor(["-c", join(dir, "missing.toml"), "--json"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("missing.toml: cannot read the config file (ENOENT)");
+  });
+
+  test("--help lists the flags and every exit code, usage errors included", async () => {
     const r = await doctor(["--help"]);
     expect(r.code).toBe(0);
     for (const flag of ["--url", "--thumbprint", "--json", "--markdown", "--bmc-timeout-ms"]) expect(r.stdout).toContain(flag);
+    const text = r.stdout.replace(/\x1b\[[0-9;]*m/g, "").replace(/\s+/g, " ");
+    expect(text).toContain("Exit 0 ok, 1 warnings, 2 critical");
+    expect(text).toContain("exits 2 on a usage error and 1 when it cannot run");
   });
 });

@@ -9,7 +9,10 @@ import { parseConfig } from "../../src/config/load.ts";
 import type { EndpointConfig } from "../../src/config/types.ts";
 import { endpointsFromConfig, runDoctor } from "../../src/doctor/index.ts";
 import type { Finding, Report } from "../../src/doctor/types.ts";
-import { type HostSpec, type Vcsim, type VcsimOptions, VcsimSet } from "../support/vcsim.ts";
+import { VimClient } from "../../src/vsphere/client.ts";
+import { toDevices } from "../../src/vsphere/convert.ts";
+import { retrieveProperties } from "../../src/vsphere/properties.ts";
+import { type Vcsim, type VcsimOptions, VcsimSet } from "../support/vcsim.ts";
 import { freeTcpPort, freeUdpPort, startPyghmiBmc, stopAll } from "../support/doctor/peers.ts";
 
 const sims = new VcsimSet();
@@ -26,22 +29,43 @@ function endpoint(name: string, s: Vcsim): EndpointConfig {
   return { name, url: s.url, username: s.username, password: s.password, tls: { mode: "thumbprint", thumbprint: s.thumbprintSha256 }, timeout_ms: 10_000 };
 }
 
+/** The MAC address of a VM's first NIC, read through the API as any client would. */
+async function macOf(s: Vcsim, vmName: string): Promise<string> {
+  const client = await VimClient.connect(endpoint("mac-reader", s));
+  try {
+    const vms = await retrieveProperties(client, { type: "VirtualMachine", paths: ["name", "config.hardware.device"] });
+    const vm = vms.find((v) => v.props.name === vmName);
+    const mac = toDevices(vm?.props["config.hardware.device"]).find((d) => d.macAddress)?.macAddress;
+    if (!mac) throw new Error(`no NIC with a MAC address on ${vmName}`);
+    return mac;
+  } finally {
+    await client.close();
+  }
+}
+
 const byRule = (r: Report, rule: string, target?: string): Finding[] => r.findings.filter((f) => f.rule === rule && (target === undefined || f.target === target));
 const one = (r: Report, rule: string, target?: string): Finding => {
   const hits = byRule(r, rule, target);
   if (hits.length !== 1) throw new Error(`expected one ${rule}${target ? ` for ${target}` : ""}, got ${hits.length}: ${r.findings.map((f) => `${f.rule}@${f.target}`).join(", ")}`);
   return hits[0] as Finding;
 };
-const rulesOf = (r: Report, check: Finding["check"]) => r.findings.filter((f) => f.check === check).map((f) => `${f.rule}:${f.severity}`).sort();
+const eventSummary = (f: Finding) => `${f.target}:${f.severity}:${f.title.split(": ")[1]?.split(" (")[0]}`;
+const rulesWhere = (r: Report, keep: (f: Finding) => boolean) => r.findings.filter(keep).map((f) => `${f.rule}:${f.severity}`).sort();
+const rulesOf = (r: Report, check: Finding["check"]) => rulesWhere(r, (f) => f.check === check);
+const rulesFor = (r: Report, target: string) => rulesWhere(r, (f) => f.target === target);
+/** What a watchdog that is ready in every respect reports. */
+const READY = ["watchdog.bmc-ok:ok", "watchdog.datastore-ok:ok", "watchdog.network-ok:ok", "watchdog.placement-ok:ok"];
 
 let traps: Report;
 let clean: Report;
+/** The traps vCenter read as if 31 days had passed: its events are then older than the look-back. */
+let trapsLater: Report;
 
 beforeAll(async () => {
   const [t, c] = await Promise.all([
     sim({
       mode: "vpx",
-      args: ["-cluster", "2", "-standalone-host", "2"],
+      args: ["-cluster", "2", "-standalone-host", "3"],
       vcVersion: "7.0.2",
       vcBuild: "17958471",
       hosts: {
@@ -51,16 +75,19 @@ beforeAll(async () => {
         DC0_C0_H2: { featureCapability: { "cpuid.MDCLEAR": "0", "cpuid.SSE3": "1" } },
         DC0_C1_H0: { usbBoot: true, configIssues: [{ eventTypeId: "esx.problem.boot.filesystem.down", message: "Lost connectivity to the device backing the boot filesystem" }] },
         DC0_C1_H1: { version: "6.5.0", build: "7967591" },
-        // hbas: not yet in vcsim.ts's HostSpec type (test/vcsim/hostspec.go has it)
-        DC0_C1_H2: { services: { slpd: { running: false, policy: "off" } }, firewall: { CIMSLP: false }, hbas: [{ device: "vmhba2", driver: "lsi_mr3", model: "MegaRAID SAS Invader Controller" }] } as HostSpec,
+        DC0_C1_H2: { services: { slpd: { running: false, policy: "off" } }, firewall: { CIMSLP: false }, hbas: [{ device: "vmhba2", driver: "lsi_mr3", model: "MegaRAID SAS Invader Controller" }] },
         DC0_H0: { version: "6.5.0", build: "10175896" },
         DC0_H1: { connectionState: "disconnected", version: "7.0.2", build: "17630552", usbBoot: true },
+        DC0_H2: { firewall: { CIMSLP: false } },
       },
       vms: { DC0_C0_RP0_VM0: { featureRequirement: { "cpuid.mdclear": "Bool:Min:1" } } },
       events: [
         { host: "DC0_C0_H0", eventTypeId: "esx.problem.vmfs.resource.corruptondisk", message: "Resource cluster metadata corruption detected", severity: "error" },
         { host: "DC0_C1_H0", eventTypeId: "esx.problem.storage.apd.start", message: "Device mpx.vmhba32:C0:T0:L0 has entered the All Paths Down state" },
         { host: "DC0_C1_H1", eventTypeId: "esx.problem.storage.apd.start", message: "Device naa.1 has entered the All Paths Down state" },
+        { host: "DC0_C1_H1", eventTypeId: "esx.problem.vmfs.heartbeat.corruptondisk", message: "At least one corrupt on-disk heartbeat region was detected on volume ds1" },
+        // matched by its text, whatever event carries it
+        { host: "DC0_C1_H2", eventTypeId: "esx.problem.3rdParty.error", message: "ALERT: Bootbank cannot be found at path '/bootbank'" },
       ],
     }),
     sim({
@@ -70,7 +97,12 @@ beforeAll(async () => {
       hosts: { "*": { version: "7.0.3", build: "18644231", featureCapability: { "cpuid.MDCLEAR": "1", "cpuid.SSE3": "1" }, firewall: { CIMSLP: true } } },
     }),
   ]);
-  [traps, clean] = await Promise.all([runDoctor({ endpoints: [endpoint("vc-traps", t)] }), runDoctor({ endpoints: [endpoint("vc-clean", c)] })]);
+  const later = new Date(Date.now() + 31 * 86_400_000);
+  [traps, clean, trapsLater] = await Promise.all([
+    runDoctor({ endpoints: [endpoint("vc-traps", t)] }),
+    runDoctor({ endpoints: [endpoint("vc-clean", c)] }),
+    runDoctor({ endpoints: [endpoint("vc-traps", t)], now: later }),
+  ]);
 });
 
 describe("doctor against the simulator: the traps vCenter and the clean one", () => {
@@ -120,14 +152,23 @@ describe("doctor against the simulator: the traps vCenter and the clean one", ()
         // the same critical build on a local disk is not a USB finding
         expect(traps.findings.filter((f) => f.check === "usb-boot" && f.target === "DC0_C0_H1")).toEqual([]);
         const events = byRule(traps, "usb-boot.event");
-        expect(events.map((f) => `${f.target}:${f.severity}:${f.title.split(": ")[1]?.split(" (")[0]}`).sort()).toEqual([
+        expect(events.map(eventSummary).sort()).toEqual([
           "DC0_C0_H0:critical:VMFS resource corrupt on disk",
-          "DC0_C1_H0:critical:boot filesystem down",
-          "DC0_C1_H0:warning:all paths down",
+          "DC0_C1_H0:critical:boot device lost",
+          "DC0_C1_H0:warning:all paths down", // USB-booted; the same APD on DC0_C1_H1 (local disk) is not reported
+          "DC0_C1_H1:critical:VMFS lock or heartbeat corrupt on disk",
+          "DC0_C1_H2:critical:bootbank lost",
         ]);
-        expect(events.find((f) => f.title.includes("boot filesystem"))?.title).toContain("a current configIssue");
+        const bootDevice = events.find((f) => f.title.includes("boot device lost")) as Finding;
+        expect(bootDevice.title).toContain("a current configIssue");
+        expect(bootDevice.sources.map((s) => s.id)).toContain("virtuallyboring-bootfs");
+        expect(events.find((f) => f.target === "DC0_C1_H2")?.evidence[0]?.value).toContain("Bootbank cannot be found at path '/bootbank'");
       },
-      () => expect(rulesOf(clean, "usb-boot")).toEqual(["usb-boot.not-usb:ok"]),
+      () => {
+        expect(rulesOf(clean, "usb-boot")).toEqual(["usb-boot.not-usb:ok"]);
+        // 31 days on, only the host's current configIssue is left: events past the look-back are not reported
+        expect(byRule(trapsLater, "usb-boot.event").map(eventSummary)).toEqual(["DC0_C1_H0:critical:boot device lost"]);
+      },
     ],
     [
       "4 MSM discovery",
@@ -142,6 +183,9 @@ describe("doctor against the simulator: the traps vCenter and the clean one", ()
         expect(slpd.snippet).toContain('profile = "lsi-msm"');
         expect(slpd.severity).toBe("warning"); // an lsi_mr3 adapter: MSM has something to manage there
         expect(slpd.evidence).toContainEqual({ object: "DC0_C1_H2", property: "config.storageDevice.hostBusAdapter[vmhba2].driver", value: "lsi_mr3" });
+        const closed = one(traps, "msm-discovery.cimslp-closed", "DC0_H2");
+        expect(closed.title).toContain("the CIMSLP firewall ruleset is disabled");
+        expect(closed.snippet).toContain('host = "DC0_H2"');
         // 6.5 U1g (before 8294253) with slpd running: no trap
         expect(traps.findings.filter((f) => f.check === "msm-discovery" && f.target === "DC0_C1_H1")).toEqual([]);
         expect(one(traps, "msm-discovery.ok").title).toContain("DC0_C1_H1");
@@ -159,6 +203,10 @@ describe("doctor against the simulator: the traps vCenter and the clean one", ()
 
 describe("doctor against standalone ESXi hosts: watchdog readiness", () => {
   let report: Report;
+  /** A [[watchdog]] without self_host, with this machine posing as VM esxkit-b (on host b) or esxkit-a (on host a, with vcsa). */
+  let apart: Report;
+  let together: Report;
+  let nowhere: Report;
 
   beforeAll(async () => {
     const shared = mkdtempSync(join(tmpdir(), "esxkit-doctor-ds-"));
@@ -168,11 +216,11 @@ describe("doctor against standalone ESXi hosts: watchdog readiness", () => {
         mode: "esx",
         hostName: "esx-a.lab.example",
         datastores: [{ dir: shared }],
-        sharedVms: ["vcsa:on"],
+        sharedVms: ["vcsa:on", "esxkit-a:on"],
         hosts: { "": { version: "7.0.2", build: "17630552", usbBoot: true } },
         events: [{ host: "", eventTypeId: "esx.problem.vmfs.resource.corruptondisk", message: "corrupt on disk", severity: "error" }],
       }),
-      sim({ mode: "esx", hostName: "esx-b.lab.example", datastores: [{ dir: shared }] }),
+      sim({ mode: "esx", hostName: "esx-b.lab.example", datastores: [{ dir: shared }], sharedVms: ["esxkit-b:on"] }),
       sim({ mode: "esx", hostName: "esx-c.lab.example" }),
       startPyghmiBmc(),
       startPyghmiBmc(),
@@ -200,16 +248,19 @@ describe("doctor against standalone ESXi hosts: watchdog readiness", () => {
       '[[watchdog]]\nname = "missing"\nvm = "nope"\nhosts = ["b"]\n',
     ].join("\n");
     const config = parseConfig(toml, join(shared, "doctor.toml"));
-    report = await runDoctor({ endpoints: endpointsFromConfig(config), config, bmcTimeoutMs: 1500 });
+    report = await runDoctor({ endpoints: endpointsFromConfig(config), config, bmcTimeoutMs: 1500, localMacs: [] });
+
+    const auto = parseConfig([esxi("a", a, bmcA), esxi("b", b, bmcB), '[[watchdog]]\nname = "auto"\nvm = "vcsa"\nhosts = ["a", "b"]\n'].join("\n"), join(shared, "auto.toml"));
+    const runAs = (localMacs: string[]) => runDoctor({ endpoints: endpointsFromConfig(auto), config: auto, bmcTimeoutMs: 1500, localMacs });
+    [apart, together, nowhere] = await Promise.all([
+      macOf(b, "esxkit-b").then((mac) => runAs([mac])),
+      macOf(a, "esxkit-a").then((mac) => runAs([mac])),
+      runAs(["00:50:56:00:00:01"]),
+    ]);
   });
 
   test("negative: a ready watchdog (shared datastore, standard network, esxkit elsewhere, BMCs answer) is all ok", () => {
-    expect(report.findings.filter((f) => f.target === "watchdog ready").map((f) => `${f.rule}:${f.severity}`).sort()).toEqual([
-      "watchdog.bmc-ok:ok",
-      "watchdog.datastore-ok:ok",
-      "watchdog.network-ok:ok",
-      "watchdog.placement-ok:ok",
-    ]);
+    expect(rulesFor(report, "watchdog ready")).toEqual(READY);
     const ds = one(report, "watchdog.datastore-ok", "watchdog ready");
     expect(ds.title).toContain("[shared-ds] vcsa/vcsa.vmx");
     expect(one(report, "watchdog.bmc-ok", "watchdog ready").evidence.map((e) => e.value)).toEqual(["chassis power off (RMCP+ cipher suite 3, administrator)", "chassis power off (RMCP+ cipher suite 3, administrator)"]);
@@ -217,8 +268,7 @@ describe("doctor against standalone ESXi hosts: watchdog readiness", () => {
   });
 
   test("positive: missing datastore, esxkit on the same host, silent BMCs, an unreachable host", () => {
-    const got = report.findings.filter((f) => f.target === "watchdog broken").map((f) => `${f.rule}:${f.severity}`).sort();
-    expect(got).toEqual([
+    expect(rulesFor(report, "watchdog broken")).toEqual([
       "watchdog.bmc-ok:ok",
       "watchdog.bmc-unreachable:critical",
       "watchdog.bmc-unreachable:critical",
@@ -230,6 +280,28 @@ describe("doctor against standalone ESXi hosts: watchdog readiness", () => {
     expect(one(report, "watchdog.datastore-missing", "watchdog broken").title).toContain("c (esx-c.lab.example) cannot see datastore shared-ds");
     expect(one(report, "watchdog.same-host", "watchdog broken").title).toContain("both run on esx-a.lab.example");
     expect(one(report, "endpoint.unreachable", "d").severity).toBe("critical");
+  });
+
+  test("self_host unset, esxkit found by its MAC address on another host: ok, and a hint to set self_host", () => {
+    expect(rulesFor(apart, "watchdog auto")).toEqual([...READY, "watchdog.self-host-detected:info"]);
+    expect(one(apart, "watchdog.placement-ok").title).toBe("esxkit (this machine, VM esxkit-b by its MAC address) on esx-b.lab.example and vcsa on esx-a.lab.example run on different hosts");
+    const hint = one(apart, "watchdog.self-host-detected");
+    expect(hint.fix).toStartWith('Set self_host = "b" in this [[watchdog]]');
+    expect(hint.title).toContain("esxkit runs on esx-b.lab.example ([esxi.b])");
+  });
+
+  test("self_host unset, esxkit found by its MAC address on the protected VM's host: critical", () => {
+    const f = one(together, "watchdog.same-host", "watchdog auto");
+    expect(f.severity).toBe("critical");
+    expect(f.title).toBe("esxkit (this machine, VM esxkit-a by its MAC address) and vcsa both run on esx-a.lab.example");
+    expect(f.evidence.some((e) => e.object === "esxkit-a" && e.property === "config.hardware.device[].macAddress")).toBe(true);
+    expect(together.exitCode).toBe(2);
+  });
+
+  test("self_host unset and no VM carries this machine's MAC: anti-affinity not checked (info)", () => {
+    expect(byRule(nowhere, "watchdog.self-host-unknown", "watchdog auto").map((f) => f.severity)).toEqual(["info"]);
+    expect(byRule(nowhere, "watchdog.same-host")).toEqual([]);
+    expect(byRule(nowhere, "watchdog.placement-ok")).toEqual([]);
   });
 
   test("positive: a protected VM that does not exist", () => {

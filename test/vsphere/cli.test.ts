@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { flipLastDigit, SimFixture, type Vcsim } from "../support/vsphere/sim.ts";
-import { startSilentServer, type TestServer } from "../support/vsphere/tls-server.ts";
+import { closedPort, startSilentServer, type TestServer } from "../support/vsphere/tls-server.ts";
 
 const ENTRY = resolve(import.meta.dir, "../support/vsphere/cli-entry.ts");
 const fx = new SimFixture();
@@ -29,8 +29,10 @@ beforeAll(async () => {
       ep("vcenter.lab", vpx.url, `thumbprint = "${vpx.thumbprintSha256}"`),
       ep("vcenter.badpin", vpx.url, `thumbprint = "${flipLastDigit(vpx.thumbprintSha256)}"`),
       ep("vcenter.noverify", vpx.url, ""),
+      ep("vcenter.insecure", vpx.url, "insecure = true"),
       `[vcenter.badlogin]\nurl = "${vpx.url}"\nusername = "user"\npassword = "env:ESXKIT_TEST_BAD_PW"\nthumbprint = "${vpx.thumbprintSha256}"\n`,
       ep("vcenter.dead", `https://127.0.0.1:${silent.port}/sdk`, "insecure = true\ntimeout_ms = 500"),
+      ep("vcenter.closed", `https://127.0.0.1:${await closedPort()}/sdk`, `thumbprint = "${vpx.thumbprintSha256}"`),
       ep("esxi.esx01", esx.url, `thumbprint = "${esx.thumbprintSha1.toLowerCase()}"`),
     ].join("\n"),
     { mode: 0o600 },
@@ -79,6 +81,7 @@ describe("vcenter check", () => {
     ["noverify", "ESX_TLS_VERIFY", () => "esxkit vcenter thumbprint"],
     ["badlogin", "ESX_SOAP_FAULT", () => "InvalidLogin"],
     ["dead", "ESX_DEADLINE", () => "500 ms"],
+    ["closed", "ESX_CONNECT", () => "ECONNREFUSED"],
     ["nosuch", "ESX_NOT_FOUND", () => "have: vcenter.lab"],
   ])("%s → exit 1 with %s", async (name, code, text) => {
     const r = await esxkit("vcenter", "check", name, "-c", configFile);
@@ -87,6 +90,16 @@ describe("vcenter check", () => {
     expect(r.err).toContain(`[${code}]`);
     expect(r.err).toContain(text());
     expect(r.err).not.toContain(PASSWORD);
+  });
+
+  test("insecure = true connects, with a warning on stderr; verified endpoints print none", async () => {
+    const r = await esxkit("vcenter", "check", "insecure", "-c", configFile);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/tls: +insecure/);
+    expect(r.err).toContain("TLS certificate verification is disabled");
+    expect(r.err).toContain(vpx.url);
+    const pinned = await esxkit("vcenter", "check", "lab", "-c", configFile);
+    expect(pinned.err).not.toContain("verification is disabled");
   });
 
   test("an unknown flag is a usage error (exit 2)", async () => {

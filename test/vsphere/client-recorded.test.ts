@@ -7,6 +7,7 @@ import { queryEvents } from "../../src/vsphere/events.ts";
 import { retrieveProperties } from "../../src/vsphere/properties.ts";
 import { findByUuid } from "../../src/vsphere/search.ts";
 import { waitForTask } from "../../src/vsphere/tasks.ts";
+import { rebootGuest } from "../../src/vsphere/vm.ts";
 import { PropertyWatch } from "../../src/vsphere/watch.ts";
 import { type FakeReply, type FakeRequest, fixture, soapFault, soapResponse, startFakeVim, type FakeVim } from "../support/vsphere/fake-vim.ts";
 import { eventually } from "../support/vsphere/sim.ts";
@@ -77,6 +78,9 @@ describe("faults and HTTP errors", () => {
     ["FileLocked with detail", { status: 500, body: fixture("vcenter-fault-file-locked.xml") }, "FileLocked", /locked/],
     ["fault without detail", { status: 500, body: fixture("vcenter-fault-no-detail.xml") }, "Client", /Malformed request <Envelope>/],
     ["InvalidPowerState", soapFault("InvalidPowerState", "The attempted operation cannot be performed in the current state (Powered on).", "<requestedState>poweredOff</requestedState><existingState>poweredOn</existingState>"), "InvalidPowerState", /current state/],
+    ["TaskInProgress", soapFault("TaskInProgress", "The operation is not allowed in the current state.", `<task type="Task">task-9</task>`), "TaskInProgress", /not allowed/],
+    ["InvalidState", soapFault("InvalidState", "The operation is not allowed in the current state."), "InvalidState", /current state/],
+    ["NotFound", soapFault("NotFound", "The object or item referred to could not be found."), "NotFound", /could not be found/],
   ])("%s → SoapFaultError", async (_name, reply, faultType, message) => {
     const c = await open((r) => (r.method === "PowerOffVM_Task" ? reply : undefined));
     const err = await c.call("PowerOffVM_Task", { type: "VirtualMachine", value: "vm-1" }).catch((e) => e);
@@ -247,6 +251,46 @@ describe("watch resilience", () => {
     } finally {
       await watch.stop();
     }
+  });
+});
+
+describe("guest operations and events fallback", () => {
+  test("RebootGuest is one call; without VMware Tools it fails with the fault type", async () => {
+    let tools = true;
+    const c = await open((r) => {
+      if (r.method !== "RebootGuest") return undefined;
+      return tools ? soapResponse("RebootGuest", "") : soapFault("ToolsUnavailable", "Cannot complete operation because VMware Tools is not running in this virtual machine.");
+    });
+    const vm = { type: "VirtualMachine", value: "vm-7" };
+    await rebootGuest(c, vm);
+    expect(fake!.requests.at(-1)?.body).toContain(`<_this type="VirtualMachine">vm-7</_this>`);
+    tools = false;
+    const err = await rebootGuest(c, vm).catch((e) => e);
+    expect((err as SoapFaultError).faultType).toBe("ToolsUnavailable");
+  });
+
+  test("QueryEvents NotImplemented → an EventHistoryCollector sized to maxCount, read, then destroyed", async () => {
+    const c = await open((r) => {
+      switch (r.method) {
+        case "QueryEvents":
+          return soapFault("NotImplemented", "The operation is not implemented.");
+        case "CreateCollectorForEvents":
+          expect(r.body).not.toContain("<maxCount>");
+          return soapResponse(r.method, `<returnval type="EventHistoryCollector">session[x]ehc-1</returnval>`);
+        case "SetCollectorPageSize":
+          expect(r.body).toContain("<maxCount>5</maxCount>");
+          return soapResponse(r.method, "");
+        case "RetrievePropertiesEx":
+          expect(r.body).toContain("<pathSet>latestPage</pathSet>");
+          return soapResponse(r.method, `<returnval><objects><obj type="EventHistoryCollector">session[x]ehc-1</obj><propSet><name>latestPage</name><val xsi:type="ArrayOfEvent"><Event xsi:type="VmPoweredOnEvent"><key>12</key><chainId>11</chainId><createdTime>2024-01-15T08:12:45Z</createdTime></Event><Event xsi:type="VmStartingEvent"><key>11</key><chainId>11</chainId><createdTime>2024-01-15T08:12:44Z</createdTime></Event></val></propSet></objects></returnval>`);
+        case "DestroyCollector":
+          return soapResponse(r.method, "");
+      }
+      return undefined;
+    });
+    const events = await queryEvents(c, { maxCount: 5 });
+    expect(events.map((e) => [e.key, e.type])).toEqual([[11, "VmStartingEvent"], [12, "VmPoweredOnEvent"]]);
+    expect(fake!.methods().slice(2)).toEqual(["QueryEvents", "CreateCollectorForEvents", "SetCollectorPageSize", "RetrievePropertiesEx", "DestroyCollector"]);
   });
 });
 

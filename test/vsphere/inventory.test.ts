@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { AmbiguousError, errorCode, NotFoundError } from "../../src/errors.ts";
 import type { VimClient } from "../../src/vsphere/client.ts";
 import { moref, str } from "../../src/vsphere/convert.ts";
+import { defaultHost } from "../../src/vsphere/host.ts";
 import { retrieveOne, retrieveProperties } from "../../src/vsphere/properties.ts";
 import { findByDatastorePath, findByInventoryPath, findByUuid, findVm, listVms } from "../../src/vsphere/search.ts";
 import { reconfigVm } from "../../src/vsphere/vm.ts";
@@ -28,7 +29,24 @@ describe.each([["vpx"], ["esx"]] as const)("%s simulator", (mode) => {
     }
   });
 
-  test("a small page size (maxObjects) still yields every object exactly once", async () => {
+  test("standalone ESXi: the ha-* managed objects are found and used; vCenter has none", async () => {
+    const sc = c.serviceContent;
+    const [dc, ...moreDcs] = await retrieveProperties(c, { type: "Datacenter", paths: ["vmFolder", "hostFolder"] });
+    const host = await defaultHost(c);
+    const got = [sc.rootFolder.value, sc.propertyCollector.value, sc.searchIndex.value, dc!.ref.value, moref(dc!.props.vmFolder)?.value, host.value];
+    if (mode === "esx") {
+      expect(got).toEqual(["ha-folder-root", "ha-property-collector", "ha-searchindex", "ha-datacenter", "ha-folder-vm", "ha-host"]);
+      expect(moreDcs).toEqual([]);
+      expect(c.isVCenter).toBe(false);
+    } else {
+      expect(got.filter((v) => v?.startsWith("ha-"))).toEqual([]);
+      expect(c.isVCenter).toBe(true);
+    }
+  });
+
+  // The 0.24 simulator ignores maxObjects and answers in one page (no token); paging through
+  // ContinueRetrievePropertiesEx is tested against recorded responses in client-recorded.test.ts.
+  test("a small page size (maxObjects) is accepted and still yields every object exactly once", async () => {
     const all = await retrieveProperties(c, { type: "VirtualMachine", paths: ["name"] });
     const paged = await retrieveProperties(c, { type: "VirtualMachine", paths: ["name"], maxObjects: 2 });
     expect(paged.map((o) => o.ref.value).sort()).toEqual(all.map((o) => o.ref.value).sort());

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as undici from "undici/index.js";
 import type { EndpointConfig, TlsTrust } from "../../src/config/types.ts";
-import { errorCode, TlsPinError } from "../../src/errors.ts";
+import { type DeadlineError, errorCode, TlsPinError } from "../../src/errors.ts";
 import { createHttpAgent, postText, type ConnectionInfo } from "../../src/vsphere/transport.ts";
 import {
   closedPort,
@@ -11,6 +11,7 @@ import {
   startHalfResponder,
   startHttpsServer,
   startSilentServer,
+  startSlowResponder,
   type TestPki,
   type TestServer,
 } from "../support/vsphere/tls-server.ts";
@@ -172,6 +173,34 @@ describe("dead endpoints fail with a clear code within the deadline", () => {
       await agent.destroy();
     }
   }, 3000);
+
+  test("a call's deadline longer than timeout_ms raises the header timeout: a slow answer arrives", async () => {
+    // The agent's own header timeout (300 ms) would cut this; the call's 5 s deadline covers it.
+    const srv = await startSlowResponder(1200, "late but fine");
+    cleanup.push(() => srv.stop());
+    const agent = createHttpAgent(endpoint(srv.url, { mode: "insecure" }, 300));
+    try {
+      const res = await postText(agent, srv.url, "<x/>", { deadlineMs: 5000, what: "long poll" });
+      expect(res.body).toBe("late but fine");
+    } finally {
+      await agent.destroy();
+    }
+  }, 10_000);
+
+  test("a silent server still fails with ESX_DEADLINE at the call's (longer) deadline", async () => {
+    const srv = await startSilentServer();
+    cleanup.push(() => srv.stop());
+    const agent = createHttpAgent(endpoint(srv.url, { mode: "insecure" }, 300));
+    try {
+      const err = await postText(agent, srv.url, "<x/>", { deadlineMs: 1500, what: "long poll" }).catch((e) => e);
+      expect(errorCode(err)).toBe("ESX_DEADLINE");
+      // Which timer fired: the call's 1500 ms deadline, not the agent's 300 ms header timeout.
+      expect((err as DeadlineError).ms).toBe(1500);
+      expect(srv.connections()).toBeGreaterThan(0);
+    } finally {
+      await agent.destroy();
+    }
+  }, 10_000);
 
   test.each([
     ["the socket closes", "close", "ESX_CONNECT"],

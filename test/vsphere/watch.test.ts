@@ -2,9 +2,11 @@
 // watches that grow and shrink, and survival of a server-side session termination.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { VimClient } from "../../src/vsphere/client.ts";
-import { str } from "../../src/vsphere/convert.ts";
+import { type DeadlineError, errorCode } from "../../src/errors.ts";
+import { moref, obj, str, toBootOptions } from "../../src/vsphere/convert.ts";
+import { createContainerView, viewFilterSpec } from "../../src/vsphere/properties.ts";
 import { listVms, type VmIdentity } from "../../src/vsphere/search.ts";
-import { powerOffVm, powerOnVm } from "../../src/vsphere/vm.ts";
+import { powerOffVm, powerOnVm, reconfigVm } from "../../src/vsphere/vm.ts";
 import { type ObjectUpdate, PropertyWatch } from "../../src/vsphere/watch.ts";
 import { eventually, SimFixture, type Vcsim } from "../support/vsphere/sim.ts";
 
@@ -93,6 +95,23 @@ describe.each([["vpx"], ["esx"]] as const)("%s simulator", (mode) => {
     }
   });
 
+  test("a ReconfigVM_Task of bootOptions arrives as a modify of config.bootOptions", async () => {
+    const wc = await fx.connect(sim);
+    const vm = vms[1]!;
+    const watch = new PropertyWatch(wc, { kind: "list", type: "VirtualMachine", refs: [vm.ref] }, { paths: ["config.bootOptions"], maxWaitSeconds: 2 });
+    const updates: ObjectUpdate[] = [];
+    watch.onUpdate((u) => updates.push(...u));
+    await watch.start();
+    try {
+      await reconfigVm(ops, vm.ref, { bootOptions: { enterBIOSSetup: true, bootOrder: [{ kind: "cdrom" }] } });
+      const mod = await eventually(() => updates.find((u) => u.kind === "modify" && u.changed.includes("config.bootOptions")), 10_000, "the bootOptions update");
+      expect(toBootOptions(mod.props["config.bootOptions"])).toMatchObject({ enterBIOSSetup: true, bootOrder: [{ kind: "cdrom" }] });
+    } finally {
+      await watch.stop();
+      await reconfigVm(ops, vm.ref, { bootOptions: { enterBIOSSetup: false, bootOrder: [] } });
+    }
+  });
+
   test("list watch: only the listed VMs; add() and remove() are one request each", async () => {
     const wc = await fx.connect(sim);
     const [a, b, c] = [vms[0]!, vms[1]!, vms[2]!];
@@ -153,6 +172,40 @@ describe.each([["vpx"], ["esx"]] as const)("%s simulator", (mode) => {
       await flipPowerAndWatch(ops, watch, vm, 15_000, "update after re-login");
       expect(wc.stats.relogins).toBe(1);
       expect(watch.size).toBe((await listVms(ops)).length);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  test("a WaitForUpdatesEx longer than timeout_ms succeeds when the call's deadline covers it", async () => {
+    const wc = await fx.connect(sim, { timeout_ms: 1000 });
+    const sc = wc.serviceContent;
+    const pc = moref(await wc.call("CreatePropertyCollector", sc.propertyCollector))!;
+    const view = await createContainerView(wc, sc.rootFolder, ["VirtualMachine"]);
+    await wc.call("CreateFilter", pc, { spec: viewFilterSpec(view, "VirtualMachine", PATHS), partialUpdates: false });
+    const version = str(obj(await wc.call("WaitForUpdatesEx", pc, { version: "" })).version)!;
+    // Nothing changes: the server holds each request for maxWaitSeconds, then answers empty.
+    const quietPoll = (deadlineMs?: number) =>
+      wc.call("WaitForUpdatesEx", pc, { version, options: { maxWaitSeconds: 2 } }, { deadlineMs });
+    expect(await quietPoll(2000 + 1000)).toBeUndefined();
+    const err = await quietPoll().catch((e: unknown) => e);
+    expect(errorCode(err)).toBe("ESX_DEADLINE");
+    expect((err as DeadlineError).ms).toBe(1000);
+  });
+
+  test("a watch whose maxWaitSeconds exceeds timeout_ms polls quietly without errors", async () => {
+    const wc = await fx.connect(sim, { timeout_ms: 1000 });
+    const watch = new PropertyWatch(wc, { kind: "container", type: "VirtualMachine" }, { paths: PATHS, maxWaitSeconds: 2 });
+    const errors: unknown[] = [];
+    watch.onError((e) => errors.push(e));
+    await watch.start();
+    try {
+      const afterStart = watch.requests;
+      // The background loop's first long poll has to run its full 2 s and be answered before
+      // the next one is sent.
+      await eventually(() => watch.requests >= afterStart + 2, 15_000, "a second quiet long poll");
+      expect(errors).toEqual([]);
+      expect(watch.lastError).toBeUndefined();
     } finally {
       await watch.stop();
     }

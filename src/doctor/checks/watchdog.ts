@@ -2,7 +2,7 @@
 // candidate host sees; its network survives vCenter being down (standard vSwitch or ephemeral
 // distributed portgroup); esxkit's own VM runs elsewhere; each BMC answers.
 import { ev, listText, makeFinding } from "../finding.ts";
-import type { Finding } from "../types.ts";
+import type { Evidence, Finding } from "../types.ts";
 import type { CandidateFacts, NicFacts, WatchdogFacts } from "../watchdog-facts.ts";
 
 /** Bindings a standalone host can attach while vCenter is down. */
@@ -105,10 +105,32 @@ function networkFindings(w: WatchdogFacts, target: string, reachable: CandidateF
   return findings;
 }
 
+/** self_host unset, but this machine was found as a VM by its MAC address (self-vm.ts). */
+function detectedPlacementFindings(w: WatchdogFacts, self: NonNullable<WatchdogFacts["selfVm"]>, target: string, vmHost: Evidence): Finding[] {
+  const pv = w.vm as NonNullable<WatchdogFacts["vm"]>;
+  const host = self.vm.hostName ?? "?";
+  const evidence = [vmHost, ev("this machine", "MAC address", self.mac), ev(self.vm.name, "config.hardware.device[].macAddress", self.mac), ev(self.vm.name, "runtime.host", host)];
+  const me = `esxkit (this machine, VM ${self.vm.name} by its MAC address)`;
+  if (self.vm.hostKey === pv.vm.hostKey) {
+    return [makeFinding("watchdog.same-host", { target, title: `${me} and ${pv.vm.name} both run on ${host}`, evidence, vars: { vm: pv.vm.name, host } })];
+  }
+  const setting = self.esxi ? `self_host = "${self.esxi}"` : `self_host = "<name>" (after adding an [esxi.<name>] section for ${host})`;
+  return [
+    makeFinding("watchdog.placement-ok", { target, title: `${me} on ${host} and ${pv.vm.name} on ${pv.vm.hostName ?? "?"} run on different hosts`, evidence }),
+    makeFinding("watchdog.self-host-detected", {
+      target,
+      title: `self_host is not set, though esxkit runs on ${host}${self.esxi ? ` ([esxi.${self.esxi}])` : ""}`,
+      evidence: [ev(target, "self_host", undefined), ev(self.vm.name, "runtime.host", host)],
+      vars: { setting, vm: pv.vm.name, host },
+    }),
+  ];
+}
+
 function placementFindings(w: WatchdogFacts, target: string): Finding[] {
   const pv = w.vm;
   if (!pv) return [];
   const vmHost = ev(pv.vm.name, "runtime.host", pv.vm.hostName ?? "(unknown)");
+  if (!w.selfHost && w.selfVm && pv.vm.hostKey) return detectedPlacementFindings(w, w.selfVm, target, vmHost);
   if (!w.selfHost) {
     return [makeFinding("watchdog.self-host-unknown", { target, title: "self_host is not set: cannot check that esxkit and the protected VM run on different hosts", evidence: [vmHost], vars: { vm: pv.vm.name } })];
   }

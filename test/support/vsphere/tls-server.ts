@@ -128,6 +128,18 @@ export function startHalfResponder(mode: "close" | "hang"): Promise<TestServer> 
   });
 }
 
+/** Answers each connection's first request with `body` after `delayMs`, then closes. */
+export function startSlowResponder(delayMs: number, body: string): Promise<TestServer> {
+  return startTcpServer((s) => {
+    s.once("data", () => {
+      const t = setTimeout(() => {
+        s.end(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      }, delayMs);
+      s.once("close", () => clearTimeout(t));
+    });
+  });
+}
+
 /** A port that was free a moment ago (nothing listens on it). */
 export async function closedPort(): Promise<number> {
   const srv = await startTcpServer(() => undefined);
