@@ -74,6 +74,11 @@ function derivedGuidText(input: IdentityInput): string {
   const b = Uint8Array.from(h.subarray(0, 16));
   b[6] = (b[6]! & 0x0f) | 0x50; // name-based (version 5 layout)
   b[8] = (b[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  // ipmitool's `mc guid` guesses the encoding: read as RFC 4122 byte order, the wire bytes
+  // put clock_seq_low's high nibble where the version goes, and a 1 there (with a timestamp
+  // that falls in 1970..now) makes it pick "RFC4122", print a scrambled GUID and warn of an
+  // IPMI specification violation. clock_seq_low is free in a name-based GUID: avoid the 1.
+  if (b[9]! >> 4 === 1) b[9] = b[9]! ^ 0x80;
   return guidFromWire(b.reverse());
 }
 

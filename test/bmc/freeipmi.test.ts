@@ -1,9 +1,11 @@
 // freeipmi (ipmipower, ipmi-chassis, ipmi-config, bmc-info, all -D LAN_2_0) against esxkit's
 // BMC, in front of the in-memory machine and of the vSphere simulator.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { MemoryBackend } from "../../src/bmc/memory-backend.ts";
 import { BACKEND_KINDS, type Machine, type MachineLab, startLab } from "../support/bmc/backends.ts";
 import { freeipmi, ipmitool, ok } from "../support/bmc/clients.ts";
 import { type RunningBmc, startBmc } from "../support/bmc/service.ts";
+import { lossyRelay } from "../support/bmc/udp.ts";
 
 describe.each(BACKEND_KINDS)("%s backend", (kind) => {
   let lab: MachineLab;
@@ -95,5 +97,31 @@ describe.each(BACKEND_KINDS)("%s backend", (kind) => {
   test.each([["--get-device-guid"], ["--get-system-guid"]])("bmc-info %s is the BMC's stable GUID", async (option) => {
     const out = ok(await freeipmi("bmc-info", bmc.port, [option]), `bmc-info ${option}`);
     expect(out.trim()).toBe(bmc.service.identity().guidText);
+  });
+});
+
+// freeipmi builds each retransmission afresh: new session sequence number AND new rqSeq, so
+// the rqSeq match of the response cache cannot see it. Neither must run a power command twice.
+describe("ipmipower retransmissions (each with a new rqSeq)", () => {
+  test.each([
+    ["a reply lost after the cycle finished: the retry is answered, the VM cycles once", 0, 200, true],
+    ["retries while the cycle is still running join it", 300, 100, false],
+  ])("%s", async (_what, actionDelayMs, retransmitMs, loseReply) => {
+    const vm = new MemoryBackend({ power: "on", actionDelayMs });
+    const bmc = await startBmc(vm);
+    // The Chassis Control reply is the first one sent after the VM came back on.
+    const relay = loseReply ? await lossyRelay(bmc.port, () => vm.history.includes("on")) : undefined;
+    try {
+      const r = await freeipmi("ipmipower", relay?.port ?? bmc.port, ["--cycle", `--retransmission-timeout=${retransmitMs}`, "--debug"]);
+      expect(ok(r, "ipmipower --cycle").trim()).toBe("127.0.0.1: ok");
+      expect(r.stderr).toContain("Sending retry");
+      if (relay) expect(relay.dropped()).toBe(1);
+      await bmc.service.drain();
+      expect(vm.history).toEqual(["off", "on"]);
+      expect(vm.boots.length).toBe(1);
+    } finally {
+      await relay?.close();
+      await bmc.stop();
+    }
   });
 });

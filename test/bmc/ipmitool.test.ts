@@ -1,8 +1,9 @@
 // ipmitool -I lanplus (suite 3, suite 17, and its own pick) and -I lan (IPMI 1.5, MD5)
 // against esxkit's BMC, in front of the in-memory machine and of the vSphere simulator.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { MemoryBackend } from "../../src/bmc/memory-backend.ts";
 import { BACKEND_KINDS, type Machine, type MachineLab, startLab } from "../support/bmc/backends.ts";
-import { expectFailure, ipmitool, ok } from "../support/bmc/clients.ts";
+import { expectFailure, freeipmi, ipmitool, ok } from "../support/bmc/clients.ts";
 import { type RunningBmc, startBmc } from "../support/bmc/service.ts";
 import { waitFor } from "../support/bmc/vsphere.ts";
 
@@ -120,6 +121,8 @@ describe.each(BACKEND_KINDS)("%s backend", (kind) => {
       const guid = ok(await tool("mc", "guid"), "mc guid");
       expect(guid).toMatch(/System GUID\s+: [0-9a-f-]{36}/);
       expect(guid.match(/System GUID\s+: ([0-9a-f-]{36})/)?.[1]).toBe(bmc.service.identity().guidText);
+      expect(guid).toMatch(/GUID Encoding : IPMI\n/);
+      expect(guid).not.toContain("WARNING");
     });
 
     test("lan print 1", async () => {
@@ -176,5 +179,31 @@ describe.each(BACKEND_KINDS)("%s backend", (kind) => {
       expectFailure(await ipmitool(bmc.port, "lan", ["-A", "PASSWORD"], ["chassis", "power", "status"]), /./);
       expectFailure(await ipmitool(bmc.port, "lan", ["-A", "NONE"], ["chassis", "power", "status"]), /./);
     });
+  });
+});
+
+// ipmitool guesses a GUID's byte order from its version nibbles. Before the derivation kept
+// clock_seq_low's high nibble off 1, these BMCs' GUIDs were read as RFC 4122 order: a
+// scrambled GUID and "IPMI Specification violation". Both decoders must now agree with us.
+describe.each([
+  ["bmc-5304", "vm-5304"],
+  ["bmc-5863", "vm-5863"],
+  ["bmc-8170", "vm-8170"],
+])("GUID of %s (VM %s at vc.example)", (name, vm) => {
+  let bmc: RunningBmc;
+  beforeAll(async () => {
+    bmc = await startBmc(new MemoryBackend({ power: "on" }), { name, vcenter: "vc.example", vm: { by: "name", value: vm } });
+  });
+  afterAll(() => bmc.stop());
+
+  test("ipmitool mc guid decodes it in IPMI order, without a warning", async () => {
+    const out = ok(await ipmitool(bmc.port, "lanplus", [], ["mc", "guid"]), "mc guid");
+    expect(out).toContain(`System GUID   : ${bmc.service.identity().guidText}\n`);
+    expect(out).toContain("GUID Encoding : IPMI\n");
+    expect(out).toContain("GUID Version  : Name-based using SHA-1");
+  });
+
+  test("bmc-info --get-device-guid prints the same text", async () => {
+    expect(ok(await freeipmi("bmc-info", bmc.port, ["--get-device-guid"]), "bmc-info").trim()).toBe(bmc.service.identity().guidText);
   });
 });

@@ -20,6 +20,11 @@ describe("identity", () => {
   test("derived GUID: RFC 4122 variant, name-based version; derived MAC: locally administered unicast", () => {
     const id = createIdentity({ name: "b", vcenter: "vc", vm: { by: "uuid", value: "4211-aa" } });
     expect(id.guidText).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // clock_seq_low's high nibble is never 1 (ipmitool would read the GUID in RFC 4122 order).
+    for (let i = 0; i < 2000; i++) {
+      const g = createIdentity({ name: `b${i}`, vcenter: "vc", vm: { by: "name", value: `vm${i}` } }).guidText;
+      expect(g[21]).not.toBe("1");
+    }
     expect(id.mac[0]).toBe(0x02);
     expect(id.mac).toEqual(derivedMac("vc", { by: "uuid", value: "4211-aa" }));
   });

@@ -74,6 +74,12 @@ describe("power", () => {
     expect(err.reason).toBe("unavailable");
     expect(Date.now() - started).toBeLessThan(10_000);
   });
+
+  test("the BMCs above (by name, BIOS uuid, instance uuid) share one vCenter session: one login", async () => {
+    expect(await fx.pool.get("vc1")).toBe(c);
+    expect(c.stats.logins).toBe(1);
+    expect(c.stats.relogins).toBe(0);
+  });
 });
 
 describe("boot devices", () => {

@@ -199,6 +199,16 @@ describe("response cache", () => {
     expect(c.byRequest(req(4), 2000)).toBeUndefined();
     expect(c.byRequest(req(3), 7000)).toBeUndefined();
   });
+  test("retryOf: the rqSeq match, or the latest request's content under any rqSeq (freeipmi)", () => {
+    const c = new ResponseCache();
+    c.add(1, req(3), 1000, Promise.resolve({ cc: 0 }));
+    c.add(2, req(4, [9]), 1000, Promise.resolve({ cc: 0 }));
+    expect(c.retryOf(req(3), 2000)?.request.rqSeq).toBe(3);
+    expect(c.retryOf(req(5, [9]), 2000)?.request.rqSeq).toBe(4);
+    // Not the latest request: a new rqSeq makes it a new request.
+    expect(c.retryOf(req(5), 2000)).toBeUndefined();
+    expect(c.retryOf(req(5, [9]), 6001)).toBeUndefined();
+  });
   test("keeps at most 32 entries", () => {
     const c = new ResponseCache();
     for (let i = 1; i <= 40; i++) c.add(i, req(i & 0x3f), 0, Promise.resolve({ cc: 0 }));

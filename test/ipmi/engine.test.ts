@@ -395,6 +395,24 @@ describe("retries and the response cache, packet by packet", () => {
     expect(ch.controls).toEqual([1, 0]);
   });
 
+  test("a retry under a new rqSeq (freeipmi) runs once when nothing came between; a deliberate repeat runs", async () => {
+    let t = 1_000_000;
+    const ch = fakeChassis(TEST_GUID);
+    const e = new IpmiSessionEngine({ users: [ADMIN], guid: TEST_GUID, handler: ch.handler, now: () => t });
+    const s = await rawSession(e, ADMIN);
+    for (const rqSeq of [10, 11, 12]) expect((await s.request(0x00, 0x02, [0x02], rqSeq))?.cc).toBe(0);
+    expect(ch.controls).toEqual([2]);
+    expect(e.stats().cacheHits).toBe(2);
+    // After another request in between, the same command is a new one.
+    await s.request(0x00, 0x01, [], 13);
+    expect((await s.request(0x00, 0x02, [0x02], 14))?.cc).toBe(0);
+    expect(ch.controls).toEqual([2, 2]);
+    // And so it is once the retry window (5 s) has passed.
+    t += 5001;
+    expect((await s.request(0x00, 0x02, [0x02], 15))?.cc).toBe(0);
+    expect(ch.controls).toEqual([2, 2, 2]);
+  });
+
   test("a byte-identical retransmission is answered again, a stale one (outside the window) is dropped", async () => {
     const ch = fakeChassis(TEST_GUID);
     const e = new IpmiSessionEngine({ users: [ADMIN], guid: TEST_GUID, handler: ch.handler });

@@ -229,7 +229,7 @@ export class IpmiSessionEngine {
     s.window.accept(seq);
     s.lastActivity = now;
     const msg = ipmiRequestMessage.decode(plain);
-    const prior = this.ctx.opts.retryFromCache(msg.netFn, msg.cmd) ? s.cache.byRequest(msg, now) : undefined;
+    const prior = this.ctx.opts.retryFromCache(msg.netFn, msg.cmd) ? s.cache.retryOf(msg, now) : undefined;
     if (prior) {
       this.ctx.stats.cacheHits++;
       s.cache.add(seq, msg, now, prior.response);

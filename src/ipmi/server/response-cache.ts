@@ -1,11 +1,14 @@
 // Per-session memory of recent answers, so a retransmitted request is answered again
 // instead of being executed again (a power command must never run twice).
 //
-// Two keys find an entry:
+// An entry is found by:
 //  - the session sequence number: a byte-identical retransmission or replay;
 //  - rqSeq + netFn + cmd + data within RETRY_WINDOW_MS: a client retry that was wrapped
 //    in a new session sequence number (the IPMB rqSeq identifies the request, IPMI v2.0
-//    section 5.8 "sequence number expiration").
+//    section 5.8 "sequence number expiration"; ipmitool, pyghmi);
+//  - netFn + cmd + data equal to the session's latest request, within RETRY_WINDOW_MS:
+//    freeipmi builds every retransmission afresh, with a new rqSeq as well. A request that
+//    repeats the one just before it, with nothing in between, is taken for such a retry.
 import { equalBytes } from "../wire/bytes.ts";
 import type { IpmiRequestMessage } from "../wire/message.ts";
 import type { IpmiResponse } from "./types.ts";
@@ -39,6 +42,16 @@ export class ResponseCache {
       if (r.rqSeq === req.rqSeq && r.netFn === req.netFn && r.cmd === req.cmd && equalBytes(r.data, req.data)) return e;
     }
     return undefined;
+  }
+
+  /** A retry of a recent request: same rqSeq and content, or same content as the latest one. */
+  retryOf(req: IpmiRequestMessage, now: number): CachedAnswer | undefined {
+    const hit = this.byRequest(req, now);
+    if (hit) return hit;
+    const last = this.entries.at(-1);
+    if (!last || now - last.at > RETRY_WINDOW_MS) return undefined;
+    const r = last.request;
+    return r.netFn === req.netFn && r.cmd === req.cmd && equalBytes(r.data, req.data) ? last : undefined;
   }
 
   add(sequence: number, request: IpmiRequestMessage, at: number, response: Promise<IpmiResponse>): void {

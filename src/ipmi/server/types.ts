@@ -85,9 +85,11 @@ export interface EngineOptions {
    */
   requiredPrivilege?: (netFn: number, cmd: number) => number;
   /**
-   * Whether a client retry of this command (same rqSeq, command and data within 5 s, under
-   * a new session sequence number) is answered from the response cache instead of being
-   * executed again. Default: every command except reads (src/ipmi/codes/read-only.ts).
+   * Whether a client retry of this command is answered from the response cache instead of
+   * being executed again. A retry comes under a new session sequence number within 5 s and
+   * has the same command and data, and either the same rqSeq (ipmitool, pyghmi) or nothing
+   * else in the session since the original (freeipmi gives each retransmission a new
+   * rqSeq). Default: every command except reads (src/ipmi/codes/read-only.ts).
    * A byte-identical retransmission is always answered from the cache.
    */
   retryFromCache?: (netFn: number, cmd: number) => boolean;

@@ -6,7 +6,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { IpmiClient } from "../../../src/ipmi/client/client.ts";
-import { ADMIN, PYTHON, readCapture, run, startCapture, startEngine, startIpmiSim, startPyghmiBmc } from "./peers.ts";
+import { ADMIN, PYTHON, run, startEngine, startIpmiSim, startPyghmiBmc } from "./peers.ts";
+import { readCapture, startCapture } from "./tshark.ts";
 
 export interface CaptureFixture {
   name: string;

@@ -1,5 +1,5 @@
 // Real IPMI peers for tests, all on 127.0.0.1 and random ports: our engine over UDP,
-// OpenIPMI's ipmi_sim, pyghmi's Bmc server, tshark captures, and a bounded process runner.
+// OpenIPMI's ipmi_sim, pyghmi's Bmc server, and a bounded process runner (tshark: ./tshark.ts).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,7 +9,8 @@ import { IpmiSessionEngine, type EngineOptions } from "../../../src/ipmi/server/
 import { bindIpmiUdp, type IpmiUdpBinding } from "../../../src/ipmi/server/udp.ts";
 import { fakeChassis, type FakeChassis } from "./chassis-handler.ts";
 
-export const TEST_GUID = new Uint8Array([0x6b, 0x1c, 0x4e, 0x52, 0x9a, 0x3f, 0x4d, 0x11, 0x8e, 0x27, 0x00, 0x50, 0x56, 0xa1, 0xb2, 0xc3]);
+/** RFC 4122 GUID 6b1c4e52-9a3f-4d11-8e27-005056a1b2c3 (version 4) in IPMI wire order: bytes reversed (IPMI v2.0 §20.8). */
+export const TEST_GUID = new Uint8Array([0xc3, 0xb2, 0xa1, 0x56, 0x50, 0x00, 0x27, 0x8e, 0x11, 0x4d, 0x3f, 0x9a, 0x52, 0x4e, 0x1c, 0x6b]);
 export const ADMIN = { name: "admin", password: "s3cret-Pw", maxPrivilege: 4 as const };
 export const OPERATOR = { name: "oper", password: "oper-Pw-1", maxPrivilege: 3 as const };
 export const PYTHON = "/usr/bin/python3";
@@ -96,7 +97,7 @@ export async function startEngine(over: Partial<EngineOptions> = {}, chassisOpts
 }
 
 /** Waits until `child` prints `marker` on stdout or stderr (bounded). */
-function waitForOutput(child: ChildProcess, marker: RegExp, timeoutMs: number, what: string): Promise<void> {
+export function waitForOutput(child: ChildProcess, marker: RegExp, timeoutMs: number, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = "";
     const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs} ms; output: ${seen.slice(-500)}`)), timeoutMs);
@@ -117,7 +118,7 @@ function waitForOutput(child: ChildProcess, marker: RegExp, timeoutMs: number, w
 }
 
 /** Signals `child` and waits for it to exit, with SIGKILL after `graceMs`. */
-async function stop(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 2000): Promise<void> {
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM", graceMs = 2000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   child.kill(signal);
@@ -193,7 +194,7 @@ set_working_mc 0x20
     // ipmi_sim prints nothing reliable when ready; poll with an ASF ping instead.
     await waitForPong(port, 5000, "ipmi_sim");
   } catch (err) {
-    await stop(child);
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}; ipmi_sim output: ${out.slice(-500)}`);
   }
@@ -201,7 +202,7 @@ set_working_mc 0x20
     port,
     output: () => out,
     async close() {
-      await stop(child);
+      await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -215,8 +216,11 @@ export async function startPyghmiBmc(user = ADMIN): Promise<ExternalBmc> {
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
   await waitForOutput(child, /ready/, 10_000, "pyghmi Bmc");
-  return { port, output: () => out, close: () => stop(child) };
+  return { port, output: () => out, close: () => stopChild(child) };
 }
+
+/** An RMCP/ASF presence ping (message tag 0). */
+export const PRESENCE_PING = new Uint8Array([0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x00, 0x00, 0x00]);
 
 /** Sends ASF presence pings until one is answered (bounded). */
 export async function waitForPong(port: number, timeoutMs: number, what: string): Promise<void> {
@@ -224,7 +228,7 @@ export async function waitForPong(port: number, timeoutMs: number, what: string)
   await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
   try {
     await new Promise<void>((resolve, reject) => {
-      const ping = new Uint8Array([0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x00, 0x00, 0x00]);
+      const ping = PRESENCE_PING;
       const iv = setInterval(() => s.send(ping, port, "127.0.0.1"), 100);
       const timer = setTimeout(() => {
         clearInterval(iv);
@@ -242,78 +246,4 @@ export async function waitForPong(port: number, timeoutMs: number, what: string)
   } finally {
     s.close();
   }
-}
-
-export interface Capture {
-  file: string;
-  /** Stops tshark and returns the capture file path. */
-  stop(): Promise<string>;
-}
-
-/**
- * tshark on lo, filtered to one UDP port. tshark says "Capturing on" before packets are
- * really captured, so this pings the port until tshark prints a packet: the capture then
- * starts with one or more ASF ping/pong pairs.
- */
-export async function startCapture(port: number): Promise<Capture> {
-  const dir = mkdtempSync(join(tmpdir(), "esxkit-cap-"));
-  const file = join(dir, "cap.pcapng");
-  const child = spawn("tshark", ["-i", "lo", "-f", `udp port ${port}`, "-w", file, "-P", "-l"], { stdio: ["ignore", "pipe", "pipe"] });
-  const stopChild = async () => {
-    // Let the last packets reach the capture file.
-    await new Promise((r) => setTimeout(r, 300));
-    await stop(child, "SIGINT", 5000);
-  };
-  try {
-    await waitForOutput(child, /Capturing on/, 15_000, "tshark");
-    let printed = false;
-    child.stdout.on("data", () => (printed = true));
-    const s = createSocket("udp4");
-    await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-    const ping = new Uint8Array([0x06, 0x00, 0xff, 0x06, 0x00, 0x00, 0x11, 0xbe, 0x80, 0x00, 0x00, 0x00]);
-    const until = Date.now() + 15_000;
-    while (!printed && Date.now() < until) {
-      s.send(ping, port, "127.0.0.1");
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    s.close();
-    if (!printed) throw new Error("tshark captured nothing within 15 s (capture permissions?)");
-  } catch (err) {
-    await stopChild();
-    throw err;
-  }
-  return {
-    file,
-    async stop() {
-      await stopChild();
-      return file;
-    },
-  };
-}
-
-export interface CapturedDatagram {
-  frame: number;
-  srcPort: number;
-  dstPort: number;
-  hex: string;
-}
-
-/** The UDP payloads in a capture file. */
-export async function readCapture(file: string): Promise<CapturedDatagram[]> {
-  const r = await run("tshark", ["-r", file, "-T", "fields", "-e", "frame.number", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "udp.payload"], 30_000);
-  if (r.code !== 0) throw new Error(`tshark -r failed: ${r.stderr}`);
-  return r.stdout
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => {
-      const [frame, src, dst, hex] = l.split("\t");
-      return { frame: Number(frame), srcPort: Number(src), dstPort: Number(dst), hex: (hex ?? "").replace(/:/g, "") };
-    });
-}
-
-/** Frames tshark's dissectors mark as malformed (RMCP/IPMI decode of port `port`). */
-export async function malformedFrames(file: string, port: number): Promise<string> {
-  const r = await run("tshark", ["-r", file, "-d", `udp.port==${port},rmcp`, "-Y", "_ws.malformed || _ws.expert.severity == error"], 30_000);
-  if (r.code !== 0) throw new Error(`tshark -r failed: ${r.stderr}`);
-  return r.stdout.trim();
 }
