@@ -91,7 +91,7 @@ export const slpSchema = v.strictObject({
   attributes_file: v.optional(str("a path to an attribute file")),
   attributes: v.optional(v.record(v.string(), v.union([v.string(), strList()], expect("a string or an array of strings"))), {}),
   vmware_infrastructure: v.optional(bool, false),
-  interfaces: v.optional(v.array(v.pipe(v.string(expect("an IP address")), v.ip(expect("an IP address")))), []),
+  interfaces: v.optional(v.array(v.pipe(v.string(expect("an IPv4 address")), v.ipv4(expect("an IPv4 address (SLP here is IPv4 only)")))), []),
   scopes: v.optional(strList("an array of scope names"), ["DEFAULT"]),
   port: v.optional(intRange(1, 65535), 427),
   tcp: v.optional(bool, false),

@@ -7,7 +7,7 @@ import type { SlpConfig } from "../config/types.ts";
 import { type Attribute, foldString, parseAttrList, serializeAttrList } from "./attributes.ts";
 import { applyOverrides, normaliseAttributes, parseCapturedAttributes } from "./normalise.ts";
 import { type AttrIndex, indexAttributes } from "./predicate.ts";
-import { lsiMsmProfile, vmwareInfrastructureAttributes } from "./profile-lsi-msm.ts";
+import { lsiMsmProfile, VMWARE_INFRASTRUCTURE_TAGS, vmwareInfrastructureAttributes } from "./profile-lsi-msm.ts";
 import { splitList, urlEntry } from "./wire/index.ts";
 
 export interface ServiceEntry {
@@ -116,12 +116,19 @@ export function buildEntries(cfg: SlpConfig, deps: EntryDeps = {}): ServiceEntry
       throw new ConfigError(`attributes_file: ${(err as Error).message}`, cfg.attributes_file, undefined, "attributes_file");
     }
   }
+  // With vmware_infrastructure on, `product` and `hardwareUuid` overrides belong to that entry.
+  const wbemOverrides: Record<string, string[]> = {};
+  const vmwareOverrides: Record<string, string[]> = {};
+  for (const [tag, values] of Object.entries(cfg.attributes)) {
+    const vmware = cfg.vmware_infrastructure && VMWARE_INFRASTRUCTURE_TAGS.some((t) => foldString(t) === foldString(tag));
+    (vmware ? vmwareOverrides : wbemOverrides)[tag] = values;
+  }
   const entries: ServiceEntry[] = [];
   for (const url of urls) {
     let attrs: Attribute[] = [];
     if (cfg.profile === "lsi-msm") attrs = lsiMsmProfile(cfg.host, url);
     if (fileAttrs) attrs = fileAttrs;
-    attrs = applyOverrides(attrs, cfg.attributes);
+    attrs = applyOverrides(attrs, wbemOverrides);
     const { attributes, changes } = normaliseAttributes(attrs);
     if (changes.length > 0) deps.onChanges?.(changes.map((c) => `${url}: ${c}`));
     // The result must survive a strict parse: that is what UAs on the wire will do.
@@ -129,7 +136,9 @@ export function buildEntries(cfg: SlpConfig, deps: EntryDeps = {}): ServiceEntry
     entries.push(makeEntry(cfg.name, url, cfg.lifetime, scopes, attributes));
   }
   if (cfg.vmware_infrastructure) {
-    entries.push(makeEntry(cfg.name, `service:VMwareInfrastructure://${cfg.host}`, cfg.lifetime, scopes, vmwareInfrastructureAttributes()));
+    const attributes = vmwareInfrastructureAttributes(cfg.host, vmwareOverrides);
+    parseAttrList(serializeAttrList(attributes));
+    entries.push(makeEntry(cfg.name, `service:VMwareInfrastructure://${cfg.host}`, cfg.lifetime, scopes, attributes));
   }
   return entries;
 }

@@ -108,6 +108,11 @@ export class ReplyCache {
     this.map.set(k, { request: Uint8Array.from(request), reply, expires: t + this.ttlMs });
   }
 
+  /** Forgets every reply (the served entries changed: a cached reply may name a stopped one). */
+  clear(): void {
+    this.map.clear();
+  }
+
   get size(): number {
     return this.map.size;
   }

@@ -33,9 +33,9 @@ export const LSI_MSM_PROFILES = [
 
 const FUNCTIONAL_PROFILES = ["Basic Read", "Basic Write", "Instance Manipulation", "Association Traversal", "Query Execution", "Indications"];
 
-/** A UUID-shaped id derived from the host name, stable across restarts (sfcb uses `sfcb:<uuid>`). */
-function stableUuid(host: string): string {
-  const h = createHash("sha1").update(`esxkit-slp:${host.toLowerCase()}`).digest("hex");
+/** A UUID-shaped id derived from the host name (and a purpose), stable across restarts. */
+function stableUuid(host: string, purpose = ""): string {
+  const h = createHash("sha1").update(`esxkit-slp:${purpose}${host.toLowerCase()}`).digest("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((Number.parseInt(h.slice(16, 18), 16) & 0x3f) | 0x80).toString(16)}${h.slice(18, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -68,7 +68,29 @@ export function lsiMsmProfile(host: string, url: string): Attribute[] {
   ];
 }
 
-/** What ESXi registers beside service:wbem (`service:VMwareInfrastructure://<fqdn>`). */
-export function vmwareInfrastructureAttributes(): Attribute[] {
-  return [{ tag: "product", values: ["VMware ESXi"] }];
+/** The tags of the service:VMwareInfrastructure entry: `attributes` overrides with these names go there, not to service:wbem. */
+export const VMWARE_INFRASTRUCTURE_TAGS = ["product", "hardwareUuid"];
+
+/** hostd writes these values inside double quotes; so do we, whether or not the config did. */
+function quoted(v: string): string {
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v : `"${v}"`;
+}
+
+/**
+ * What ESXi registers beside service:wbem: `service:VMwareInfrastructure://<fqdn>` with
+ * `(product="VMware ESXi 6.5.0 build-17097218"),(hardwareUuid="30313436-…")`. The defaults
+ * cannot know the real host: the product names no version (version scanners then do not take
+ * the spoof for a vulnerable build) and the UUID is derived from the host name, stable but not
+ * the server's SMBIOS UUID. `overrides` (tag → values, an empty list removes the tag) replace them.
+ */
+export function vmwareInfrastructureAttributes(host: string, overrides: Readonly<Record<string, readonly string[]>> = {}): Attribute[] {
+  const values = new Map<string, string[]>([
+    ["product", ["VMware ESXi"]],
+    ["hardwareUuid", [stableUuid(host, "hardware:").toUpperCase()]],
+  ]);
+  for (const [tag, v] of Object.entries(overrides)) {
+    const known = VMWARE_INFRASTRUCTURE_TAGS.find((t) => t.toLowerCase() === tag.trim().toLowerCase());
+    if (known) values.set(known, [...v]);
+  }
+  return [...values].filter(([, v]) => v.length > 0).map(([tag, v]) => ({ tag, values: v.map(quoted) }));
 }

@@ -114,14 +114,20 @@ export class SlpResponder {
 
   async register(r: Registration): Promise<void> {
     this.regs.set(r.id, r);
-    this.applyLimits();
+    this.registrationsChanged();
     if (this.started) await this.reconcile();
   }
 
   async unregister(id: string): Promise<void> {
     this.regs.delete(id);
-    this.applyLimits();
+    this.registrationsChanged();
     if (this.started) await this.reconcile();
+  }
+
+  private registrationsChanged(): void {
+    // A retransmission must not get a cached reply that names an entry stopped or reloaded since.
+    this.cache.clear();
+    this.applyLimits();
   }
 
   async start(): Promise<void> {
@@ -237,12 +243,12 @@ export class SlpResponder {
     }
   }
 
-  /** Registrations that serve `local` and allow `source`; undefined when none serve `local`. */
-  private visible(local: string, source: string): { regs: Registration[]; served: boolean } {
+  /** Registrations that serve `local` (over TCP: with tcp on) and allow `source`; `served` false when none serve `local`. */
+  private visible(local: string, source: string, tcp = false): { regs: Registration[]; served: boolean } {
     const regs: Registration[] = [];
     let served = false;
     for (const r of this.regs.values()) {
-      if (!r.interfaces.includes(local)) continue;
+      if (!r.interfaces.includes(local) || (tcp && !r.tcp)) continue;
       served = true;
       if (r.allow.allows(source)) regs.push(r);
     }
@@ -379,7 +385,7 @@ export class SlpResponder {
     const source = plainIPv4(remote);
     let regs: Registration[] = [];
     try {
-      const v = this.visible(local, source);
+      const v = this.visible(local, source, true);
       regs = v.regs;
       if (regs.length === 0) return void this.countDrop(v.served ? "not-allowed" : "no-service", []);
       if (!this.limiter.take(source)) return void this.countDrop("rate-limited", regs);

@@ -37,7 +37,9 @@ function responderFor(port: number, logger: Logger): SlpResponder {
   if (!r) {
     r = new SlpResponder({ port, logger });
     responders.set(port, r);
-    void r.start();
+    // A bind failure here is reported by the register() that follows (it runs the same
+    // reconcile again); left unhandled it would end the daemon with a failure status.
+    r.start().catch(() => {});
   }
   return r;
 }

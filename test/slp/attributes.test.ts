@@ -13,7 +13,9 @@ import {
   unescape,
 } from "../../src/slp/attributes.ts";
 import { applyOverrides, normaliseAttributes, parseCapturedAttributes, WBEM_TEMPLATE_ORDER } from "../../src/slp/normalise.ts";
+import { buildEntries } from "../../src/slp/entries.ts";
 import { LSI_MSM_NAMESPACES, lsiMsmProfile } from "../../src/slp/profile-lsi-msm.ts";
+import { slpConfig } from "../support/slp/config.ts";
 
 describe("escaping", () => {
   test.each([
@@ -153,5 +155,27 @@ describe("lsi-msm profile", () => {
     const id = (a: Attribute[]) => a.find((x) => x.tag === "service-id")?.values?.[0];
     expect(id(again)).toBe(id(attrs));
     expect(id(other)).not.toBe(id(attrs));
+  });
+});
+
+describe("vmware_infrastructure entry", () => {
+  const listOf = (over: Record<string, string[]>, on = true) => {
+    const entries = buildEntries(slpConfig({ vmware_infrastructure: on, attributes: over }));
+    return { wbem: new TextDecoder().decode(entries[0]!.attrListBytes), vmware: entries[1] && new TextDecoder().decode(entries[1].attrListBytes), count: entries.length };
+  };
+
+  test("product and hardwareUuid overrides go to service:VMwareInfrastructure, quoted as hostd writes them, and not to service:wbem", () => {
+    const r = listOf({ product: ["VMware ESXi 8.0.3 build-24022510"], HARDWAREUUID: ['"30313436-3631-584D-5133-343230505032"'], "x-extra": ["1"] });
+    expect(r.vmware).toBe('(product="VMware ESXi 8.0.3 build-24022510"),(hardwareUuid="30313436-3631-584D-5133-343230505032")');
+    expect(r.wbem).not.toContain("product");
+    expect(r.wbem).toEndWith("(x-extra=1)");
+  });
+
+  test("an empty list removes the tag; the default uuid is stable per host; off means no entry and plain wbem overrides", () => {
+    expect(listOf({ hardwareUuid: [] }).vmware).toBe('(product="VMware ESXi")');
+    expect(listOf({}).vmware).toBe(listOf({}).vmware);
+    const off = listOf({ product: ["x"] }, false);
+    expect(off.count).toBe(1);
+    expect(off.wbem).toEndWith("(product=x)");
   });
 });

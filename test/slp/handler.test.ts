@@ -224,5 +224,8 @@ describe("tshark", () => {
     // ...and tshark does notice broken input: the oracle is not blind.
     expect(r.malformed.filter((n) => n % 2 === 1).length).toBeGreaterThan(0);
     expect(r.fields.length).toBe(pk.length);
+    // Every reply type we send is among them: SrvRply, AttrRply, SrvTypeRply, SAAdvert.
+    const replyFunctions = new Set(r.fields.filter((_, i) => i % 2 === 1).map((f) => f["srvloc.function"]));
+    expect([...replyFunctions].sort()).toEqual(["10", "11", "2", "7"]);
   });
 });

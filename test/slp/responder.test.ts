@@ -142,14 +142,15 @@ describe("TCP", () => {
     expect(udp!.bytes.length).toBeLessThanOrEqual(1400);
     const udpMsg = decode(udp!.bytes);
     expect((udpMsg.flags ?? 0) & 0x8000).toBe(0x8000);
-    const tcp = decode(await tcpRequest("127.0.0.1", big, req, 2000));
+    const tcpBytes = await tcpRequest("127.0.0.1", big, req, 2000);
+    const tcp = decode(tcpBytes);
     expect(tcp.functionId === 7 && tcp.body.attrList.length).toBeGreaterThan(2000);
     expect(tcp.xid).toBe(udpMsg.xid);
     const ua = await findAttributes(WBEM_URL, { unicast: "127.0.0.1", port: big, timeoutMs: 2000 });
     expect(ua.results[0]!.truncated).toBe(false);
     expect(ua.results[0]!.attributes.length).toBe(48);
     // tshark reads both the truncated datagram and the TCP reply
-    expect(tshark([{ payload: udp!.bytes, srcPort: 427, dstPort: 40000 }]).malformed).toEqual([]);
+    expect(tshark([{ payload: udp!.bytes, srcPort: 427, dstPort: 40000 }, { payload: tcpBytes, srcPort: 427, dstPort: 40000, tcp: true }]).malformed).toEqual([]);
   });
 
   async function tcpRaw(bytes: Uint8Array, waitMs: number): Promise<{ data: Buffer; closed: boolean }> {

@@ -24,12 +24,12 @@ export function attrRqst(o: Partial<{ xid: number; flags: number; lang: string; 
   });
 }
 
-export function srvTypeRqst(o: Partial<{ xid: number; flags: number; prList: string; na: string | null; scopes: string }> = {}): Uint8Array {
+export function srvTypeRqst(o: Partial<{ xid: number; flags: number; lang: string; prList: string; na: string | null; scopes: string }> = {}): Uint8Array {
   return message.encode({
     functionId: FunctionId.SrvTypeRqst,
     xid: o.xid ?? 0x3456,
     flags: o.flags ?? 0,
-    langTag: "en",
+    langTag: o.lang ?? "en",
     body: { prList: o.prList ?? "", namingAuthority: o.na === undefined ? null : o.na, scopeList: o.scopes ?? "DEFAULT" },
   });
 }

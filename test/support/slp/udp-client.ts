@@ -19,6 +19,8 @@ export class UdpProbe {
         data(_s, data, port, address) {
           probe?.push({ bytes: Buffer.from(data), address, port });
         },
+        // A request to a port nobody serves comes back as ICMP unreachable: that is "no reply".
+        error() {},
       },
     });
     probe = new UdpProbe(sock);
