@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import { ControlError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
+import { clearPause } from "../watchdog/pause.ts";
 import type { Daemon } from "./daemon.ts";
 
 const MAX_PAUSE_MS = 7 * 24 * 3600 * 1000;
@@ -65,6 +66,8 @@ async function route(daemon: Daemon, startedAt: string, req: Request): Promise<R
         if (key.endsWith("pause")) t.service.pause?.(forMs);
         else t.service.resume?.();
       }
+      // "Resume all" also lifts a hand-written global pause file (<state_dir>/watchdog/pause).
+      if (key.endsWith("resume") && !name && daemon.config) clearPause(daemon.config.daemon.state_dir, undefined);
       return json({ ok: true, watchdogs: targets.map((t) => t.name) });
     }
     default:

@@ -7,6 +7,8 @@
 import type { WatchdogConfig } from "../config/types.ts";
 import { FailoverError, SoapFaultError, TaskFailedError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
+import { str } from "../vsphere/convert.ts";
+import { retrieveOne } from "../vsphere/properties.ts";
 import type { MoRef } from "../vsphere/soap/types.ts";
 import type { VmQuestion } from "../vsphere/vim-types.ts";
 import { answerVm, findChoice, getPowerState, powerOnVm, registerVm } from "../vsphere/vm.ts";
@@ -54,6 +56,8 @@ export interface FailoverOutcome {
   /** Found powered on already (a previous run of esxkit, or someone else, started it). */
   alreadyRunning: boolean;
   powerOnAttempts: number;
+  /** The BIOS uuid the running copy reports ("I moved it" keeps the learned one). */
+  uuid?: string;
 }
 
 /** A copy of the protected VM on one host. */
@@ -108,6 +112,13 @@ export async function planPlacement(cfg: WatchdogConfig, learned: LearnedVm, fai
   return { ...placed, facts };
 }
 
+/** The target_chosen event: a warning when the target lacks some of the VM's networks. */
+export function targetChosenEvent(placed: PlacementResult): WatchdogEvent {
+  const missing = placed.missingNetworks;
+  const lacks = missing.length ? `, which lacks its network(s) ${missing.join(", ")}: those NICs will not connect` : "";
+  return { kind: "target_chosen", severity: missing.length ? "warning" : "info", message: `restarting the VM on ${placed.chosen}${lacks}`, fields: { target: placed.chosen, ranked: placed.ranked, rejected: placed.rejected, missing_networks: missing } };
+}
+
 function faultTypeOf(err: unknown): string | undefined {
   if (err instanceof TaskFailedError || err instanceof SoapFaultError) return err.faultType;
   return undefined;
@@ -129,7 +140,7 @@ export async function runFailover(record: FailoverRecord, d: FailoverDeps): Prom
   const running = scan.copies.find((c) => c.reg.powerState === "poweredOn");
   if (running) {
     d.logger.info("the VM already runs; nothing to power on", { host: running.host, vm: running.reg.ref.value });
-    return { host: running.host, ref: running.reg.ref, vmxPath: running.reg.vmxPath ?? learned.vmxPath, alreadyRunning: true, powerOnAttempts: 0 };
+    return { host: running.host, ref: running.reg.ref, vmxPath: running.reg.vmxPath ?? learned.vmxPath, alreadyRunning: true, powerOnAttempts: 0, uuid: running.reg.uuid };
   }
 
   // 2. The target: the one chosen before a restart if it still answers, else a fresh choice.
@@ -143,7 +154,7 @@ export async function runFailover(record: FailoverRecord, d: FailoverDeps): Prom
     }
     target = placed.chosen;
     facts = placed.facts.get(target);
-    d.emit({ kind: "target_chosen", severity: "info", message: `restarting the VM on ${target}`, fields: { target, ranked: placed.ranked, rejected: placed.rejected } });
+    d.emit(targetChosenEvent(placed));
   }
   if (record.target !== target) {
     record = { ...record, target, targetVm: undefined, phase: "fenced" };
@@ -193,11 +204,16 @@ export async function runFailover(record: FailoverRecord, d: FailoverDeps): Prom
     if (choice === undefined) throw new FailoverError("question", `the copy on ${host} waits on a question esxkit does not answer`);
     await clients.use(host, (c) => answerVm(c, ref, pending.id, choice));
     if (await waitPoweredOn(clients, host, ref, POWERED_ON_WAIT_MS, sleep, now, d.signal)) {
-      return { host, ref, vmxPath: path, alreadyRunning: false, powerOnAttempts: 0 };
+      return { host, ref, vmxPath: path, alreadyRunning: false, powerOnAttempts: 0, uuid: await readBiosUuid(clients, host, ref) };
     }
   }
   const attempts = await powerOnWithLockRetry(clients, host, ref, cfg.lock_retry_s * 1000, onQuestion, d, now, sleep);
-  return { host, ref, vmxPath: path, alreadyRunning: false, powerOnAttempts: attempts };
+  return { host, ref, vmxPath: path, alreadyRunning: false, powerOnAttempts: attempts, uuid: await readBiosUuid(clients, host, ref) };
+}
+
+/** The copy's BIOS uuid, to check that the VM kept its identity; undefined when unreadable. */
+async function readBiosUuid(clients: HostClients, host: string, ref: MoRef): Promise<string | undefined> {
+  return clients.use(host, async (c) => str((await retrieveOne(c, ref, ["config.uuid"]))["config.uuid"])).catch(() => undefined);
 }
 
 async function waitPoweredOn(clients: HostClients, host: string, ref: MoRef, ms: number, sleep: NonNullable<FailoverDeps["sleep"]>, now: () => number, signal?: AbortSignal): Promise<boolean> {

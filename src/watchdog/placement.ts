@@ -36,6 +36,8 @@ export interface PlacementResult {
   rejected: { host: string; reason: string }[];
   /** The eligible hosts, best first. */
   ranked: string[];
+  /** The VM's networks the chosen host does not offer (its NICs there stay disconnected). */
+  missingNetworks: string[];
 }
 
 export function rejectionReason(c: CandidateFacts, input: Pick<PlacementInput, "failedHost" | "selfHost" | "datastoreUrl">): string | undefined {
@@ -63,7 +65,8 @@ export function chooseTarget(input: PlacementInput): PlacementResult {
     const i = input.order.indexOf(h);
     return i < 0 ? Number.MAX_SAFE_INTEGER : i;
   };
-  const hasNetworks = (c: CandidateFacts) => input.networks.every((n) => c.networks?.includes(n) ?? false);
+  const missing = (c: CandidateFacts) => input.networks.filter((n) => !(c.networks?.includes(n) ?? false));
+  const hasNetworks = (c: CandidateFacts) => missing(c).length === 0;
   eligible.sort(
     (a, b) =>
       Number(hasNetworks(b)) - Number(hasNetworks(a)) ||
@@ -72,5 +75,5 @@ export function chooseTarget(input: PlacementInput): PlacementResult {
       (a.host < b.host ? -1 : a.host > b.host ? 1 : 0),
   );
   const ranked = eligible.map((c) => c.host);
-  return { chosen: ranked[0], rejected, ranked };
+  return { chosen: ranked[0], rejected, ranked, missingNetworks: eligible[0] ? missing(eligible[0]) : [] };
 }

@@ -7,7 +7,7 @@ import { FailoverError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { metrics as defaultMetrics, type MetricsRegistry } from "../log/metrics.ts";
 import { Aftercare } from "./aftercare.ts";
-import { type FailoverRecord, planPlacement, runFailover, scanCopies } from "./failover.ts";
+import { type FailoverRecord, planPlacement, runFailover, scanCopies, targetChosenEvent } from "./failover.ts";
 import { defaultSleep, fenceHost, type OpenChassis } from "./fence.ts";
 import { HostClients } from "./hosts.ts";
 import { type HealthCounter, initialHealth, observeProbe } from "./hysteresis.ts";
@@ -371,7 +371,7 @@ class Watchdog implements WatchdogService {
         this.#failed("fence_failed", `[esxi.${failedHost}] has no bmc: it cannot be fenced, so the VM is not restarted`);
         return;
       }
-      this.#emit({ kind: "target_chosen", severity: "info", message: `will restart the VM on ${placed.chosen}`, fields: { target: placed.chosen, ranked: placed.ranked, rejected: placed.rejected } });
+      this.#emit(targetChosenEvent(placed));
       this.#emit({ kind: "fence_started", severity: "warning", message: `fencing ${failedHost}: chassis power off via BMC ${bmc.address}:${bmc.port}`, fields: { host: failedHost, bmc: `${bmc.address}:${bmc.port}`, target: placed.chosen } });
       let fenced: Awaited<ReturnType<typeof fenceHost>>;
       try {
@@ -435,7 +435,11 @@ class Watchdog implements WatchdogService {
       this.#learner.adopt(out.host, out.ref, out.vmxPath);
       this.#persistState();
       const message = out.alreadyRunning ? `the VM was already running on ${out.host}` : `the VM runs on ${out.host} again (was on ${failedHost})`;
-      this.#emit({ kind: "failover_succeeded", severity: "warning", message, fields: { from: failedHost, target: out.host, vm_ref: out.ref.value, power_on_attempts: out.powerOnAttempts, already_running: out.alreadyRunning, failover: record.id, started_at: record.startedAt } });
+      const uuidKept = !learned.uuid || !out.uuid ? undefined : learned.uuid === out.uuid;
+      this.#emit({ kind: "failover_succeeded", severity: "warning", message, fields: { from: failedHost, target: out.host, vm_ref: out.ref.value, power_on_attempts: out.powerOnAttempts, already_running: out.alreadyRunning, uuid: out.uuid, uuid_kept: uuidKept, failover: record.id, started_at: record.startedAt } });
+      if (uuidKept === false) {
+        this.#emit({ kind: "identity_changed", severity: "error", message: `the VM runs on ${out.host} with BIOS uuid ${out.uuid}, not ${learned.uuid}: it was treated as a copy, so its MAC addresses and licences may have changed`, fields: { target: out.host, uuid: out.uuid, learned_uuid: learned.uuid } });
+      }
       const adopted = this.#learned;
       if (adopted) this.#aftercare.announceFailover(adopted, `esxkit restarted ${this.#cfg.vm} on ${out.host} after fencing ${failedHost}`);
       this.#transition({ state: "healthy", action: "none", reason: `the VM runs on ${out.host}` });
@@ -464,7 +468,7 @@ class Watchdog implements WatchdogService {
         kind: "dry_run_plan",
         severity: "warning",
         message: `dry run: would fence ${learned.host} via BMC ${bmc ? `${bmc.address}:${bmc.port}` : "(none)"} and restart the VM on ${placed.chosen ?? "no host"}`,
-        fields: { host: learned.host, target: placed.chosen, ranked: placed.ranked, rejected: placed.rejected },
+        fields: { host: learned.host, target: placed.chosen, ranked: placed.ranked, rejected: placed.rejected, missing_networks: placed.missingNetworks },
       });
     } catch (err) {
       this.#log.warn("dry run: could not plan the placement", { error: err });

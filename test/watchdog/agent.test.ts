@@ -9,7 +9,7 @@ import { queryEvents } from "../../src/vsphere/events.ts";
 import { journalPath, readJournal } from "../../src/watchdog/journal.ts";
 import { statePath } from "../../src/watchdog/persist.ts";
 import { type Cluster, startCluster, VM_NAME } from "../support/watchdog/cluster.ts";
-import { makeStateDir, removeStateDir, type Running, runWatchdog, testConfig, VmEndpoint, waitFor } from "../support/watchdog/harness.ts";
+import { copies, makeStateDir, removeStateDir, type Running, rounds, runWatchdog, testConfig, VmEndpoint, waitFor } from "../support/watchdog/harness.ts";
 
 const clusters: Cluster[] = [];
 const running: Running[] = [];
@@ -31,19 +31,10 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) removeStateDir(d);
 });
 
-async function copies(c: Cluster, host: string) {
-  return (await c.vms(host)).filter((v) => v.name === VM_NAME);
-}
-
-async function rounds(w: Running, n: number): Promise<void> {
-  const target = w.service.status().rounds + n;
-  await waitFor(() => w.service.status().rounds >= target, `${n} more probe rounds`, 30_000, () => w.tail());
-}
-
 describe("host agent dead, VM alive", () => {
   test("no failover while the VM answers; once it stops: fence, wait for the lock, power on", async () => {
     // A long lock TTL: after the fence the old host's lock stays fresh for a while.
-    const c = await startCluster({ hosts: [{ name: "esx01", runsVm: true }, { name: "esx02" }], lockTtlS: 5 });
+    const c = await startCluster({ hosts: [{ name: "esx01", runsVm: true }, { name: "esx02" }], lockTtlS: 6 });
     clusters.push(c);
     const vm = await VmEndpoint.start();
     endpoints.push(vm);
@@ -60,7 +51,13 @@ describe("host agent dead, VM alive", () => {
     expect(w.journal().find((r) => r.to === "agent_down")?.kind).toBe("alert");
 
     vm.down();
+    await waitFor(() => w.kinds().includes("vmx_locked"), "the power-on to meet the old host's lock", 60_000, () => w.tail());
+    // The lock file is still there, naming the old host: esxkit waits for it to go stale, it
+    // never deletes it (the simulator reads the lock record on the shared datastore).
+    const lock = async () => (await c.host("esx02").control({ cmd: "lock", path: "[shared-ds] vcsa/vcsa.vmx" })).lock as Record<string, unknown>;
+    expect((await lock()).host).toBe("esx01");
     await waitFor(async () => (await copies(c, "esx02")).some((v) => v.powerState === "poweredOn"), "the VM on esx02", 60_000, () => w.tail());
+    expect(await lock()).toMatchObject({ locked: true, host: "esx02" }); // taken over once stale
     expect(c.host("esx01").count("power_off")).toBe(1);
     const kinds = w.kinds();
     const fenced = kinds.indexOf("fenced");

@@ -9,7 +9,7 @@ import { queryEvents } from "../../src/vsphere/events.ts";
 import { statePath } from "../../src/watchdog/persist.ts";
 import { startVcsim } from "../support/vcsim.ts";
 import { type ClusterOptions, type Cluster, freePort, startCluster, VM_NAME } from "../support/watchdog/cluster.ts";
-import { removeStateDir, type Running, runWatchdog, testConfig, waitFor } from "../support/watchdog/harness.ts";
+import { copies, removeStateDir, type Running, runWatchdog, testConfig, waitFor } from "../support/watchdog/harness.ts";
 
 const clusters: Cluster[] = [];
 const vcStops: Array<() => Promise<void>> = [];
@@ -47,10 +47,6 @@ async function watchdog(c: Cluster, hosts: string[], patch: Parameters<typeof te
   return w;
 }
 
-async function copies(c: Cluster, host: string) {
-  return (await c.vms(host)).filter((v) => v.name === VM_NAME);
-}
-
 async function failedOverTo(c: Cluster, w: Running, host: string): Promise<void> {
   await waitFor(async () => (await copies(c, host)).some((v) => v.powerState === "poweredOn"), `the VM powered on on ${host}`, 45_000, () => w.tail());
   await waitFor(() => w.service.status().state === "healthy" && w.service.status().host === host, `the watchdog to report the VM on ${host}`, 20_000, () => w.tail());
@@ -76,6 +72,9 @@ describe("the VM's host fails", () => {
     const kinds = w.kinds();
     for (const k of ["fence_started", "fenced", "target_chosen", "registered", "question_answered", "failover_succeeded"]) expect(kinds).toContain(k);
     expect(kinds.filter((k) => k === "failover_succeeded")).toHaveLength(1);
+    expect(w.journal().find((r) => r.kind === "failover_succeeded")).toMatchObject({ uuid: before?.uuid, uuid_kept: true });
+    expect(w.journal().find((r) => r.kind === "target_chosen")).toMatchObject({ severity: "info", missing_networks: [] });
+    expect(kinds).not.toContain("identity_changed");
     expect(w.journal().find((r) => r.kind === "question_answered")?.question).toEqual(["msg.uuid.altered"]);
     expect(w.metrics.render()).toContain('esxkit_watchdog_transitions_total{from="failing_over",to="healthy",watchdog="mgmt"} 1');
     expect(w.metrics.render()).toContain('esxkit_watchdog_state{state="healthy",watchdog="mgmt"} 1');

@@ -5,7 +5,7 @@ import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { PhysicalBmcConfig } from "../../src/config/types.ts";
 import { FenceError } from "../../src/errors.ts";
-import { silentLogger } from "../../src/log/logger.ts";
+import { createLogger, silentLogger } from "../../src/log/logger.ts";
 import { type ChassisSession, fenceHost } from "../../src/watchdog/fence.ts";
 import { cipherOrder, ipmiChassisOpener } from "../../src/watchdog/ipmi-chassis.ts";
 
@@ -127,13 +127,23 @@ describe("fenceHost against a pyghmi BMC (real RMCP+ peer)", () => {
     expect(Bun.which("ipmitool")).not.toBeNull();
   });
 
-  test.each([17, 3] as const)("power off + confirmation with cipher_suite %d", async (suite) => {
+  // pyghmi's BMC answers every Open Session with suite 3's algorithms: a configured 17 must
+  // be tried, refused, and fall back to 3; a configured 3 goes straight to 3.
+  test.each([
+    [17, [{ suite: 17, next: 3 }]],
+    [3, []],
+  ] as const)("power off + confirmation with cipher_suite %d", async (suite, fallbacks) => {
     const b = await startBmc(false);
     const cfg: PhysicalBmcConfig = { ...bmc, port: b.port, username: "ADMIN", password: "fence-pass", cipher_suite: suite };
-    const r = await fenceHost(cfg, { open: ipmiChassisOpener(), timeoutMs: 20_000, pollMs: 200, logger: silentLogger });
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ level: "debug", format: "json", journal: false, write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const r = await fenceHost(cfg, { open: ipmiChassisOpener(logger), timeoutMs: 20_000, pollMs: 200, logger });
     expect(r.alreadyOff).toBe(false);
     expect(r.offCommands).toBe(1);
     expect(b.events).toContain("power_off");
+    const refused = lines.filter((l) => l.msg === "IPMI cipher suite not accepted, trying the next").map((l) => ({ suite: l.suite, next: l.next }));
+    expect(refused.slice(0, 1)).toEqual([...fallbacks]);
+    expect(lines.filter((l) => l.msg === "IPMI session established").map((l) => l.suite)).toContain(3);
   });
 
   test("a host already off counts as fenced, without a power command", async () => {

@@ -9,7 +9,7 @@ import type { WatchdogDeps } from "../../src/watchdog/service.ts";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { findVm } from "../../src/vsphere/search.ts";
 import { powerOffVm } from "../../src/vsphere/vm.ts";
-import { removeStateDir, type Running, runWatchdog, testConfig, waitFor } from "../support/watchdog/harness.ts";
+import { copies, nothingHappened, removeStateDir, type Running, rounds, runWatchdog, testConfig, waitFor } from "../support/watchdog/harness.ts";
 
 const clusters: Cluster[] = [];
 const running: Running[] = [];
@@ -31,19 +31,6 @@ async function setup(opts: Partial<ClusterOptions> = {}, patch: Parameters<typeo
   running.push(w);
   await waitFor(() => w.service.status().state === "healthy" && w.service.status().host === "esx01", "the watchdog to learn the VM on esx01", 30_000, () => w.tail());
   return { c, w };
-}
-
-/** Let `n` more probe rounds pass (counted, not timed). */
-async function rounds(w: Running, n: number): Promise<void> {
-  const target = w.service.status().rounds + n;
-  await waitFor(() => w.service.status().rounds >= target, `${n} more probe rounds`, 30_000, () => w.tail());
-}
-
-async function nothingHappened(c: Cluster, w: Running): Promise<void> {
-  expect(c.host("esx01").count("power_off")).toBe(0);
-  expect((await c.vms("esx02")).filter((v) => v.name === VM_NAME)).toHaveLength(0);
-  expect(w.kinds()).not.toContain("fence_started");
-  expect(w.kinds()).not.toContain("registered");
 }
 
 describe("no failover", () => {
@@ -70,7 +57,7 @@ describe("no failover", () => {
     await rounds(w, 3);
     c.host("esx01").bmcReachable(); // so the cluster can be torn down
 
-    expect((await c.vms("esx02")).filter((v) => v.name === VM_NAME)).toHaveLength(0);
+    expect(await copies(c, "esx02")).toHaveLength(0);
     expect(w.kinds()).not.toContain("registered");
     const failed = w.journal().find((r) => r.kind === "fence_failed");
     expect(failed?.severity).toBe("error");

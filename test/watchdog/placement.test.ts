@@ -86,6 +86,15 @@ describe("target choice", () => {
     expect(choose(a).chosen).toBe(choose([...a].reverse()).chosen);
   });
 
+  test.each<[string, CandidateFacts[], string | undefined, string[]]>([
+    ["all networks there", [host("esx02", { networks: ["VM Network", "Mgmt"] })], "esx02", []],
+    ["the only eligible host lacks one", [host("esx02", { networks: [] })], "esx02", ["VM Network"]],
+    ["nobody eligible", [host("esx02", { inMaintenanceMode: true })], undefined, []],
+  ])("missing networks of the chosen host: %s", (_n, candidates, chosen, missing) => {
+    const r = choose(candidates);
+    expect([r.chosen, r.missingNetworks]).toEqual([chosen, missing]);
+  });
+
   test("every rejection carries its reason", () => {
     const r = choose([host("esx02", { datastores: [] }), host("esx03", { inMaintenanceMode: true })]);
     expect(r.rejected).toEqual([

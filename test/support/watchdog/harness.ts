@@ -1,4 +1,5 @@
 // Running a watchdog service against a simulated cluster, with its log captured in memory.
+import { expect } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -72,6 +73,19 @@ export function removeStateDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** What a test started, torn down in order by clear() (call it from afterEach). */
+export class Leftovers {
+  readonly clusters: Cluster[] = [];
+  readonly running: Running[] = [];
+  readonly dirs: string[] = [];
+
+  async clear(): Promise<void> {
+    for (const w of this.running.splice(0)) await w.stop();
+    for (const c of this.clusters.splice(0)) await c.stop();
+    for (const d of this.dirs.splice(0)) removeStateDir(d);
+  }
+}
+
 /** Poll `check` every 100 ms until it returns a truthy value; bounded. */
 export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 45_000, describe?: () => string): Promise<NonNullable<T>> {
   const end = Date.now() + timeoutMs;
@@ -91,6 +105,25 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
 }
 
 export const sleep = (ms: number) => Bun.sleep(ms);
+
+/** Let `n` more probe rounds pass (counted, not timed). */
+export async function rounds(w: Running, n: number): Promise<void> {
+  const target = w.service.status().rounds + n;
+  await waitFor(() => w.service.status().rounds >= target, `${n} more probe rounds`, 30_000, () => w.tail());
+}
+
+/** The protected VM's registrations on `host`, as its simulator reports them. */
+export async function copies(c: Cluster, host: string): Promise<Array<Record<string, unknown>>> {
+  return (await c.vms(host)).filter((v) => v.name === VM_NAME);
+}
+
+/** esx01 was not fenced and the VM was not registered on esx02. */
+export async function nothingHappened(c: Cluster, w: Running): Promise<void> {
+  expect(c.host("esx01").count("power_off")).toBe(0);
+  expect(await copies(c, "esx02")).toHaveLength(0);
+  expect(w.kinds()).not.toContain("fence_started");
+  expect(w.kinds()).not.toContain("registered");
+}
 
 /** A stand-in for the protected VM's own service (vm_probe): a TCP listener that can go away. */
 export class VmEndpoint {
