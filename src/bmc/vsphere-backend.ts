@@ -164,7 +164,7 @@ export class VsphereBackend implements VmBackend, HubMember {
   }
 
   describe(): string {
-    const vm = this.#ref ? `${this.#ref.value}${this.#vmName ? ` (${this.#vmName})` : ""}` : "not found";
+    const vm = this.#ref ? `${this.#ref.value}${this.#vmName ? ` (${this.#vmName})` : ""}` : this.#resolveError ? "not found" : "looking up";
     return `${this.#o.hub.vcenter}: ${vm} [${this.selector.by}=${this.selector.value}]`;
   }
 

@@ -62,3 +62,12 @@ describe("esxkit CLI", () => {
     expect(r.stderr).toContain("broken-port.toml:9");
   });
 });
+
+describe("help on a pipe", () => {
+  test("carries no colour escape codes when stdout is not a terminal", () => {
+    const p = Bun.spawnSync([bun, join(root, "src/main.ts"), "--help"], { env: { PATH: process.env.PATH ?? "" }, cwd: root });
+    expect(p.exitCode).toBe(0);
+    expect(p.stdout.toString()).toContain("USAGE");
+    expect(p.stdout.toString()).not.toContain("\u001b[");
+  });
+});
