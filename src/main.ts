@@ -15,3 +15,4 @@ const { main } = await import("./cli/index.ts");
 const { runCli } = await import("./cli/run.ts");
 
 process.exitCode = await runCli(main, process.argv.slice(2));
+export {};

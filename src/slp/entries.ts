@@ -91,6 +91,24 @@ export function requestScopes(scopeList: string): string[] {
   return splitList(scopeList).map(foldString);
 }
 
+/** The entries whose scopes a request's (folded) scope list names. */
+export function entriesInScope(scopes: readonly string[], entries: readonly ServiceEntry[]): ServiceEntry[] {
+  return entries.filter((e) => scopeMatches(scopes, e));
+}
+
+/** Each service type once, as first written, in entry order. */
+export function distinctTypes(entries: readonly ServiceEntry[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (const e of entries) {
+    if (!seen.has(e.typeKey)) {
+      seen.add(e.typeKey);
+      out.push(e.serviceType);
+    }
+  }
+  return out;
+}
+
 export interface EntryDeps {
   readFile?: (path: string) => string;
   /** Repairs made by the normaliser (logged by the service). */
