@@ -1,0 +1,41 @@
+// Gathers what the state machine (state-machine.ts) decides on from one round's observations.
+import type { WatchdogConfig } from "../config/types.ts";
+import type { HostHealthTracker } from "./host-health.ts";
+import type { LearnedVm } from "./learn.ts";
+import type { PersistedState } from "./persist.ts";
+import { isIsolated } from "./probe.ts";
+import type { RoundResult } from "./round.ts";
+import { checkSafety } from "./safety.ts";
+import { type Decision, decide } from "./state-machine.ts";
+
+export interface DecisionInputs {
+  cfg: WatchdogConfig;
+  learned: LearnedVm | undefined;
+  health: HostHealthTracker;
+  lastRound: RoundResult | undefined;
+  paused: boolean;
+  st: PersistedState;
+  now: number;
+}
+
+export function decideNext({ cfg, learned, health, lastRound, paused, st, now }: DecisionInputs): Decision {
+  const vmHost = learned ? health.get(learned.host) : undefined;
+  const others = cfg.hosts.filter((h) => h !== learned?.host).map((h) => lastRound?.answered[h] ?? false);
+  const isolation = lastRound?.isolationReachable ?? [];
+  return decide(
+    {
+      learned: !!learned,
+      vmWasOn: learned?.powerState === "poweredOn",
+      vmHostHealth: vmHost?.health ?? "unknown",
+      vmHostMisses: vmHost?.misses ?? 0,
+      vmAnswers: lastRound?.vmAnswers,
+      isolated: isIsolated(isolation, others),
+      paused,
+      dryRun: cfg.dry_run,
+      safety: checkSafety(st.history, now, cfg),
+      failoverInProgress: !!st.failover,
+      retryPending: st.retryAt !== undefined && now < st.retryAt,
+    },
+    st.state,
+  );
+}

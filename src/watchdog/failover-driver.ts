@@ -1,0 +1,204 @@
+// Carries out what the state machine calls for when the VM's host is down: check the VM is not
+// running elsewhere already, pick a target, fence the host through its BMC, then restart the
+// VM (failover.ts) — the failover record persisted before each step so a restart resumes it.
+import { randomUUID } from "node:crypto";
+import type { EsxiConfig, WatchdogConfig } from "../config/types.ts";
+import { FailoverError } from "../errors.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Aftercare } from "./aftercare.ts";
+import type { Clock } from "./clock.ts";
+import type { WatchdogEvents } from "./events.ts";
+import { type FailoverRecord, planPlacement, runFailover, scanCopies, targetChosenEvent } from "./failover.ts";
+import { fenceHost, type OpenChassis } from "./fence.ts";
+import type { HostHealthTracker } from "./host-health.ts";
+import type { HostClients } from "./hosts.ts";
+import { ipmiChassisOpener } from "./ipmi-chassis.ts";
+import type { Learner } from "./learner.ts";
+import { pruneHistory } from "./safety.ts";
+import type { StateKeeper } from "./state-keeper.ts";
+
+/** Wait before retrying a fence or failover that failed. */
+export const RETRY_BACKOFF_MS = 30_000;
+
+export interface FailoverDriverDeps {
+  cfg: WatchdogConfig;
+  esxi: Record<string, EsxiConfig>;
+  openChassis?: OpenChassis;
+  clock: Clock;
+  log: Logger;
+  clients: HostClients;
+  learner: Learner;
+  aftercare: Aftercare;
+  state: StateKeeper;
+  events: WatchdogEvents;
+  health: HostHealthTracker;
+}
+
+export class FailoverDriver {
+  readonly #d: FailoverDriverDeps;
+  /** A fence or failover is under way: no learning, no stale-copy cleanup meanwhile. */
+  #busy = false;
+  /** Bumped whenever a failover starts or ends: a learn begun in another epoch is discarded. */
+  #epoch = 0;
+  #planning: Promise<void> | undefined;
+
+  constructor(d: FailoverDriverDeps) {
+    this.#d = d;
+  }
+
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  get epoch(): number {
+    return this.#epoch;
+  }
+
+  /** The dry-run plan being worked out, if any (stop() waits for it). */
+  get planning(): Promise<void> | undefined {
+    return this.#planning;
+  }
+
+  async fenceAndFailover(signal: AbortSignal): Promise<void> {
+    const { cfg, clock, log, learner, aftercare, state, events } = this.#d;
+    const learned = learner.learned;
+    if (!learned) return;
+    const failedHost = learned.host;
+    const bmc = this.#d.esxi[failedHost]?.bmc;
+    this.#busy = true;
+    this.#epoch++;
+    try {
+      const healthy = new Set(this.#d.health.healthyHosts());
+      // Before fencing anything: is the VM running elsewhere already (moved while we looked away)?
+      const scan = await scanCopies([...healthy].filter((h) => h !== failedHost), this.#d.clients, learned);
+      const running = scan.copies.find((c) => c.reg.powerState === "poweredOn");
+      if (running) {
+        events.emit({ kind: "already_running", severity: "info", message: `the VM already runs on ${running.host}; no fence needed` });
+        learner.adopt(running.host, running.reg.ref, running.reg.vmxPath ?? learned.vmxPath);
+        aftercare.addStale(failedHost);
+        state.persist();
+        return;
+      }
+      // Fencing a host for nothing is worse than not fencing: there must be a place to go.
+      const placed = await planPlacement(cfg, learned, failedHost, this.#d.clients, healthy);
+      if (!placed.chosen) {
+        this.#failed("failover_failed", `no host can take the VM, so ${failedHost} is not fenced: ${placed.rejected.map((r) => `${r.host}: ${r.reason}`).join("; ")}`, { rejected: placed.rejected });
+        return;
+      }
+      if (!bmc) {
+        this.#failed("fence_failed", `[esxi.${failedHost}] has no bmc: it cannot be fenced, so the VM is not restarted`);
+        return;
+      }
+      events.emit(targetChosenEvent(placed));
+      events.emit({ kind: "fence_started", severity: "warning", message: `fencing ${failedHost}: chassis power off via BMC ${bmc.address}:${bmc.port}`, fields: { host: failedHost, bmc: `${bmc.address}:${bmc.port}`, target: placed.chosen } });
+      let fenced: Awaited<ReturnType<typeof fenceHost>>;
+      try {
+        fenced = await fenceHost(bmc, { open: this.#d.openChassis ?? ipmiChassisOpener(log), timeoutMs: cfg.fence_timeout_s * 1000, logger: log, signal, now: () => clock.now(), sleep: clock.sleep });
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#failed("fence_failed", `no confirmed fence of ${failedHost}, so no failover: ${(err as Error).message}`);
+        return;
+      }
+      const now = clock.now();
+      const record: FailoverRecord = { id: randomUUID(), failedHost, phase: "fenced", target: placed.chosen, startedAt: new Date(now).toISOString(), fencedAt: new Date(now).toISOString() };
+      state.st.failover = record;
+      state.st.history = pruneHistory([...state.st.history, now], now);
+      state.st.retryAt = undefined;
+      state.persist();
+      events.emit({ kind: "fenced", severity: "warning", message: `${failedHost} is off${fenced.alreadyOff ? " (it was off already)" : ""}`, fields: { host: failedHost, already_off: fenced.alreadyOff, reads: fenced.reads, fence_ms: fenced.elapsedMs, failover: record.id } });
+      state.transition({ state: "failing_over", action: "resume_failover", reason: `${failedHost} is fenced; restarting the VM elsewhere` });
+      await this.#completeFailover(signal);
+    } finally {
+      this.#busy = false;
+      this.#epoch++;
+    }
+  }
+
+  /** Finish a failover whose host was fenced already (by this process or one before it). */
+  async resumeFailover(signal: AbortSignal): Promise<void> {
+    this.#busy = true;
+    this.#epoch++;
+    try {
+      await this.#completeFailover(signal);
+    } finally {
+      this.#busy = false;
+      this.#epoch++;
+    }
+  }
+
+  /** Work out, in the background, what a failover would do now; one plan at a time. */
+  planDryRun(): void {
+    this.#planning ??= this.#dryRunPlan().finally(() => {
+      this.#planning = undefined;
+    });
+  }
+
+  async #completeFailover(signal: AbortSignal): Promise<void> {
+    const { cfg, clock, learner, aftercare, state, events } = this.#d;
+    const learned = learner.learned;
+    let record = state.st.failover;
+    if (!learned || !record) return;
+    try {
+      const out = await runFailover(record, {
+        cfg,
+        learned,
+        clients: this.#d.clients,
+        healthyHosts: () => this.#d.health.healthyHosts(),
+        logger: this.#d.log,
+        emit: (ev) => events.emit(ev),
+        persist: (r) => {
+          record = r;
+          state.st.failover = r;
+          state.persist();
+        },
+        signal,
+        now: () => clock.now(),
+        sleep: clock.sleep,
+      });
+      const failedHost = record.failedHost;
+      state.st.failover = undefined;
+      state.st.retryAt = undefined;
+      aftercare.addStale(failedHost);
+      learner.adopt(out.host, out.ref, out.vmxPath);
+      state.persist();
+      const message = out.alreadyRunning ? `the VM was already running on ${out.host}` : `the VM runs on ${out.host} again (was on ${failedHost})`;
+      const uuidKept = !learned.uuid || !out.uuid ? undefined : learned.uuid === out.uuid;
+      events.emit({ kind: "failover_succeeded", severity: "warning", message, fields: { from: failedHost, target: out.host, vm_ref: out.ref.value, power_on_attempts: out.powerOnAttempts, already_running: out.alreadyRunning, uuid: out.uuid, uuid_kept: uuidKept, failover: record.id, started_at: record.startedAt } });
+      if (uuidKept === false) {
+        events.emit({ kind: "identity_changed", severity: "error", message: `the VM runs on ${out.host} with BIOS uuid ${out.uuid}, not ${learned.uuid}: it was treated as a copy, so its MAC addresses and licences may have changed`, fields: { target: out.host, uuid: out.uuid, learned_uuid: learned.uuid } });
+      }
+      const adopted = learner.learned;
+      if (adopted) aftercare.announceFailover(adopted, `esxkit restarted ${cfg.vm} on ${out.host} after fencing ${failedHost}`);
+      state.transition({ state: "healthy", action: "none", reason: `the VM runs on ${out.host}` });
+    } catch (err) {
+      if (signal.aborted) return;
+      const reason = err instanceof FailoverError ? err.reason : "error";
+      this.#failed("failover_failed", `restarting the VM failed (${reason}): ${(err as Error).message}`, { failover: record.id });
+    }
+  }
+
+  #failed(to: "fence_failed" | "failover_failed", message: string, fields: Record<string, unknown> = {}): void {
+    const { state } = this.#d;
+    state.st.retryAt = this.#d.clock.now() + RETRY_BACKOFF_MS;
+    state.decided({ state: to, action: "none", reason: message });
+    state.persist();
+    this.#d.events.emit({ kind: to, severity: "error", message, fields: { host: this.#d.learner.learned?.host, retry_at: new Date(state.st.retryAt).toISOString(), ...fields } });
+  }
+
+  async #dryRunPlan(): Promise<void> {
+    const learned = this.#d.learner.learned;
+    if (!learned) return;
+    try {
+      const placed = await planPlacement(this.#d.cfg, learned, learned.host, this.#d.clients, new Set(this.#d.health.healthyHosts()));
+      const bmc = this.#d.esxi[learned.host]?.bmc;
+      this.#d.events.emit({
+        kind: "dry_run_plan",
+        severity: "warning",
+        message: `dry run: would fence ${learned.host} via BMC ${bmc ? `${bmc.address}:${bmc.port}` : "(none)"} and restart the VM on ${placed.chosen ?? "no host"}`,
+        fields: { host: learned.host, target: placed.chosen, ranked: placed.ranked, rejected: placed.rejected, missing_networks: placed.missingNetworks },
+      });
+    } catch (err) {
+      this.#d.log.warn("dry run: could not plan the placement", { error: err });
+    }
+  }
+}
