@@ -4,7 +4,7 @@
 // to the firmware's default order. enterBIOSSetup is one-shot by nature (vSphere clears it
 // once the VM has entered setup). So: pxe/disk/cdrom/floppy set bootOrder, bios sets
 // enterBIOSSetup, none clears bootOrder; a one-shot request is emulated by restoring the
-// previous bootOrder after the next power-on or reset (vsphere-backend.ts).
+// previous bootOrder after the next power-on or reset (vsphere-boot-control.ts).
 import { BmcBackendError } from "../errors.ts";
 import type { BootableDevice, BootOptions, VmDevice } from "../vsphere/vim-types.ts";
 import type { BootDevice } from "./backend.ts";

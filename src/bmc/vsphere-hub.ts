@@ -67,6 +67,11 @@ export class VsphereHub {
     return this.#watch?.lastSyncAt;
   }
 
+  /** Server-side wait of each WaitForUpdatesEx of the running watch, or undefined. */
+  watchMaxWaitSeconds(): number | undefined {
+    return this.#watch ? this.#watchMaxWait : undefined;
+  }
+
   /** HTTP requests made by the watch (for the benchmark). */
   watchRequests(): number {
     return this.#watch?.requests ?? 0;
@@ -166,20 +171,19 @@ export class VsphereHub {
   }
 
   /**
-   * How long one WaitForUpdatesEx may wait. A healthy watch must hear from vCenter more often
-   * than the smallest staleness bound, and each long poll must end well within the HTTP
-   * deadline (timeout_ms), which also bounds the wait for response headers.
+   * How long one WaitForUpdatesEx may wait: a healthy watch must hear from vCenter more often
+   * than the smallest staleness bound. timeout_ms does not limit it: PropertyWatch gives each
+   * poll a deadline of maxWaitSeconds plus timeout_ms, and the transport raises the header and
+   * body timeouts of that request to its deadline.
    */
-  #desiredMaxWait(client: VimClient): number {
+  #desiredMaxWait(): number {
     const staleness = Math.min(...[...this.#members].map((m) => m.maxStalenessMs));
-    const byStaleness = Math.floor(staleness / 2000);
-    const byTimeout = Math.floor(client.endpoint.timeout_ms / 1000) - 1;
-    return Math.max(1, Math.min(30, byStaleness, byTimeout));
+    return Math.max(1, Math.min(30, Math.floor(staleness / 2000)));
   }
 
   async #watchRefs(client: VimClient, refs: MoRef[]): Promise<void> {
     if (this.#watchStarting) await this.#watchStarting.catch(() => undefined);
-    const maxWaitSeconds = this.#desiredMaxWait(client);
+    const maxWaitSeconds = this.#desiredMaxWait();
     if (this.#watch && this.#watchMaxWait <= maxWaitSeconds) {
       await this.#watch.add(refs).catch((err) => this.#logger.warn("watch add failed", { err }));
       return;
