@@ -1,7 +1,9 @@
 // Host addresses for the responder: which IPv4 addresses are "us" (previous-responder
 // lists), which configured interface a multicast request came through, and source
 // allowlists (addresses or CIDRs).
-import { networkInterfaces } from "node:os";
+import { listLocalIPv4 as listHostIPv4, parseIpv4, plainIPv4 } from "../net/ipv4.ts";
+
+export { plainIPv4 };
 
 /** The administratively scoped SLP group (RFC 2608 §6.1) and the SLP port. */
 export const SLP_MULTICAST_GROUP = "239.255.255.253";
@@ -15,35 +17,9 @@ export interface LocalAddress {
   ifname: string;
 }
 
-export function ipv4ToInt(a: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(a);
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const o = Number(m[i]);
-    if (o > 255) return undefined;
-    n = n * 256 + o;
-  }
-  return n >>> 0;
-}
-
-/** "::ffff:10.0.0.1" → "10.0.0.1" (dual-stack sockets report IPv4 peers that way). */
-export function plainIPv4(a: string): string {
-  return a.startsWith("::ffff:") ? a.slice(7) : a;
-}
-
+/** This host's IPv4 addresses with their networks. */
 export function listLocalIPv4(): LocalAddress[] {
-  const out: LocalAddress[] = [];
-  for (const [ifname, addrs] of Object.entries(networkInterfaces())) {
-    for (const a of addrs ?? []) {
-      if (a.family !== "IPv4") continue;
-      const ip = ipv4ToInt(a.address);
-      const mask = ipv4ToInt(a.netmask);
-      if (ip === undefined || mask === undefined) continue;
-      out.push({ address: a.address, network: (ip & mask) >>> 0, mask, ifname });
-    }
-  }
-  return out;
+  return listHostIPv4().map((l) => ({ address: l.address, network: (l.ip & l.mask) >>> 0, mask: l.mask, ifname: l.ifname }));
 }
 
 /**
@@ -91,7 +67,7 @@ export class Allowlist {
   constructor(entries: readonly string[]) {
     for (const e of entries) {
       const [addr, bits] = e.trim().split("/");
-      const ip = ipv4ToInt(addr ?? "");
+      const ip = parseIpv4(addr ?? "");
       const prefix = bits === undefined ? 32 : Number(bits);
       if (ip === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) {
         throw new RangeError(`allow: ${JSON.stringify(e)} is not an IPv4 address or CIDR`);
@@ -104,7 +80,7 @@ export class Allowlist {
 
   allows(address: string): boolean {
     if (this.empty) return true;
-    const ip = ipv4ToInt(plainIPv4(address));
+    const ip = parseIpv4(address);
     if (ip === undefined) return false;
     return this.nets.some((n) => ((ip & n.mask) >>> 0) === n.network);
   }
@@ -112,7 +88,7 @@ export class Allowlist {
 
 /** The configured interface address whose subnet holds `source`, if any. */
 export function interfaceForSource(source: string, candidates: readonly string[], locals: readonly LocalAddress[]): string | undefined {
-  const ip = ipv4ToInt(plainIPv4(source));
+  const ip = parseIpv4(source);
   if (ip === undefined) return undefined;
   if (candidates.includes(source)) return source;
   for (const c of candidates) {
