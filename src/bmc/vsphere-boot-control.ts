@@ -79,7 +79,7 @@ export class VsphereBootControl {
     const p = this.#link.powerState();
     if (p.state !== "unknown" && !p.fresh) throw new BmcBackendError("unavailable", "boot options: vCenter has not been heard from within max_staleness");
     const cfg = await this.#link.withVm("read boot options", (c, vm) => getBootConfig(c, vm));
-    this.#link.noteBoot(cfg.bootOptions, cfg.firmware);
+    this.#link.noteFirmware(cfg.firmware);
     return cfg;
   }
 
@@ -132,7 +132,7 @@ export class VsphereBootControl {
             this.#clearPending();
           }
           await reconfigBoot(c, vm, next, firmware, this.#o.taskTimeoutMs);
-          this.#link.noteBoot(next, firmware ?? current.firmware);
+          this.#link.noteFirmware(firmware ?? current.firmware);
         });
       } finally {
         this.#inFlightBoot = undefined;
@@ -176,7 +176,6 @@ export class VsphereBootControl {
           const current = await getBootConfig(c, vm);
           const next: BootOptions = { ...current.bootOptions, bootOrder: pending.restoreBootOrder };
           await reconfigBoot(c, vm, next, undefined, this.#o.taskTimeoutMs);
-          this.#link.noteBoot(next, this.#link.firmware);
         });
         if (this.#pending === pending) this.#clearPending();
         this.#logger.info("boot order restored after one-shot boot", { device: pending.setting.device });

@@ -8,9 +8,9 @@ import type { VmSelector } from "../config/types.ts";
 import { BmcBackendError, errorCode } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { VimClient } from "../vsphere/client.ts";
-import { str, toBootOptions } from "../vsphere/convert.ts";
+import { str } from "../vsphere/convert.ts";
 import type { MoRef, SoapValue } from "../vsphere/soap/types.ts";
-import type { BootOptions, Firmware as VimFirmware, PowerState } from "../vsphere/vim-types.ts";
+import type { Firmware as VimFirmware, PowerState } from "../vsphere/vim-types.ts";
 import type { PowerReading } from "./backend.ts";
 import { faultType, UNREACHABLE } from "./vsphere-faults.ts";
 import type { HubMember, VsphereHub } from "./vsphere-hub.ts";
@@ -41,7 +41,6 @@ export class VsphereVmLink {
   #resolveError?: unknown;
   #waiters = new Set<() => void>();
   #power?: PowerState;
-  #bootOptions?: BootOptions;
   #firmware?: VimFirmware;
   #vmName?: string;
   /** When one of our own tasks last confirmed the power state. */
@@ -76,7 +75,6 @@ export class VsphereVmLink {
     }
     const before = this.#power;
     if (changed.includes("runtime.powerState") || kind === "enter") this.#power = str(props["runtime.powerState"]) as PowerState | undefined;
-    if (changed.includes("config.bootOptions") || kind === "enter") this.#bootOptions = toBootOptions(props["config.bootOptions"]);
     if (changed.includes("config.firmware") || kind === "enter") this.#firmware = str(props["config.firmware"]) as VimFirmware | undefined;
     if (changed.includes("name") || kind === "enter") this.#vmName = str(props.name);
     return kind === "modify" && before !== undefined && before !== "poweredOn" && this.#power === "poweredOn";
@@ -105,9 +103,8 @@ export class VsphereVmLink {
     return this.#firmware;
   }
 
-  /** Boot configuration we read or wrote ourselves. */
-  noteBoot(bootOptions: BootOptions, firmware?: VimFirmware): void {
-    this.#bootOptions = bootOptions;
+  /** Firmware we read or wrote ourselves (the watch reports it too, later). */
+  noteFirmware(firmware?: VimFirmware): void {
     this.#firmware = firmware;
   }
 

@@ -2,7 +2,7 @@
 // cross-field rules. Every problem becomes a ConfigError with file, line, key path and a caret;
 // all problems in a file are reported together.
 import { readFileSync, statSync } from "node:fs";
-import { dirname, isAbsolute, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { TomlError, parse as parseToml } from "smol-toml";
 import * as v from "valibot";
 import { ConfigError, SecretError } from "../errors.ts";
@@ -180,9 +180,4 @@ export function loadConfig(path: string, opts: LoadOptions = {}): Config {
     throw new ConfigError(`cannot read the config file (${code})`, path, undefined, undefined);
   }
   return parseConfig(decodeUtf8(bytes, path), path, opts);
-}
-
-/** Resolves a path from the config against the config file's directory. */
-export function resolveFromConfig(baseDir: string, p: string): string {
-  return isAbsolute(p) ? p : resolve(baseDir, p);
 }

@@ -122,7 +122,3 @@ export interface Inventory {
   /** Parts of a reachable endpoint that could not be read: "vc1: events: NotImplemented: …". */
   readErrors: string[];
 }
-
-export function emptyInventory(): Inventory {
-  return { endpoints: [], unreachable: [], hosts: [], vms: [], clusters: [], events: [], readErrors: [] };
-}

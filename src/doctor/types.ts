@@ -8,10 +8,6 @@ export const SEVERITIES_DESC: readonly Severity[] = ["critical", "warning", "inf
 
 const RANK: Record<Severity, number> = { ok: 0, info: 1, warning: 2, critical: 3 };
 
-export function severityRank(s: Severity): number {
-  return RANK[s];
-}
-
 export function maxSeverity(list: Iterable<Severity>): Severity {
   let worst: Severity = "ok";
   for (const s of list) if (RANK[s] > RANK[worst]) worst = s;

@@ -207,10 +207,6 @@ export function foldString(s: string): string {
   return s.trim().replace(/[ \r\n\t]+/g, " ").toLowerCase();
 }
 
-export function sameTag(a: string, b: string): boolean {
-  return a === b || foldString(a) === foldString(b);
-}
-
 function sameValue(a: AttrValue, b: AttrValue): boolean {
   if (typeof a === "string" && typeof b === "string") return foldString(a) === foldString(b);
   if (a instanceof Opaque && b instanceof Opaque) return Buffer.from(a.bytes).equals(Buffer.from(b.bytes));

@@ -2,7 +2,7 @@
 // primitives only where the server sent an xsi:type; elsewhere they are strings, so every
 // accessor here takes both.
 import { asArray, isMoRef } from "./soap/decode.ts";
-import type { MoRef, SoapObject, SoapValue } from "./soap/types.ts";
+import type { MoRef, SoapObject } from "./soap/types.ts";
 import type {
   AboutInfo,
   BootableDevice,

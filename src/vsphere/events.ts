@@ -4,7 +4,7 @@ import { SoapFaultError } from "../errors.ts";
 import type { VimClient } from "./client.ts";
 import { arr, moref, num, obj, str } from "./convert.ts";
 import { retrieveOne } from "./properties.ts";
-import type { MoRef, SoapObject, SoapValue } from "./soap/types.ts";
+import type { MoRef, SoapObject } from "./soap/types.ts";
 import type { VimEvent } from "./vim-types.ts";
 
 export interface EventQuery {

@@ -33,4 +33,3 @@ export function ipmiChassisOpener(logger?: Logger): OpenChassis {
   };
 }
 
-export const openIpmiChassis: OpenChassis = ipmiChassisOpener();

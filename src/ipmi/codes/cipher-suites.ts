@@ -25,7 +25,3 @@ export const CIPHER_SUITES: readonly CipherSuite[] = [
 export function cipherSuiteById(id: number): CipherSuite | undefined {
   return CIPHER_SUITES.find((s) => s.id === id);
 }
-
-export function isSupportedCipherSuite(id: number): boolean {
-  return cipherSuiteById(id) !== undefined;
-}

@@ -52,11 +52,6 @@ const BODIES: Record<number, BodyCodec | undefined> = {
   [FunctionId.SAAdvert]: { read: readSAAdvert, write: writeSAAdvert, length: saAdvert.encodingLength },
 };
 
-/** True for the function IDs this codec can read and write. */
-export function isKnownBody(functionId: number): boolean {
-  return BODIES[functionId] !== undefined;
-}
-
 /**
  * Reads and checks the header of the message in [offset, end): version 2, the length equal
  * to the bytes given, no reserved flag bits, an extension offset inside the message.

@@ -11,7 +11,3 @@ export function splitList(s: string): string[] {
   }
   return out;
 }
-
-export function joinList(items: readonly string[]): string {
-  return items.join(",");
-}
