@@ -14,6 +14,10 @@ export interface DaemonHooks {
   plan(config: Config, logger: Logger): PlannedService[];
   /** Called after every successful (re)load, e.g. to update the control API or sd_notify STATUS. */
   onApplied?(config: Config, result: ReconcileResult): void | Promise<void>;
+  /** A reload starts (SIGHUP or the control API): e.g. RELOADING=1 to systemd. */
+  onReloading?(): void;
+  /** A reload was rejected; the previous config stays in force. */
+  onReloadRejected?(): void;
   /** Extra things to close on shutdown (shared vCenter sessions, control socket, metrics). */
   onStop?(): Promise<void>;
 }
@@ -62,6 +66,7 @@ export class Daemon {
   reload(): Promise<ReconcileResult | undefined> {
     // Reloads are serialised: a SIGHUP during a reload waits for the first to finish.
     const run = async () => {
+      this.hooks.onReloading?.();
       let next: Config;
       try {
         next = loadConfig(this.configPath);
@@ -69,6 +74,7 @@ export class Daemon {
         const problems = err instanceof ConfigError ? err.all.map((e) => e.message) : [String(err)];
         this.logger.error("reload rejected: the new config is invalid; keeping the running one", { problems });
         this.lastReload = { at: new Date().toISOString(), ok: false, error: problems.join("\n") };
+        this.hooks.onReloadRejected?.();
         return undefined;
       }
       for (const w of next.warnings) this.logger.warn(w);

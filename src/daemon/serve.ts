@@ -25,6 +25,12 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
   let metricsServer: MetricsServer | undefined;
   const daemon: Daemon = new Daemon(configPath, logger, {
     plan: planner.plan,
+    onReloading: () => {
+      sdNotify(`RELOADING=1\nMONOTONIC_USEC=${monotonicUsec()}`);
+    },
+    onReloadRejected: () => {
+      sdNotify(`READY=1\nSTATUS=reload rejected; running the previous config (${statusLine(daemon)})`);
+    },
     onApplied: async (applied) => {
       await planner.afterApply(applied);
       sdNotify(`READY=1\nSTATUS=${statusLine(daemon)}`);
@@ -52,10 +58,7 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
   await new Promise<void>((resolve) => {
     process.on("SIGHUP", () => {
       logger.info("SIGHUP: reloading configuration");
-      sdNotify(`RELOADING=1\nMONOTONIC_USEC=${monotonicUsec()}`);
-      void daemon.reload().then((r) => {
-        if (!r) sdNotify(`READY=1\nSTATUS=reload rejected; running the previous config (${statusLine(daemon)})`);
-      });
+      void daemon.reload();
     });
     const shutdown = (signal: string) => {
       logger.info("stopping", { signal });

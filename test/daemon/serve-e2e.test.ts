@@ -222,6 +222,7 @@ describe("esxkit serve (compiled binary)", () => {
     expect(s.services.filter((x) => x.kind === "bmc")).toHaveLength(3);
     await until("RELOADING=1", () => notifications.filter((n) => n.startsWith("RELOADING=1")).length === reloadsBefore + 1, 5000);
     const r = cli(["reload", "--socket", socket]);
+    await until("RELOADING=1 for the control-API reload too", () => notifications.filter((n) => n.startsWith("RELOADING=1")).length === reloadsBefore + 2, 5000);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/config\.toml:\d+: TOML syntax: unfinished numeric value/);
     const ipmi = Bun.spawnSync(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(ports[1]), "-U", "admin", "-P", PASSWORD, "chassis", "power", "status"]);
