@@ -307,6 +307,15 @@ export class FailoverError extends EsxkitError {
   }
 }
 
+/** `esxkit serve` cannot run (e.g. not one configured service could start). */
+export class ServeError extends EsxkitError {
+  override code = "ESX_SERVE";
+  constructor(message: string) {
+    super(message);
+    this.name = "ServeError";
+  }
+}
+
 export class ControlError extends EsxkitError {
   override code = "ESX_CONTROL";
   constructor(message: string, options?: { cause?: unknown }) {

@@ -30,7 +30,7 @@ export const status = defineCommand({
   meta: { name: "status", description: "show what the running daemon is doing" },
   args: { ...socketArgs, ...jsonArg },
   async run({ args }) {
-    const s = (await controlRequest(socketPath(args), "GET", "/v1/status")) as { version: string; pid: number; config: string; started_at: string; last_reload?: { at: string; ok: boolean }; services: ServiceStatus[] };
+    const s = (await controlRequest(socketPath(args), "GET", "/v1/status")) as { version: string; pid: number; config: string; started_at: string; last_reload?: { at: string; ok: boolean }; services: ServiceStatus[]; failed?: Array<{ key: string; error: string }> };
     if (args.json) return printJson(s);
     process.stdout.write(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
     const bmcs = s.services.filter((x) => x.kind === "bmc");
@@ -39,6 +39,7 @@ export const status = defineCommand({
     if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
     const wds = s.services.filter((x) => x.kind === "watchdog");
     if (wds.length) printTable(["WATCHDOG", "VM", "STATE", "HOST", "PAUSED", "LAST TRANSITION"], wds.map((w) => [w.name, cell(w.vm), cell(w.state), cell(w.host), cell(w.paused), cell(w.lastTransition)]));
+    for (const f of s.failed ?? []) process.stdout.write(`FAILED ${f.key}: ${f.error}\n`);
     if (!s.services.length) process.stdout.write("no services running\n");
   },
 });
@@ -88,8 +89,11 @@ export const reload = defineCommand({
   args: { ...socketArgs, ...jsonArg },
   async run({ args }) {
     const r = await controlRequest(socketPath(args), "POST", "/v1/reload");
+    if (!(r as { ok: boolean }).ok) process.exitCode = 1;
     if (args.json) return printJson(r);
-    const x = r as { started: string[]; restarted: string[]; stopped: string[]; unchanged: string[] };
-    process.stdout.write(`reloaded: ${x.started.length} started, ${x.restarted.length} restarted, ${x.stopped.length} stopped, ${x.unchanged.length} unchanged\n`);
+    const x = r as { ok: boolean; started: string[]; restarted: string[]; stopped: string[]; unchanged: string[]; failed: Array<{ key: string; error: string }> };
+    process.stdout.write(`reloaded: ${x.started.length} started, ${x.restarted.length} restarted, ${x.stopped.length} stopped, ${x.unchanged.length} unchanged, ${x.failed.length} failed\n`);
+    for (const f of x.failed) process.stderr.write(`error: ${f.key} did not start: ${f.error}\n`);
+    if (!x.ok) process.exitCode = 1;
   },
 });

@@ -7,11 +7,18 @@ import unitTemplate from "../../packaging/esxkit.service" with { type: "text" };
 import skeleton from "../../packaging/config-skeleton.toml" with { type: "text" };
 import { UsageError } from "../errors.ts";
 
+/** systemd splits ExecStart= on whitespace unless the word is quoted. */
+function execWord(path: string): string {
+  return /[\s"\\]/.test(path) ? `"${path.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"` : path;
+}
+
 export function renderUnit(opts: { binary: string; config: string; user?: string }): string {
-  return unitTemplate
-    .replace("@BINARY@", opts.binary)
-    .replace("@CONFIG@", opts.config)
-    .replace("@USER_LINE@", opts.user ? `User=${opts.user}` : "# User=esxkit   (set with --user; DynamicUser allocates one otherwise)");
+  let unit = unitTemplate.replace("@BINARY@", execWord(opts.binary)).replace("@CONFIG@", execWord(opts.config));
+  if (opts.user) {
+    // A named user replaces the dynamic one; the two do not mix.
+    unit = unit.replace("DynamicUser=yes\n", "").replace("@USER_LINE@", `User=${opts.user}`);
+  } else unit = unit.replace("@USER_LINE@", "# User=esxkit   (set with --user; DynamicUser allocates one otherwise)");
+  return unit;
 }
 
 export default defineCommand({
@@ -35,7 +42,9 @@ export default defineCommand({
     const cfg = join(root, configPath);
     if (!existsSync(cfg)) {
       mkdirSync(dirname(cfg), { recursive: true, mode: 0o755 });
-      writeFileSync(cfg, skeleton, { mode: 0o640 });
+      // Readable by the service's (dynamic) user: systemd does not chown ConfigurationDirectory.
+      // The skeleton holds no secrets; they belong in credential: references.
+      writeFileSync(cfg, skeleton, { mode: 0o644 });
       lines.push(`wrote ${cfg} (a skeleton: edit it, then check it with \`esxkit config check -c ${configPath}\`)`);
     } else lines.push(`kept the existing ${cfg}`);
     lines.push("next: systemctl daemon-reload && systemctl enable --now esxkit", "reload the config later with: systemctl reload esxkit");

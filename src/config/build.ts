@@ -177,6 +177,14 @@ function buildSlp(raw: RawConfig, ctx: BuildContext, problems: Problems): SlpCon
   });
 }
 
+/** BMCs and SLP entries are both UDP listeners: the same port on overlapping addresses cannot bind twice. */
+function checkSharedPorts(bmcs: BmcConfig[], slps: SlpConfig[], problems: Problems): void {
+  slps.forEach((s, i) => {
+    const clash = bmcs.findIndex((b) => b.port === s.port && (s.interfaces.length === 0 || isWildcard(b.address) || s.interfaces.includes(b.address)));
+    if (clash >= 0) problems.add(["slp", i, "port"], `UDP port ${s.port} is also bmc[${clash}]'s (${bmcs[clash]?.address}:${s.port})`);
+  });
+}
+
 function buildWatchdogs(raw: RawConfig, esxi: Record<string, EsxiConfig>, problems: Problems): WatchdogConfig[] {
   const names = new Set<string>();
   return raw.watchdog.map((w, i) => {
@@ -212,6 +220,12 @@ export function buildConfig(raw: RawConfig, problems: Problems, ctx: BuildContex
       },
     };
   }
+  const bmc = buildBmcs(raw, ctx, problems);
+  const slp = buildSlp(raw, ctx, problems);
+  checkSharedPorts(bmc, slp, problems);
+  const warnings = raw.watchdog
+    .filter((w) => w.hosts.length < 2)
+    .map((w) => `watchdog "${w.name ?? w.vm}" lists one host (${w.hosts.join(", ")}): it can fence it, but there is nowhere to fail over to`);
   return {
     file: ctx.file,
     daemon: {
@@ -222,10 +236,10 @@ export function buildConfig(raw: RawConfig, problems: Problems, ctx: BuildContex
     },
     vcenter,
     esxi,
-    bmc: buildBmcs(raw, ctx, problems),
-    slp: buildSlp(raw, ctx, problems),
+    bmc,
+    slp,
     watchdog: buildWatchdogs(raw, esxi, problems),
-    warnings: [],
+    warnings,
   };
 }
 

@@ -88,8 +88,11 @@ function reportSchemaIssues(issues: v.BaseIssue<unknown>[], problems: ProblemLis
   for (const issue of issues) {
     const path = issuePath(issue);
     const last = issue.path?.[issue.path.length - 1];
-    const isUnknownKey = issue.type === "strict_object" || (last && "origin" in last && last.origin === "key");
-    if (isUnknownKey) {
+    const onKey = issue.type === "strict_object" || (last && "origin" in last && last.origin === "key");
+    if (onKey && issue.expected !== "never") {
+      // valibot reports a missing required key as an issue on the key, with the key expected.
+      problems.add(path, `missing required key "${String(path[path.length - 1])}"`, false);
+    } else if (onKey) {
       const key = String(path[path.length - 1]);
       const hint = closest(key, knownKeysAt(path.slice(0, -1)));
       problems.add(path, `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`, false);

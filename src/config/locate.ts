@@ -106,9 +106,17 @@ export function positionOf(positions: Map<string, KeyPosition>, segments: Array<
   return undefined;
 }
 
+// A code block must never show an inline secret: error messages reach logs and terminals.
+// References (env:, file:, credential:) are not secrets and stay visible.
+const SECRET_VALUE = /(\b[\w-]*(?:password|secret|token)\s*=\s*)("(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s,}#]+)/gi;
+
+function maskSecrets(line: string): string {
+  return line.replace(SECRET_VALUE, (all, key: string, value: string) => (/^["']?(env|file|credential):/.test(value) ? all : `${key}"***"`));
+}
+
 /** A smol-toml-like code block: the line before, the line, the line after, and a caret. */
 export function codeblock(source: string, line: number, column: number): string {
-  const lines = source.split(/\r?\n/);
+  const lines = source.split(/\r?\n/).map(maskSecrets);
   const width = String(Math.min(lines.length, line + 1)).length;
   const out: string[] = [];
   for (let n = Math.max(1, line - 1); n <= Math.min(lines.length, line + 1); n++) {

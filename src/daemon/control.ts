@@ -37,6 +37,7 @@ export function statusOf(daemon: Daemon, startedAt: string) {
     started_at: startedAt,
     last_reload: daemon.lastReload,
     services: daemon.services.status(),
+    failed: daemon.failed,
   };
 }
 
@@ -50,7 +51,8 @@ async function route(daemon: Daemon, startedAt: string, req: Request): Promise<R
       return json(daemon.services.status().filter((s) => s.kind === "bmc"));
     case "POST /v1/reload": {
       const result = await daemon.reload();
-      return result ? json({ ok: true, ...result }) : json({ ok: false, error: daemon.lastReload?.error }, 409);
+      if (!result) return json({ ok: false, error: daemon.lastReload?.error }, 409);
+      return json({ ok: result.failed.length === 0, ...result });
     }
     case "POST /v1/watchdog/pause":
     case "POST /v1/watchdog/resume": {
@@ -75,10 +77,26 @@ async function route(daemon: Daemon, startedAt: string, req: Request): Promise<R
   }
 }
 
-/** Listens on `path` (a unix socket). A stale socket file from a crashed run is replaced. */
-export function startControlServer(path: string, daemon: Daemon, logger: Logger): ControlServer {
+/** Is a daemon answering on this socket? (A socket file alone may be left by a crash.) */
+export async function controlSocketAnswers(path: string): Promise<boolean> {
+  try {
+    await controlRequest(path, "GET", "/v1/status", undefined, 1000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Listens on `path` (a unix socket). A stale socket file from a crashed run is replaced;
+ * one that a running esxkit answers on is not taken over.
+ */
+export async function startControlServer(path: string, daemon: Daemon, logger: Logger): Promise<ControlServer> {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  if (existsSync(path)) unlinkSync(path);
+  if (existsSync(path)) {
+    if (await controlSocketAnswers(path)) throw new ControlError(`another esxkit is already serving on ${path}; stop it or set daemon.control_socket to another path`);
+    unlinkSync(path);
+  }
   const startedAt = new Date().toISOString();
   const server = Bun.serve({
     unix: path,

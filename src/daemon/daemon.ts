@@ -27,6 +27,8 @@ export class Daemon {
   private current: Config | undefined;
   private reloading: Promise<ReconcileResult | undefined> | undefined;
   lastReload: { at: string; ok: boolean; error?: string } | undefined;
+  /** Services the last (re)load could not start: not running, retried on the next reload. */
+  failed: ReconcileResult["failed"] = [];
 
   constructor(
     private readonly configPath: string,
@@ -50,6 +52,7 @@ export class Daemon {
   private async applyConfig(config: Config): Promise<ReconcileResult> {
     const result = await this.services.apply(this.hooks.plan(config, this.logger));
     this.current = config;
+    this.failed = result.failed;
     this.logger.info("configuration applied", {
       file: config.file,
       started: result.started.length,
@@ -79,7 +82,7 @@ export class Daemon {
       }
       for (const w of next.warnings) this.logger.warn(w);
       const result = await this.applyConfig(next);
-      this.lastReload = { at: new Date().toISOString(), ok: true };
+      this.lastReload = { at: new Date().toISOString(), ok: result.failed.length === 0, error: result.failed.length ? result.failed.map((f) => `${f.key}: ${f.error}`).join("\n") : undefined };
       return result;
     };
     const p = (this.reloading ?? Promise.resolve(undefined)).then(run, run);

@@ -1,8 +1,9 @@
 // Everything `esxkit serve` does around the services: the control socket, the metrics
 // listener, systemd notifications, and the signals (SIGHUP reload, SIGTERM/SIGINT stop).
 import { loadConfig } from "../config/load.ts";
+import { ServeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { startControlServer, type ControlServer } from "./control.ts";
+import { controlSocketAnswers, startControlServer, type ControlServer } from "./control.ts";
 import { Daemon } from "./daemon.ts";
 import { startMetricsServer, type MetricsServer } from "./http.ts";
 import { createPlanner } from "./plan.ts";
@@ -19,6 +20,10 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
   const config = loadConfig(configPath);
   for (const e of Object.values({ ...config.vcenter, ...config.esxi })) {
     if (e.tls.mode === "insecure") logger.warn("TLS verification is off for this endpoint (insecure = true)", { endpoint: e.name, url: e.url });
+  }
+  // A second instance on the same config would fight the first for its ports and socket.
+  if (await controlSocketAnswers(config.daemon.control_socket)) {
+    throw new ServeError(`another esxkit is already serving on ${config.daemon.control_socket}; stop it or set daemon.control_socket to another path`);
   }
   const planner = createPlanner(logger);
   let control: ControlServer | undefined;
@@ -41,9 +46,14 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
       await planner.close();
     },
   });
-  await daemon.start(config);
+  const first = await daemon.start(config);
+  if (first.failed.length > 0 && first.started.length === 0) {
+    // Nothing runs: exit non-zero so systemd's Restart=on-failure can try again.
+    await daemon.stop();
+    throw new ServeError(`no service could start: ${first.failed.map((f) => `${f.key}: ${f.error}`).join("; ")}`);
+  }
   try {
-    control = startControlServer(config.daemon.control_socket, daemon, logger.child("control"));
+    control = await startControlServer(config.daemon.control_socket, daemon, logger.child("control"));
     logger.info("control socket listening", { path: control.path });
   } catch (err) {
     logger.error("control socket unavailable; esxkit status/pause will not work", { path: config.daemon.control_socket, error: err });

@@ -43,6 +43,8 @@ const cases: Case[] = [
   { name: "no VM selector", toml: `${vcenter}\n[[bmc]]\nport = 6230\nusername = "a"\npassword = "env:BMC_PASSWORD"\n`, line: 6, path: "bmc[0]", message: /one of vm, vm_uuid or instance_uuid/ },
   { name: "watchdog host without section", toml: `[[watchdog]]\nvm = "vcsa"\nhosts = ["esx9"]\n`, line: 3, path: "watchdog[0].hosts", message: /no \[esxi\.esx9\] section/ },
   { name: "slp without profile or file", toml: `[[slp]]\nhost = "esx.example"\n`, line: 1, path: "slp[0]", message: /profile = "lsi-msm" or attributes_file/ },
+  { name: "missing required key", toml: `${vcenter}\n[[bmc]]\nvm = "a"\nport = 7000\npassword = "env:BMC_PASSWORD"\n`, line: 6, path: "bmc[0].username", message: /missing required key "username"/ },
+  { name: "SLP and BMC on one UDP port", toml: `${vcenter}${bmc()}\n[[slp]]\nhost = "esx.example"\nprofile = "lsi-msm"\nport = 6230\n`, line: 15, path: "slp[0].port", message: /UDP port 6230 is also bmc\[0\]'s/ },
   { name: "bad enum", toml: `[daemon]\nlog_level = "loud"\n`, line: 2, path: "daemon.log_level", message: /one of "debug", "info", "warn", "error"/ },
   { name: "IPMI 1.5 password too long", toml: `${vcenter}${bmc("ipmi15 = true\n")}`.replace("env:BMC_PASSWORD", "seventeen-bytes-x"), line: 10, path: "bmc[0].password", message: /IPMI 1\.5 \(ipmi15 = true\) passwords are at most 16 bytes \(this one has 17\)/ },
   { name: "suite 0 without opt-in", toml: `${vcenter}${bmc("cipher_suites = [0, 3]\n")}`, line: 11, path: "bmc[0].cipher_suites", message: /allow_insecure_auth/ },
@@ -68,6 +70,20 @@ describe("broken configs", () => {
     if (path !== undefined) expect(match?.keyPath).toBe(path);
     if (match?.line) expect(match.message.startsWith(`${file}:${match.line}:`)).toBe(true);
   });
+});
+
+test("an inline secret on the line of a syntax error is masked in the message", () => {
+  let err: ConfigError | undefined;
+  try {
+    parseConfig(`${vcenter}[[bmc]]\nvm = "a"\nport = 7000\nusername = "u"\npassword = "BrandNewTopSecret" x\n`, "leak.toml", { env });
+  } catch (e) {
+    err = e as ConfigError;
+  }
+  expect(err?.message).toContain("TOML syntax");
+  expect(err?.message).toContain('password = "***"');
+  expect(err?.message).not.toContain("BrandNewTopSecret");
+  // References are not secrets and stay visible.
+  expect(err?.message).not.toContain("env:VC_PASSWORD\"***");
 });
 
 describe("valid configs", () => {

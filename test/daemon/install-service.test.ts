@@ -47,7 +47,8 @@ test("install-service writes a notify unit with capabilities, credentials and JI
   expect(unit.get("Install")?.get("WantedBy")).toEqual(["multi-user.target"]);
   // The skeleton config is valid as written.
   const cfg = join(dir, "etc/esxkit/config.toml");
-  expect(statSync(cfg).mode & 0o077).toBe(0o040);
+  expect(statSync(cfg).mode & 0o777).toBe(0o644);
+  expect(svc?.has("DynamicUser")).toBe(false);
   const check = Bun.spawnSync([join(root, "node_modules/.bin/bun"), join(root, "src/main.ts"), "config", "check", "-c", cfg]);
   expect(check.stderr.toString()).toBe("");
   expect(check.exitCode).toBe(0);
@@ -57,6 +58,8 @@ test("an existing unit is kept unless --force", () => {
   const again = run(["--root", dir, "--binary", "/usr/local/bin/esxkit"]);
   expect(again.code).toBe(2);
   expect(again.err).toContain("--force");
-  expect(run(["--root", dir, "--binary", "/opt/esxkit", "--force"]).code).toBe(0);
-  expect(readFileSync(join(dir, "etc/systemd/system/esxkit.service"), "utf8")).toContain("ExecStart=/opt/esxkit serve");
+  expect(run(["--root", dir, "--binary", "/opt/my esxkit/esxkit", "--force"]).code).toBe(0);
+  const unit = readFileSync(join(dir, "etc/systemd/system/esxkit.service"), "utf8");
+  expect(unit).toContain('ExecStart="/opt/my esxkit/esxkit" serve');
+  expect(unit).toContain("DynamicUser=yes");
 });

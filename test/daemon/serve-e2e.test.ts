@@ -269,6 +269,33 @@ describe("esxkit serve (compiled binary)", () => {
     expect(daemonLog).not.toContain(sim.password === "pass" ? "\u0000" : sim.password);
   });
 
+  test("a second serve on the same config exits non-zero and leaves the first one reachable", async () => {
+    const second = Bun.spawn([binary, "serve", "-c", configPath, "--log-format", "json"], { env: { ...env, NOTIFY_SOCKET: "" }, cwd: dir, stdout: "pipe", stderr: "pipe" });
+    const code = await Promise.race([second.exited, Bun.sleep(20_000).then(() => "still running")]);
+    const err = await new Response(second.stderr).text();
+    const out = await new Response(second.stdout).text();
+    if (code !== 1) second.kill("SIGKILL");
+    expect(code).toBe(1);
+    expect(err).toContain("another esxkit is already serving on");
+    expect(out).not.toContain("BMC listening");
+    expect(existsSync(socket)).toBe(true);
+    expect(status().services.length).toBe(4);
+  }, 30_000);
+
+  test("serve exits non-zero when not one service can start (so systemd restarts it)", async () => {
+    const lonely = join(dir, "lonely.toml");
+    writeFileSync(
+      lonely,
+      `[daemon]\nstate_dir = "${join(dir, "state2")}"\ncontrol_socket = "${join(dir, "run2/control.sock")}"\n\n[vcenter.sim]\nurl = "${sim.url}"\nusername = "u"\npassword = "env:E2E_BMC"\nthumbprint = "${sim.thumbprintSha256}"\n\n[[bmc]]\nvm = "${vmNames[0]}"\naddress = "127.0.0.1"\nport = ${ports[0]}\nusername = "admin"\npassword = "env:E2E_BMC"\n`,
+      { mode: 0o600 },
+    );
+    const p = Bun.spawn([binary, "serve", "-c", lonely], { env: { ...env, NOTIFY_SOCKET: "" }, cwd: dir, stdout: "pipe", stderr: "pipe" });
+    const code = await Promise.race([p.exited, Bun.sleep(20_000).then(() => "still running")]);
+    if (code !== 1) p.kill("SIGKILL");
+    expect(code).toBe(1);
+    expect(await new Response(p.stderr).text()).toMatch(/no service could start: bmc:\S+: .*(EADDRINUSE|in use)/i);
+  }, 30_000);
+
   test("a config.toml beside the executable is found without -c", () => {
     const portable = join(dir, "usb");
     mkdirSync(portable);
