@@ -2,7 +2,7 @@
 // logger flags, and JSON/table output helpers.
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, UsageError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";
 import { type Logger, type LogFormat, createLogger, isLevel } from "../log/logger.ts";
@@ -44,10 +44,10 @@ export function loadConfigFromArgs(args: { config?: string }): Config {
 
 export function loggerFromArgs(args: { "log-level"?: string; "log-format"?: string }, configLevel?: string): Logger {
   const level = args["log-level"] ?? configLevel ?? "info";
-  if (!isLevel(level)) throw new ConfigError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(level)}`, "command line", undefined, undefined);
+  if (!isLevel(level)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(level)}`);
   const format = args["log-format"];
   if (format !== undefined && format !== "json" && format !== "pretty") {
-    throw new ConfigError(`--log-format: expected json or pretty, got ${JSON.stringify(format)}`, "command line", undefined, undefined);
+    throw new UsageError(`--log-format: expected json or pretty, got ${JSON.stringify(format)}`);
   }
   return createLogger({ level, format: format as LogFormat | undefined });
 }

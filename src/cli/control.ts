@@ -3,8 +3,13 @@ import { defineCommand } from "citty";
 import { controlRequest } from "../daemon/control.ts";
 import { UsageError } from "../errors.ts";
 import { configArg, findConfigPath, jsonArg, printJson, printTable } from "./common.ts";
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { parse as parseToml } from "smol-toml";
 import { loadConfig } from "../config/load.ts";
 import { parseDuration } from "../watchdog/pause.ts";
+
+const DEFAULT_CONTROL_SOCKET = "/run/esxkit/control.sock";
 
 const socketArgs = {
   ...configArg,
@@ -12,7 +17,28 @@ const socketArgs = {
 } as const;
 
 function socketPath(args: { socket?: string; config?: string }): string {
-  return args.socket ?? loadConfig(findConfigPath(args.config), { skipSecrets: true }).daemon.control_socket;
+  if (args.socket) return args.socket;
+  const file = findConfigPath(args.config);
+  try {
+    return loadConfig(file, { skipSecrets: true }).daemon.control_socket;
+  } catch (err) {
+    // An invalid file on disk is exactly when one asks the daemon why a reload was rejected.
+    const socket = controlSocketOf(file);
+    if (socket) return socket;
+    throw err;
+  }
+}
+
+/** daemon.control_socket read from the TOML alone (no validation), or the default. */
+function controlSocketOf(file: string): string | undefined {
+  try {
+    const raw = parseToml(readFileSync(file, "utf8")) as { daemon?: { control_socket?: unknown } };
+    const s = raw.daemon?.control_socket;
+    if (s === undefined) return DEFAULT_CONTROL_SOCKET;
+    return typeof s === "string" ? resolve(dirname(resolve(file)), s) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function durationArg(text: string): number {

@@ -98,7 +98,9 @@ function printError(err: unknown): number {
     process.stderr.write(`error: ${err.message}\n`);
     return EXIT_USAGE;
   }
-  process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // Anything else (a system error, a bug) gets one readable line; the stack with ESXKIT_DEBUG=1.
+  const detail = err instanceof Error ? (process.env.ESXKIT_DEBUG ? (err.stack ?? err.message) : err.message) : String(err);
+  process.stderr.write(`error: ${detail}${process.env.ESXKIT_DEBUG ? "" : " (ESXKIT_DEBUG=1 shows where)"}\n`);
   return EXIT_FAILURE;
 }
 

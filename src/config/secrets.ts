@@ -41,6 +41,7 @@ export function resolveSecret(ref: string, ctx: SecretContext = {}): string {
   switch (secretKind(ref)) {
     case "env": {
       const name = ref.slice(4);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new SecretError(`${ref}: expected env:NAME with a variable name after "env:"`);
       const v = env[name];
       if (v === undefined || v === "") throw new SecretError(`${ref}: environment variable ${name} is not set`);
       value = v;
@@ -48,6 +49,7 @@ export function resolveSecret(ref: string, ctx: SecretContext = {}): string {
     }
     case "file": {
       const p = ref.slice(5);
+      if (p === "") throw new SecretError(`${ref}: expected file:PATH with a path after "file:"`);
       value = firstLine(isAbsolute(p) || !ctx.baseDir ? p : resolve(ctx.baseDir, p), ref);
       break;
     }

@@ -4,7 +4,7 @@
 // address added to the PRList, until a round brings no new responder or time runs out.
 // Unicast requests retry with the same XID; an overflowed reply is fetched again over TCP.
 import { randomInt } from "node:crypto";
-import { DeadlineError, SlpDecodeError, SlpReplyError } from "../errors.ts";
+import { ConnectError, DeadlineError, SlpDecodeError, SlpReplyError } from "../errors.ts";
 import { type Attribute, parseAttrList } from "./attributes.ts";
 import { SLP_MULTICAST_GROUP, SLP_PORT } from "./net.ts";
 import { decodeHeader, errorCodeName, FunctionId, HeaderFlags, message, type SlpMessage } from "./wire/index.ts";
@@ -68,6 +68,7 @@ async function transact(opts: UaOptions, xid: number, replyFn: number, build: (p
   const multicast = opts.unicast === undefined;
   let newSinceSend = 0;
   let wake: (() => void) | undefined;
+  let refused = false;
 
   const sock = await Bun.udpSocket({
     hostname: opts.interfaceAddress ?? "0.0.0.0",
@@ -87,6 +88,13 @@ async function transact(opts: UaOptions, xid: number, replyFn: number, build: (p
         replies.set(address, { source: address, port: rport, msg, truncated: ((msg.flags ?? 0) & HeaderFlags.Overflow) !== 0 });
         newSinceSend++;
         if (!multicast) wake?.();
+      },
+      // ICMP port unreachable comes back as ECONNREFUSED on a unicast query: nothing listens.
+      error(err: unknown) {
+        if (!multicast && (err as NodeJS.ErrnoException | undefined)?.code === "ECONNREFUSED") {
+          refused = true;
+          wake?.();
+        }
       },
     },
   });
@@ -114,7 +122,7 @@ async function transact(opts: UaOptions, xid: number, replyFn: number, build: (p
         };
       });
       wake = undefined;
-      if (!multicast && replies.size > 0) break;
+      if (!multicast && (replies.size > 0 || refused)) break;
       if (multicast && replies.size > 0 && newSinceSend === 0) break;
       if (Date.now() >= deadline) break;
       wait *= 2;
@@ -124,6 +132,7 @@ async function transact(opts: UaOptions, xid: number, replyFn: number, build: (p
   }
   const out = [...replies.values()];
   if (!multicast && out.length === 0) {
+    if (refused) throw new ConnectError(`SLP request to ${opts.unicast}:${port}: refused (nothing listens on UDP ${port} there)`);
     throw new DeadlineError(`SLP request to ${opts.unicast}:${port}`, timeoutMs);
   }
   return out;

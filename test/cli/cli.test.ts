@@ -71,3 +71,24 @@ describe("help on a pipe", () => {
     expect(p.stdout.toString()).not.toContain("\u001b[");
   });
 });
+
+describe("errors a user meets", () => {
+  test("an unexpected error is one line, no stack, with a hint", () => {
+    const r = esxkit(["vcenter", "thumbprint", "not a url"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*ESXKIT_DEBUG=1/);
+    expect(r.stderr).not.toContain("    at ");
+  });
+
+  test("status finds the socket even when the config on disk is invalid", () => {
+    const r = esxkit(["status", "-c", "test/fixtures/config/broken-port.toml"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot reach esxkit's control socket /run/esxkit/control.sock");
+  });
+
+  test("an unknown --log-level is a usage error, before anything starts", () => {
+    const r = esxkit(["serve", "-c", "test/fixtures/config/minimal.toml", "--log-level", "verbose"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--log-level: expected debug, info, warn or error, got "verbose"');
+  });
+});
