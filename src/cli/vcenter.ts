@@ -1,6 +1,7 @@
 // `esxkit vcenter check NAME` and `esxkit vcenter thumbprint URL`: the vSphere client's
 // outside face for field use (is the endpoint reachable, trusted, and are the credentials right?).
 import { defineCommand } from "citty";
+import { normalizeEndpointUrl } from "../config/endpoint-url.ts";
 import type { Config, EndpointConfig } from "../config/types.ts";
 import { NotFoundError, TlsPinError, TlsVerifyError } from "../errors.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
@@ -85,7 +86,7 @@ const check = defineCommand({
 
 /** "host", "host:port" or a URL → https URL. */
 function toHttpsUrl(input: string): string {
-  return /^[a-z]+:\/\//i.test(input) ? input : `https://${input}/sdk`;
+  return normalizeEndpointUrl(input);
 }
 
 const thumbprint = defineCommand({

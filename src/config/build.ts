@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
+import { normalizeEndpointUrl } from "./endpoint-url.ts";
 import type { RawConfig, RawEndpoint } from "./schema.ts";
 import { normalizeThumbprint } from "./thumbprint.ts";
 import type { BmcConfig, Config, EndpointConfig, EsxiConfig, SlpConfig, TlsTrust, VmSelector, WatchdogConfig } from "./types.ts";
@@ -45,7 +46,7 @@ function buildTls(e: RawEndpoint, path: Segment[], ctx: BuildContext, problems: 
 function buildEndpoint(name: string, e: RawEndpoint, path: Segment[], ctx: BuildContext, problems: Problems): EndpointConfig {
   return {
     name,
-    url: e.url,
+    url: normalizeEndpointUrl(e.url),
     username: e.username,
     password: ctx.resolveSecret(e.password, [...path, "password"]),
     tls: buildTls(e, path, ctx, problems),

@@ -1,6 +1,7 @@
 // What the doctor connects to: every [vcenter.*] and [esxi.*] of the config, or one endpoint
 // given by flags (--url --username --password [--thumbprint | --ca | --insecure]).
 import { readFileSync } from "node:fs";
+import { normalizeEndpointUrl } from "../config/endpoint-url.ts";
 import { normalizeThumbprint, THUMBPRINT_PATTERN } from "../config/thumbprint.ts";
 import { resolveSecret } from "../config/secrets.ts";
 import type { Config, EndpointConfig, TlsTrust } from "../config/types.ts";
@@ -36,7 +37,12 @@ const URL_RE = /^https?:\/\/[^/\s]+(\/\S*)?$/;
 /** One endpoint from flags. The password takes env:NAME, file:PATH or credential:NAME like the config. */
 export function endpointFromFlags(f: EndpointFlags, env: NodeJS.ProcessEnv = process.env): EndpointConfig {
   if (!f.url) throw new UsageError("--url is required with --username/--password");
-  const url = /^https?:\/\//.test(f.url) ? f.url : `https://${f.url}/sdk`;
+  let url: string;
+  try {
+    url = normalizeEndpointUrl(f.url);
+  } catch {
+    throw new UsageError(`--url: expected a URL like https://host/sdk, got ${JSON.stringify(f.url)}`);
+  }
   if (!URL_RE.test(url)) throw new UsageError(`--url: expected a URL like https://host/sdk, got ${JSON.stringify(f.url)}`);
   if (!f.username) throw new UsageError("--username is required with --url");
   if (!f.password) throw new UsageError("--password is required with --url (env:NAME, file:PATH or credential:NAME keeps it out of ps)");

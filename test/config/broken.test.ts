@@ -135,3 +135,12 @@ describe("valid configs", () => {
     expect([...lines].sort((a, b) => a - b)).toEqual(lines);
   });
 });
+
+test.each([
+  ["https://vcsa.example/sdk", "https://vcsa.example/sdk"],
+  ["https://vcsa.example", "https://vcsa.example/sdk"],
+  ["https://vcsa.example:8443/", "https://vcsa.example:8443/sdk"],
+])("endpoint url %s is used as %s", (written, used) => {
+  const c = parseConfig(vcenter.replace("https://vcsa.example/sdk", written), "u.toml", { env });
+  expect(c.vcenter.lab?.url).toBe(used);
+});
