@@ -32,6 +32,11 @@ export interface VsphereHubOptions {
   logger: Logger;
   /** Retry delays for finding VMs and (re)starting the watch. Default 1 s growing to 30 s. */
   retryMs?: { initial: number; max: number };
+  /**
+   * How long a VM no member uses stays in the watch (default 60 s), so that a BMC restarted
+   * onto the same VM (a reload that changed only its port, say) finds its state at once.
+   */
+  idleUnwatchMs?: number;
 }
 
 export class VsphereHub {
@@ -43,6 +48,14 @@ export class VsphereHub {
   /** refKey → members watching that VM (two BMCs may name one VM). */
   readonly #byRef = new Map<string, Set<HubMember>>();
   readonly #refOf = new Map<HubMember, MoRef>();
+  /** VMs no member uses any more, still in the watch until their timer removes them. */
+  readonly #idle = new Map<string, { ref: MoRef; timer: ReturnType<typeof setTimeout> }>();
+  /**
+   * VMs removed from the running watch. Its collector need not report them again when they
+   * are added back (vcsim keeps them in its filter and never sends "enter"; vCenter may fold
+   * a leave and an enter into nothing), so adding one back starts a fresh watch instead.
+   */
+  readonly #removed = new Set<string>();
   #watch?: PropertyWatch;
   #watchMaxWait = Number.POSITIVE_INFINITY;
   #watchStarting?: Promise<void>;
@@ -85,32 +98,42 @@ export class VsphereHub {
   async leave(m: HubMember): Promise<void> {
     this.#members.delete(m);
     this.#pending.delete(m);
-    const ref = this.#refOf.get(m);
-    this.#refOf.delete(m);
-    if (!ref) return;
-    const set = this.#byRef.get(refKey(ref));
-    set?.delete(m);
-    if (set && set.size === 0) {
-      this.#byRef.delete(refKey(ref));
-      await this.#watch?.remove([ref]).catch((err) => this.#logger.debug("watch remove failed", { err }));
-    }
+    this.#release(m);
   }
 
   /** Find the member's VM (again). Coalesces: one inventory read serves every pending member. */
   requestResolve(m: HubMember): void {
     if (this.#closed || !this.#members.has(m)) return;
-    const old = this.#refOf.get(m);
-    if (old) {
-      this.#refOf.delete(m);
-      const set = this.#byRef.get(refKey(old));
-      set?.delete(m);
-      if (set?.size === 0) {
-        this.#byRef.delete(refKey(old));
-        void this.#watch?.remove([old]).catch((err) => this.#logger.debug("watch remove failed", { err }));
-      }
-    }
+    this.#release(m);
     this.#pending.add(m);
     queueMicrotask(() => void this.#resolvePending());
+  }
+
+  /** Forget the member's VM; the last member of a VM leaves it in the watch for a while. */
+  #release(m: HubMember): void {
+    const ref = this.#refOf.get(m);
+    if (!ref) return;
+    this.#refOf.delete(m);
+    const key = refKey(ref);
+    const set = this.#byRef.get(key);
+    set?.delete(m);
+    if (set?.size !== 0) return;
+    this.#byRef.delete(key);
+    if (this.#closed || this.#idle.has(key)) return;
+    const timer = setTimeout(() => {
+      this.#idle.delete(key);
+      const watch = this.#watch;
+      if (!watch || this.#byRef.has(key)) return;
+      this.#removed.add(key);
+      void watch.remove([ref]).catch((err) => this.#logger.debug("watch remove failed", { err }));
+    }, this.#opts.idleUnwatchMs ?? 60_000);
+    timer.unref?.();
+    this.#idle.set(key, { ref, timer });
+  }
+
+  #clearIdle(): void {
+    for (const { timer } of this.#idle.values()) clearTimeout(timer);
+    this.#idle.clear();
   }
 
   async #resolvePending(): Promise<void> {
@@ -153,7 +176,14 @@ export class VsphereHub {
         if (!set) {
           set = new Set();
           this.#byRef.set(key, set);
-          found.push(vm.ref);
+          const idle = this.#idle.get(key);
+          if (idle) {
+            // Still in the watch, which knows its state (delivered just below).
+            clearTimeout(idle.timer);
+            this.#idle.delete(key);
+          } else {
+            found.push(vm.ref);
+          }
         }
         set.add(m);
         m.resolved(vm.ref);
@@ -184,14 +214,17 @@ export class VsphereHub {
   async #watchRefs(client: VimClient, refs: MoRef[]): Promise<void> {
     if (this.#watchStarting) await this.#watchStarting.catch(() => undefined);
     const maxWaitSeconds = this.#desiredMaxWait();
-    if (this.#watch && this.#watchMaxWait <= maxWaitSeconds) {
+    const readded = refs.some((r) => this.#removed.has(refKey(r)));
+    if (this.#watch && this.#watchMaxWait <= maxWaitSeconds && !readded) {
       await this.#watch.add(refs).catch((err) => this.#logger.warn("watch add failed", { err }));
       return;
     }
-    // No watch yet, or a new member needs fresher news than the running watch delivers.
+    // No watch yet, a new member needs fresher news than the running watch delivers, or a VM
+    // comes back that the running watch would not report again. The old watch keeps serving
+    // the other members until the new one has read every VM.
     const old = this.#watch;
-    this.#watch = undefined;
-    if (old) await old.stop();
+    this.#clearIdle(); // the new watch holds only the VMs members use
+    this.#removed.clear();
     const watch = new PropertyWatch(client, { kind: "list", type: "VirtualMachine", refs: [...this.#allRefs()] }, {
       paths: VM_BMC_PATHS,
       maxWaitSeconds,
@@ -206,12 +239,15 @@ export class VsphereHub {
       }
     });
     this.#watchStarting = watch.start().then(
-      () => {
+      async () => {
         this.#watch = watch;
         this.#watchMaxWait = maxWaitSeconds;
         this.#logger.info("watching VMs", { vms: watch.size, maxWaitSeconds });
+        await old?.stop();
       },
-      (err: unknown) => {
+      async (err: unknown) => {
+        this.#watch = undefined;
+        await old?.stop();
         this.#logger.warn("cannot start the VM watch; will retry", { err });
         // Their state stays unknown until a watch runs: resolve everyone again, then retry.
         for (const m of this.#refOf.keys()) this.#pending.add(m);
@@ -239,6 +275,7 @@ export class VsphereHub {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    this.#clearIdle();
     await this.#resolving?.catch(() => undefined);
     await this.#watchStarting?.catch(() => undefined);
     await this.#watch?.stop();
