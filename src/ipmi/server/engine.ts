@@ -240,7 +240,7 @@ export class IpmiSessionEngine {
       const out = this.seal(msg, response, framing);
       if (closesSelf && this.ctx.table.delete(s.id)) {
         this.ctx.stats.sessionsClosed++;
-        this.ctx.opts.logger.info("IPMI session closed", { client: `${source.address}:${source.port}`, session: s.id, user: s.user?.name });
+        this.ctx.opts.logger.debug("IPMI session closed", { client: `${source.address}:${source.port}`, session: s.id, user: s.user?.name });
       }
       return out;
     }

@@ -79,7 +79,7 @@ export function activateSession(ctx: EngineContext, s: Ipmi15SessionState, data:
   s.state = "active";
   s.lastActivity = opts.now();
   stats.sessionsOpened++;
-  opts.logger.info("IPMI 1.5 session active", {
+  opts.logger.debug("IPMI 1.5 session active", {
     client: `${s.source.address}:${s.source.port}`,
     session: s.id,
     user: s.user.name,

@@ -210,7 +210,7 @@ export function handleRakp3(ctx: EngineContext, payload: Uint8Array, source: Ipm
     s.state = "active";
     s.openResponse = undefined;
     stats.sessionsOpened++;
-    log.info("RMCP+ session active", {
+    log.debug("RMCP+ session active", {
       client: `${source.address}:${source.port}`,
       session: s.id,
       user: s.user.name,
