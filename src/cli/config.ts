@@ -1,5 +1,6 @@
 import { defineCommand } from "citty";
 import type { Config } from "../config/types.ts";
+import { ConfigError } from "../errors.ts";
 import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
 
 function describeVm(b: Config["bmc"][number]): string {
@@ -23,7 +24,18 @@ const check = defineCommand({
   meta: { name: "check", description: "parse and validate a config file; print what would run (exit 0 valid, 1 invalid)" },
   args: { ...configArg, ...jsonArg },
   run({ args }) {
-    const config = loadConfigFromArgs(args);
+    let config: Config;
+    try {
+      config = loadConfigFromArgs(args);
+    } catch (err) {
+      // Automation reading --json gets the verdict on stdout too; people get stderr as usual.
+      if (!(args.json && err instanceof ConfigError)) throw err;
+      printJson({
+        valid: false,
+        problems: err.all.map((e) => ({ file: e.file, line: e.line ?? null, key: e.keyPath ?? null, message: e.detail })),
+      });
+      throw err;
+    }
     const s = summarize(config);
     if (args.json) return printJson({ valid: true, ...s });
     const out: string[] = [`${s.file}: valid`];

@@ -56,6 +56,15 @@ describe("esxkit CLI", () => {
     expect(r.stderr).toContain("^");
   });
 
+  test("config check --json on a broken file: the problems on stdout as JSON, exit 1", () => {
+    const r = esxkit(["config", "check", "--json", "-c", "test/fixtures/config/broken-port.toml"]);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as { valid: boolean; problems: Array<{ line: number; key: string; message: string }> };
+    expect(out.valid).toBe(false);
+    expect(out.problems[0]).toMatchObject({ line: 9, key: "bmc[0].port", message: 'expected an integer 1..65535, got "62x0"' });
+    expect(r.stderr).toContain("broken-port.toml:9");
+  });
+
   test("the config is found through $ESXKIT_CONFIG", () => {
     const r = esxkit(["config", "check", "--json"], { ESXKIT_CONFIG: "test/fixtures/config/broken-port.toml" });
     expect(r.code).toBe(1);
