@@ -7,9 +7,8 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { loadConfig } from "../config/load.ts";
+import { DEFAULT_CONTROL_SOCKET } from "../config/schema.ts";
 import { parseDuration } from "../watchdog/pause.ts";
-
-const DEFAULT_CONTROL_SOCKET = "/run/esxkit/control.sock";
 
 const socketArgs = {
   ...configArg,

@@ -249,4 +249,3 @@ export function entryFingerprint(entry: unknown): string {
   return createHash("sha256").update(JSON.stringify(entry)).digest("hex");
 }
 
-export { isWildcard };

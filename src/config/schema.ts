@@ -50,10 +50,13 @@ export const physicalBmcSchema = v.strictObject({
   privilege: v.optional(v.picklist(["operator", "administrator"], expect('"operator" or "administrator"')), "administrator"),
 });
 
+/** Where `serve` listens for `esxkit status` & co. unless daemon.control_socket says otherwise. */
+export const DEFAULT_CONTROL_SOCKET = "/run/esxkit/control.sock";
+
 export const daemonSchema = v.strictObject({
   log_level: v.optional(v.picklist(["debug", "info", "warn", "error"], expect('one of "debug", "info", "warn", "error"')), "info"),
   state_dir: v.optional(str("a directory path"), "/var/lib/esxkit"),
-  control_socket: v.optional(str("a socket path"), "/run/esxkit/control.sock"),
+  control_socket: v.optional(str("a socket path"), DEFAULT_CONTROL_SOCKET),
   metrics_listen: v.optional(hostPort),
 });
 

@@ -1,8 +1,6 @@
 // Runs the configured BMCs, SLP entries and watchdogs as services, and reconciles them
 // against a new config on reload: unchanged entries keep running (no dropped IPMI
 // sessions), changed ones restart, removed ones stop, new ones start.
-import { entryFingerprint } from "../config/build.ts";
-import type { Config } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 
 export type ServiceKind = "bmc" | "slp" | "watchdog";
@@ -100,13 +98,4 @@ export class ServiceSet {
   get size(): number {
     return this.running.size;
   }
-}
-
-/** Fingerprints for each entry of a config, including the endpoints it references. */
-export function fingerprints(config: Config) {
-  return {
-    bmc: config.bmc.map((b) => entryFingerprint({ b, vcenter: config.vcenter[b.vcenter] })),
-    slp: config.slp.map((s) => entryFingerprint(s)),
-    watchdog: config.watchdog.map((w) => entryFingerprint({ w, hosts: w.hosts.map((h) => config.esxi[h]) })),
-  };
 }
