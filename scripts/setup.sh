@@ -14,6 +14,9 @@ DEBIAN_PACKAGES=(
   tshark                                       # wire validation (IPMI/RMCP+, SLP dissectors)
   iproute2 util-linux openssl procps           # network namespaces, unshare, test certificates, ps
   iputils-ping                                 # the watchdog's ICMP isolation probe
+  socat                                        # Ironic's console pattern (socat + ipmitool sol)
+  python3-sushy redfishtool python3-ironic     # real Redfish clients: Ironic's library, its driver, redfishtool
+  systemd                                      # systemd-analyze verify/security on the shipped unit
 )
 
 missing=()
