@@ -21,7 +21,7 @@ export function summarize(c: Config) {
 }
 
 const check = defineCommand({
-  meta: { name: "check", description: "parse and validate a config file; print what would run (exit 0 valid, 1 invalid)" },
+  meta: { name: "check", examples: ["esxkit config check -c /etc/esxkit/config.toml", "esxkit config check -c config.toml --json"], description: "parse and validate a config file; print what would run (exit 0 valid, 1 invalid)" },
   args: { ...configArg, ...jsonArg },
   run({ args }) {
     let config: Config;
@@ -51,6 +51,6 @@ const check = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "config", description: "work with config files" },
+  meta: { name: "config", examples: ["esxkit config check -c config.toml"], description: "work with config files" },
   subCommands: { check },
 });

@@ -52,7 +52,7 @@ type ServiceStatus = { kind: string; name: string } & Record<string, unknown>;
 const cell = (v: unknown) => (v === undefined || v === null ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
 
 export const status = defineCommand({
-  meta: { name: "status", description: "show what the running daemon is doing" },
+  meta: { name: "status", examples: ["esxkit status", "esxkit status --json -c /etc/esxkit/config.toml"], description: "show what the running daemon is doing" },
   args: { ...socketArgs, ...jsonArg },
   async run({ args }) {
     const s = (await controlRequest(socketPath(args), "GET", "/v1/status")) as { version: string; pid: number; config: string; started_at: string; last_reload?: { at: string; ok: boolean }; services: ServiceStatus[]; failed?: Array<{ key: string; error: string }> };
@@ -70,7 +70,7 @@ export const status = defineCommand({
 });
 
 const bmcList = defineCommand({
-  meta: { name: "list", description: "list the running virtual BMCs" },
+  meta: { name: "list", examples: ["esxkit bmc list", "esxkit bmc list --json"], description: "list the running virtual BMCs" },
   args: { ...socketArgs, ...jsonArg },
   async run({ args }) {
     const list = (await controlRequest(socketPath(args), "GET", "/v1/bmc")) as ServiceStatus[];
@@ -79,10 +79,10 @@ const bmcList = defineCommand({
   },
 });
 
-export const bmc = defineCommand({ meta: { name: "bmc", description: "virtual BMCs of the running daemon" }, subCommands: { list: bmcList } });
+export const bmc = defineCommand({ meta: { name: "bmc", examples: ["esxkit bmc list"], description: "virtual BMCs of the running daemon" }, subCommands: { list: bmcList } });
 
 const pause = defineCommand({
-  meta: { name: "pause", description: "suspend watchdog actions (planned maintenance)" },
+  meta: { name: "pause", examples: ["esxkit watchdog pause vcsa --for 2h", "esxkit watchdog pause"], description: "suspend watchdog actions (planned maintenance)" },
   args: {
     name: { type: "positional", required: false, description: "watchdog name (default: all)" },
     for: { type: "string", description: "resume automatically after this long, e.g. 2h (default: until resumed)", valueHint: "DURATION" },
@@ -98,7 +98,7 @@ const pause = defineCommand({
 });
 
 const resume = defineCommand({
-  meta: { name: "resume", description: "resume watchdog actions" },
+  meta: { name: "resume", examples: ["esxkit watchdog resume vcsa", "esxkit watchdog resume"], description: "resume watchdog actions" },
   args: { name: { type: "positional", required: false, description: "watchdog name (default: all)" }, ...socketArgs, ...jsonArg },
   async run({ args }) {
     const r = await controlRequest(socketPath(args), "POST", "/v1/watchdog/resume", { name: args.name });
@@ -107,10 +107,10 @@ const resume = defineCommand({
   },
 });
 
-export const watchdog = defineCommand({ meta: { name: "watchdog", description: "control the running daemon's watchdogs" }, subCommands: { pause, resume } });
+export const watchdog = defineCommand({ meta: { name: "watchdog", examples: ["esxkit watchdog pause vcsa --for 2h"], description: "control the running daemon's watchdogs" }, subCommands: { pause, resume } });
 
 export const reload = defineCommand({
-  meta: { name: "reload", description: "ask the running daemon to re-read its config (like SIGHUP, but reports the result)" },
+  meta: { name: "reload", examples: ["esxkit reload", "systemctl reload esxkit"], description: "ask the running daemon to re-read its config (like SIGHUP, but reports the result)" },
   args: { ...socketArgs, ...jsonArg },
   async run({ args }) {
     const r = await controlRequest(socketPath(args), "POST", "/v1/reload");

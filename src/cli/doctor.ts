@@ -41,7 +41,7 @@ function intFlag(name: string, value: string | undefined, fallback: number, min:
 
 export default defineCommand({
   meta: {
-    name: "doctor",
+    name: "doctor", examples: ["esxkit doctor -c /etc/esxkit/config.toml", "esxkit doctor --url https://vcsa.lab/sdk --username administrator@vsphere.local --password env:VC_PW --markdown > report.md"],
     description:
       "check vCenter/ESXi for known traps (EVC/MDCLEAR, upgrade order, USB/SD boot, MSM discovery, watchdog readiness). " +
       "Exit 0 ok, 1 warnings, 2 critical; like every command it also exits 2 on a usage error and 1 when it cannot run " +

@@ -22,7 +22,7 @@ export function renderUnit(opts: { binary: string; config: string; user?: string
 }
 
 export default defineCommand({
-  meta: { name: "install-service", description: "write the systemd unit (and a config skeleton if none exists)" },
+  meta: { name: "install-service", examples: ["sudo esxkit install-service", "sudo /usr/local/bin/esxkit install-service --user esxkit"], description: "write the systemd unit (and a config skeleton if none exists)" },
   args: {
     root: { type: "string", description: "write below this directory instead of / (packaging, tests)", valueHint: "DIR" },
     binary: { type: "string", description: "path of the esxkit binary in the unit (default: this executable)", valueHint: "PATH" },

@@ -49,7 +49,7 @@ function hex(d: Uint8Array): string {
 }
 
 export default defineCommand({
-  meta: { name: "ipmi", description: "talk to a BMC over IPMI v2.0/RMCP+: power status|on|off|cycle|reset|soft|diag, mc info, raw" },
+  meta: { name: "ipmi", examples: ["esxkit ipmi 10.0.0.21 -U admin -P env:BMC_PASSWORD power status", "esxkit ipmi 127.0.0.1:6230 -U admin -P file:/etc/esxkit/bmc.pw -C 3 power cycle", "esxkit ipmi esx01-ilo -U admin -P env:BMC_PASSWORD mc info"], description: "talk to a BMC over IPMI v2.0/RMCP+: power status|on|off|cycle|reset|soft|diag, mc info, raw" },
   args: {
     target: { type: "positional", description: "BMC address, HOST[:PORT] (default port 623)", required: true, valueHint: "HOST[:PORT]" },
     command: { type: "positional", description: "power | mc | raw", required: true, valueHint: "COMMAND" },

@@ -6,8 +6,10 @@
 //   1  the command failed (invalid config, unreachable peer, failed operation)
 //   2  usage error (unknown command or flag, missing or bad argument)
 // `esxkit doctor` refines 1 and 2: 1 = warnings found, 2 = critical findings.
-import { type ArgDef, type CommandDef, runCommand, showUsage } from "citty";
+import { type ArgDef, type CommandDef, runCommand } from "citty";
+import { closest } from "../config/suggest.ts";
 import { ConfigError, EsxkitError, UsageError } from "../errors.ts";
+import { renderHelp } from "./help.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -48,7 +50,7 @@ async function flagSpec(cmd: AnyCommand): Promise<FlagSpec> {
  * Walks the command tree along argv, checking every flag against the command it belongs to.
  * Returns the chain of commands (root first) so help can be shown for the right one.
  */
-async function checkArgv(root: AnyCommand, argv: string[]): Promise<AnyCommand[]> {
+export async function checkArgv(root: AnyCommand, argv: string[]): Promise<AnyCommand[]> {
   const chain: AnyCommand[] = [root];
   let cmd = root;
   let spec = await flagSpec(cmd);
@@ -69,7 +71,14 @@ async function checkArgv(root: AnyCommand, argv: string[]): Promise<AnyCommand[]
     const subs = (await resolve(cmd.subCommands)) as Record<string, AnyCommand | (() => Promise<AnyCommand>)> | undefined;
     if (subs && Object.keys(subs).length > 0) {
       const next = subs[arg];
-      if (!next) throw new UsageError(`unknown command "${arg}" (expected one of: ${Object.keys(subs).join(", ")})`);
+      if (!next) {
+        const names = Object.keys(subs);
+        const guess = closest(arg, names);
+        const path = chain.map((c) => (c.meta as { name?: string } | undefined)?.name).join(" ");
+        throw new UsageError(
+          `unknown command "${arg}" for "${path}"${guess ? `: did you mean "${guess}"?` : ""} (commands: ${names.join(", ")}; see ${path} --help)`,
+        );
+      }
       cmd = (await resolve(next)) as AnyCommand;
       chain.push(cmd);
       spec = await flagSpec(cmd);
@@ -104,18 +113,26 @@ function printError(err: unknown): number {
   return EXIT_FAILURE;
 }
 
+/** `esxkit help [command …]` is `esxkit [command …] --help`. */
+export function helpAsFlag(argv: string[]): string[] {
+  return argv[0] === "help" ? [...argv.slice(1).filter((a) => !a.startsWith("-")), "--help"] : argv;
+}
+
+async function printHelp(chain: AnyCommand[], to: NodeJS.WriteStream = process.stdout): Promise<void> {
+  to.write(await renderHelp(chain));
+}
+
 /** Runs the CLI and returns the exit code (the caller exits). */
 export async function runCli(root: AnyCommand, argv: string[]): Promise<number> {
+  argv = helpAsFlag(argv);
   let chain: AnyCommand[];
   try {
     chain = await checkArgv(root, argv);
   } catch (err) {
     return printError(err);
   }
-  const leaf = chain[chain.length - 1] as AnyCommand;
-  const parent = chain[chain.length - 2];
   if (argv.includes("--help") || argv.includes("-h")) {
-    await showUsage(leaf, parent);
+    await printHelp(chain);
     return EXIT_OK;
   }
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
@@ -125,7 +142,8 @@ export async function runCli(root: AnyCommand, argv: string[]): Promise<number> 
   try {
     await runCommand(root, { rawArgs: argv });
   } catch (err) {
-    if (err instanceof Error && err.name === "CLIError") await showUsage(leaf, parent);
+    // A missing command or argument: the help of the command in question, on stderr.
+    if (err instanceof Error && err.name === "CLIError") await printHelp(chain, process.stderr);
     return printError(err);
   }
   return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;

@@ -37,7 +37,7 @@ function uaOptions(args: { unicast?: string; interface?: string; port?: string; 
 }
 
 const find = defineCommand({
-  meta: { name: "find", description: "find services (SrvRqst), by multicast or from one address" },
+  meta: { name: "find", examples: ["esxkit slp find", "esxkit slp find --unicast 10.0.0.11 service:wbem", "esxkit slp find --predicate '(Namespace=lsi/lsimr13)'"], description: "find services (SrvRqst), by multicast or from one address" },
   args: {
     type: { type: "positional", description: "service type (default service:wbem)", required: false, valueHint: "TYPE" },
     predicate: { type: "string", description: "LDAPv3 filter, e.g. (Namespace=lsi/lsimr13)", valueHint: "FILTER" },
@@ -57,7 +57,7 @@ const find = defineCommand({
 });
 
 const attrs = defineCommand({
-  meta: { name: "attrs", description: "read a service's attributes (AttrRqst) by URL or service type" },
+  meta: { name: "attrs", examples: ["esxkit slp attrs service:wbem:https://esx01.lab:5989 --unicast 10.0.0.11", "esxkit slp attrs service:wbem --unicast 10.0.0.11 --save esx01.attrs"], description: "read a service's attributes (AttrRqst) by URL or service type" },
   args: {
     target: { type: "positional", description: "service URL (service:wbem:https://host:5989) or type (service:wbem)", required: true, valueHint: "URL|TYPE" },
     tags: { type: "string", description: "comma-separated tags to ask for (wildcards allowed)", valueHint: "TAGS" },
@@ -90,6 +90,6 @@ const attrs = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "slp", description: "SLP user agent: find services and read attributes as MSM would" },
+  meta: { name: "slp", examples: ["esxkit slp find --unicast 10.0.0.11"], description: "SLP user agent: find services and read attributes as MSM would" },
   subCommands: { find, attrs },
 });

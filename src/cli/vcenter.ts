@@ -33,7 +33,7 @@ export function withTlsHint(err: unknown, e: EndpointConfig): unknown {
 }
 
 const check = defineCommand({
-  meta: { name: "check", description: "connect and log in to [vcenter.NAME] or [esxi.NAME]; print product, version, build, apiType, certificate thumbprint" },
+  meta: { name: "check", examples: ["esxkit vcenter check lab -c config.toml", "esxkit vcenter check esx01 --json"], description: "connect and log in to [vcenter.NAME] or [esxi.NAME]; print product, version, build, apiType, certificate thumbprint" },
   args: {
     name: { type: "positional", description: "endpoint name from the config", required: true, valueHint: "NAME" },
     ...configArg,
@@ -90,7 +90,7 @@ function toHttpsUrl(input: string): string {
 }
 
 const thumbprint = defineCommand({
-  meta: { name: "thumbprint", description: "print a server certificate's SHA-256 and SHA-1 thumbprints, ready to paste as thumbprint = \"…\"" },
+  meta: { name: "thumbprint", examples: ["esxkit vcenter thumbprint https://vcsa.example.local", "esxkit vcenter thumbprint esx01.lab:443 --json"], description: "print a server certificate's SHA-256 and SHA-1 thumbprints, ready to paste as thumbprint = \"…\"" },
   args: {
     url: { type: "positional", description: "https://host[:port][/sdk], or host[:port]", required: true, valueHint: "URL" },
     ...jsonArg,
@@ -117,6 +117,6 @@ const thumbprint = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "vcenter", description: "check vCenter / ESXi endpoints" },
+  meta: { name: "vcenter", examples: ["esxkit vcenter thumbprint https://vcsa.example.local", "esxkit vcenter check lab"], description: "check vCenter / ESXi endpoints" },
   subCommands: { check, thumbprint },
 });

@@ -35,7 +35,7 @@ async function withClient<T>(endpoint: EndpointConfig, fn: (c: VimClient) => Pro
 }
 
 const list = defineCommand({
-  meta: { name: "list", description: "list VMs: name, power state, BIOS uuid, host (all [vcenter.*] unless --vcenter)" },
+  meta: { name: "list", examples: ["esxkit vm list", "esxkit vm list --vcenter lab --json"], description: "list VMs: name, power state, BIOS uuid, host (all [vcenter.*] unless --vcenter)" },
   args: { ...vcenterArg, ...configArg, ...jsonArg },
   async run({ args }) {
     const config = loadConfigFromArgs(args);
@@ -70,7 +70,7 @@ const ACTIONS = ["status", "on", "off", "reset", "soft"] as const;
 type Action = (typeof ACTIONS)[number];
 
 const power = defineCommand({
-  meta: { name: "power", description: "VM power: status | on | off (hard) | reset (hard) | soft (guest shutdown)" },
+  meta: { name: "power", examples: ["esxkit vm power web01 status", "esxkit vm power --by uuid 4213a2b1-8c1e-4f0a-9d5e-2b7c9e0f1a22 on"], description: "VM power: status | on | off (hard) | reset (hard) | soft (guest shutdown)" },
   args: {
     vm: { type: "positional", description: "VM name (or uuid with --by)", required: true, valueHint: "VM" },
     action: { type: "positional", description: "status | on | off | reset | soft", required: true, valueHint: "ACTION" },
@@ -107,6 +107,6 @@ const power = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "vm", description: "list VMs and control their power" },
+  meta: { name: "vm", examples: ["esxkit vm list", "esxkit vm power web01 status"], description: "list VMs and control their power" },
   subCommands: { list, power },
 });
