@@ -6,6 +6,7 @@ import { ConfigError, UsageError } from "../errors.ts";
 import { loadConfig } from "../config/load.ts";
 import type { Config } from "../config/types.ts";
 import { type Logger, type LogFormat, createLogger, isLevel } from "../log/logger.ts";
+import { stdout } from "./output.ts";
 
 export const configArg = {
   config: {
@@ -53,12 +54,12 @@ export function loggerFromArgs(args: { "log-level"?: string; "log-format"?: stri
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** A plain left-aligned text table. */
 export function printTable(headers: string[], rows: string[][]): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-  process.stdout.write(`${[line(headers), ...rows.map(line)].join("\n")}\n`);
+  stdout(`${[line(headers), ...rows.map(line)].join("\n")}\n`);
 }

@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import type { Config } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
+import { stdout } from "./output.ts";
 
 function describeVm(b: Config["bmc"][number]): string {
   return b.vm.by === "name" ? b.vm.value : `${b.vm.by}=${b.vm.value}`;
@@ -46,7 +47,7 @@ const check = defineCommand({
     for (const w of s.watchdog) out.push(`  watchdog ${w.name}: VM ${w.vm} on ${w.hosts.join(", ")}${w.dry_run ? " (dry run)" : ""}`);
     out.push(`  ${s.bmc.length} BMC(s), ${s.slp.length} SLP entr${s.slp.length === 1 ? "y" : "ies"}, ${s.watchdog.length} watchdog(s)`);
     for (const w of s.warnings) out.push(`warning: ${w}`);
-    process.stdout.write(`${out.join("\n")}\n`);
+    stdout(`${out.join("\n")}\n`);
   },
 });
 

@@ -9,6 +9,7 @@ import { parse as parseToml } from "smol-toml";
 import { loadConfig } from "../config/load.ts";
 import { DEFAULT_CONTROL_SOCKET } from "../config/schema.ts";
 import { parseDuration } from "../watchdog/pause.ts";
+import { stdout, stderr } from "./output.ts";
 
 const socketArgs = {
   ...configArg,
@@ -57,15 +58,15 @@ export const status = defineCommand({
   async run({ args }) {
     const s = (await controlRequest(socketPath(args), "GET", "/v1/status")) as { version: string; pid: number; config: string; started_at: string; last_reload?: { at: string; ok: boolean }; services: ServiceStatus[]; failed?: Array<{ key: string; error: string }> };
     if (args.json) return printJson(s);
-    process.stdout.write(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
+    stdout(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
     const bmcs = s.services.filter((x) => x.kind === "bmc");
     if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map((b) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), cell(b.sessions), cell(b.lastCommand)]));
     const slps = s.services.filter((x) => x.kind === "slp");
     if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
     const wds = s.services.filter((x) => x.kind === "watchdog");
     if (wds.length) printTable(["WATCHDOG", "VM", "STATE", "HOST", "PAUSED", "LAST TRANSITION"], wds.map((w) => [w.name, cell(w.vm), cell(w.state), cell(w.host), cell(w.paused), cell(w.lastTransition)]));
-    for (const f of s.failed ?? []) process.stdout.write(`FAILED ${f.key}: ${f.error}\n`);
-    if (!s.services.length) process.stdout.write("no services running\n");
+    for (const f of s.failed ?? []) stdout(`FAILED ${f.key}: ${f.error}\n`);
+    if (!s.services.length) stdout("no services running\n");
   },
 });
 
@@ -93,7 +94,7 @@ const pause = defineCommand({
     const forMs = args.for === undefined ? undefined : durationArg(args.for);
     const r = await controlRequest(socketPath(args), "POST", "/v1/watchdog/pause", { name: args.name, for_ms: forMs });
     if (args.json) return printJson(r);
-    process.stdout.write(`paused: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}${args.for ? ` for ${args.for}` : ""}\n`);
+    stdout(`paused: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}${args.for ? ` for ${args.for}` : ""}\n`);
   },
 });
 
@@ -103,7 +104,7 @@ const resume = defineCommand({
   async run({ args }) {
     const r = await controlRequest(socketPath(args), "POST", "/v1/watchdog/resume", { name: args.name });
     if (args.json) return printJson(r);
-    process.stdout.write(`resumed: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}\n`);
+    stdout(`resumed: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}\n`);
   },
 });
 
@@ -117,8 +118,8 @@ export const reload = defineCommand({
     if (!(r as { ok: boolean }).ok) process.exitCode = 1;
     if (args.json) return printJson(r);
     const x = r as { ok: boolean; started: string[]; restarted: string[]; stopped: string[]; unchanged: string[]; failed: Array<{ key: string; error: string }> };
-    process.stdout.write(`reloaded: ${x.started.length} started, ${x.restarted.length} restarted, ${x.stopped.length} stopped, ${x.unchanged.length} unchanged, ${x.failed.length} failed\n`);
-    for (const f of x.failed) process.stderr.write(`error: ${f.key} did not start: ${f.error}\n`);
+    stdout(`reloaded: ${x.started.length} started, ${x.restarted.length} restarted, ${x.stopped.length} stopped, ${x.unchanged.length} unchanged, ${x.failed.length} failed\n`);
+    for (const f of x.failed) stderr(`error: ${f.key} did not start: ${f.error}\n`);
     if (!x.ok) process.exitCode = 1;
   },
 });

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import unitTemplate from "../../packaging/esxkit.service" with { type: "text" };
 import skeleton from "../../packaging/config-skeleton.toml" with { type: "text" };
 import { UsageError } from "../errors.ts";
+import { stdout } from "./output.ts";
 
 /** systemd splits ExecStart= on whitespace unless the word is quoted. */
 function execWord(path: string): string {
@@ -48,6 +49,6 @@ export default defineCommand({
       lines.push(`wrote ${cfg} (a skeleton: edit it, then check it with \`esxkit config check -c ${configPath}\`)`);
     } else lines.push(`kept the existing ${cfg}`);
     lines.push("next: systemctl daemon-reload && systemctl enable --now esxkit", "reload the config later with: systemctl reload esxkit");
-    process.stdout.write(`${lines.join("\n")}\n`);
+    stdout(`${lines.join("\n")}\n`);
   },
 });

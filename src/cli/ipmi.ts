@@ -7,6 +7,7 @@ import { UsageError } from "../errors.ts";
 import { IpmiClient, type ChassisAction } from "../ipmi/client/client.ts";
 import { createLogger } from "../log/logger.ts";
 import { jsonArg, printJson } from "./common.ts";
+import { stdout, stderr } from "./output.ts";
 
 const ACTIONS: Record<string, ChassisAction> = { on: "on", off: "off", cycle: "cycle", reset: "reset", soft: "soft", diag: "diag" };
 const CONTROL_TEXT: Record<ChassisAction, string> = {
@@ -92,7 +93,7 @@ export default defineCommand({
         run = async (c) => {
           const s = await c.chassisStatus();
           if (args.json) printJson({ power: s.powerOn ? "on" : "off", ...s });
-          else process.stdout.write(`Chassis Power is ${s.powerOn ? "on" : "off"}\n`);
+          else stdout(`Chassis Power is ${s.powerOn ? "on" : "off"}\n`);
         };
       } else {
         const a = ACTIONS[action];
@@ -100,7 +101,7 @@ export default defineCommand({
         run = async (c) => {
           await c.chassisControl(a);
           if (args.json) printJson({ control: a, ok: true });
-          else process.stdout.write(`Chassis Power Control: ${CONTROL_TEXT[a]}\n`);
+          else stdout(`Chassis Power Control: ${CONTROL_TEXT[a]}\n`);
         };
       }
     } else if (command === "mc") {
@@ -109,7 +110,7 @@ export default defineCommand({
         const d = await c.getDeviceId();
         if (args.json) printJson({ ...d, auxFirmware: d.auxFirmware ? hex(d.auxFirmware) : undefined });
         else {
-          process.stdout.write(
+          stdout(
             `Device ID: ${d.deviceId}\nDevice Revision: ${d.deviceRevision}\nFirmware Revision: ${d.firmwareMajor}.${String(d.firmwareMinor).padStart(2, "0")}\n` +
               `IPMI Version: ${d.ipmiVersion}\nManufacturer ID: ${d.manufacturerId}\nProduct ID: ${d.productId}\n`,
           );
@@ -123,16 +124,16 @@ export default defineCommand({
         const r = await c.rawCommand(netFn, cmd, new Uint8Array(data));
         if (args.json) printJson({ cc: r.cc, data: hex(r.data) });
         else if (r.cc !== 0) {
-          process.stderr.write(`completion code 0x${r.cc.toString(16).padStart(2, "0")}\n`);
+          stderr(`completion code 0x${r.cc.toString(16).padStart(2, "0")}\n`);
           process.exitCode = 1;
-        } else process.stdout.write(`${hex(r.data)}\n`);
+        } else stdout(`${hex(r.data)}\n`);
       };
     } else {
       throw new UsageError(`unknown IPMI command "${command}" (expected power, mc or raw)`);
     }
 
     const password = resolveSecret(args.password);
-    const logger = createLogger({ level: args.verbose ? "debug" : "warn", format: "pretty", write: (line) => process.stderr.write(`${line}\n`) });
+    const logger = createLogger({ level: args.verbose ? "debug" : "warn", format: "pretty", write: (line) => stderr(`${line}\n`) });
     const client = await IpmiClient.connect({
       host,
       port,

@@ -10,6 +10,7 @@ import { type ArgDef, type CommandDef, runCommand } from "citty";
 import { closest } from "../config/suggest.ts";
 import { ConfigError, EsxkitError, UsageError } from "../errors.ts";
 import { renderHelp } from "./help.ts";
+import { type Output, stderr, stdout } from "./output.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -91,25 +92,25 @@ function printError(err: unknown): number {
   // `esxkit … | head` closed the pipe: the reader's choice, not a failure.
   if ((err as NodeJS.ErrnoException | null)?.code === "EPIPE") return EXIT_OK;
   if (err instanceof ConfigError) {
-    for (const e of err.all) process.stderr.write(`error: ${e.message}\n`);
-    if (err.others.length) process.stderr.write(`${err.all.length} problems\n`);
+    for (const e of err.all) stderr(`error: ${e.message}\n`);
+    if (err.others.length) stderr(`${err.all.length} problems\n`);
     return EXIT_FAILURE;
   }
   if (err instanceof UsageError) {
-    process.stderr.write(`error: ${err.message}\n`);
+    stderr(`error: ${err.message}\n`);
     return EXIT_USAGE;
   }
   if (err instanceof EsxkitError) {
-    process.stderr.write(`error: ${err.message} [${err.code}]\n`);
+    stderr(`error: ${err.message} [${err.code}]\n`);
     return EXIT_FAILURE;
   }
   if (err instanceof Error && err.name === "CLIError") {
-    process.stderr.write(`error: ${err.message}\n`);
+    stderr(`error: ${err.message}\n`);
     return EXIT_USAGE;
   }
   // Anything else (a system error, a bug) gets one readable line; the stack with ESXKIT_DEBUG=1.
   const detail = err instanceof Error ? (process.env.ESXKIT_DEBUG ? (err.stack ?? err.message) : err.message) : String(err);
-  process.stderr.write(`error: ${detail}${process.env.ESXKIT_DEBUG ? "" : " (ESXKIT_DEBUG=1 shows where)"}\n`);
+  stderr(`error: ${detail}${process.env.ESXKIT_DEBUG ? "" : " (ESXKIT_DEBUG=1 shows where)"}\n`);
   return EXIT_FAILURE;
 }
 
@@ -118,8 +119,8 @@ export function helpAsFlag(argv: string[]): string[] {
   return argv[0] === "help" ? [...argv.slice(1).filter((a) => !a.startsWith("-")), "--help"] : argv;
 }
 
-async function printHelp(chain: AnyCommand[], to: NodeJS.WriteStream = process.stdout): Promise<void> {
-  to.write(await renderHelp(chain));
+async function printHelp(chain: AnyCommand[], to: Output = stdout): Promise<void> {
+  to(await renderHelp(chain));
 }
 
 /** Runs the CLI and returns the exit code (the caller exits). */
@@ -136,14 +137,14 @@ export async function runCli(root: AnyCommand, argv: string[]): Promise<number> 
     return EXIT_OK;
   }
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-    process.stdout.write(`${(await resolve(root.meta))?.version ?? "unknown"}\n`);
+    stdout(`${(await resolve(root.meta))?.version ?? "unknown"}\n`);
     return EXIT_OK;
   }
   try {
     await runCommand(root, { rawArgs: argv });
   } catch (err) {
     // A missing command or argument: the help of the command in question, on stderr.
-    if (err instanceof Error && err.name === "CLIError") await printHelp(chain, process.stderr);
+    if (err instanceof Error && err.name === "CLIError") await printHelp(chain, stderr);
     return printError(err);
   }
   return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;

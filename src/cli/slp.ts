@@ -7,6 +7,7 @@ import { serializeAttribute } from "../slp/attributes.ts";
 import { errorCodeName } from "../slp/wire/index.ts";
 import { findAttributes, findServices, formatSavedAttributes, type UaOptions } from "../slp/ua.ts";
 import { jsonArg, printJson, printTable } from "./common.ts";
+import { stdout, stderr } from "./output.ts";
 
 const uaArgs = {
   unicast: { type: "string", description: "ask this address only (default: multicast to 239.255.255.253)", valueHint: "ADDR" },
@@ -48,9 +49,9 @@ const find = defineCommand({
     const { services, errors } = await findServices(type, uaOptions(args), args.predicate ?? "");
     if (args.json) return printJson({ services, errors: errors.map((e) => ({ ...e, error: errorCodeName(e.errorCode) })) });
     if (services.length > 0) printTable(["URL", "LIFETIME", "FROM"], services.map((s) => [s.url, String(s.lifetime), s.responder]));
-    for (const e of errors) process.stderr.write(`${e.responder}: ${errorCodeName(e.errorCode)}\n`);
+    for (const e of errors) stderr(`${e.responder}: ${errorCodeName(e.errorCode)}\n`);
     if (services.length === 0) {
-      process.stderr.write(`no ${type} services found\n`);
+      stderr(`no ${type} services found\n`);
       process.exitCode = 1;
     }
   },
@@ -76,14 +77,14 @@ const attrs = defineCommand({
       });
     } else {
       for (const r of results) {
-        process.stdout.write(`# from ${r.responder}${r.truncated ? " (truncated)" : ""}\n`);
-        for (const a of r.attributes) process.stdout.write(`${serializeAttribute(a)}\n`);
+        stdout(`# from ${r.responder}${r.truncated ? " (truncated)" : ""}\n`);
+        for (const a of r.attributes) stdout(`${serializeAttribute(a)}\n`);
       }
-      for (const e of errors) process.stderr.write(`${e.responder}: ${errorCodeName(e.errorCode)}\n`);
-      if (args.save && results.length > 0) process.stderr.write(`saved to ${args.save}\n`);
+      for (const e of errors) stderr(`${e.responder}: ${errorCodeName(e.errorCode)}\n`);
+      if (args.save && results.length > 0) stderr(`saved to ${args.save}\n`);
     }
     if (results.length === 0) {
-      if (!args.json) process.stderr.write(`no attributes for ${target}\n`);
+      if (!args.json) stderr(`no attributes for ${target}\n`);
       process.exitCode = 1;
     }
   },

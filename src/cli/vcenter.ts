@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "../log/logger.ts";
 import { VimClient } from "../vsphere/client.ts";
 import { fetchServerCertificate, type Thumbprints } from "../vsphere/thumbprint.ts";
 import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
+import { stdout, stderr } from "./output.ts";
 
 /** [vcenter.NAME] or [esxi.NAME] from the config; NotFoundError naming the choices otherwise. */
 export function endpointByName(config: Config, name: string): EndpointConfig {
@@ -19,7 +20,7 @@ export function endpointByName(config: Config, name: string): EndpointConfig {
 
 /** Warnings (e.g. insecure = true) to stderr, so stdout stays clean for output. */
 export function cliLogger(): Logger {
-  return createLogger({ level: "warn", format: "pretty", write: (line) => process.stderr.write(`${line}\n`) });
+  return createLogger({ level: "warn", format: "pretty", write: (line) => stderr(`${line}\n`) });
 }
 
 /** Add a hint a field engineer can act on to TLS failures. */
@@ -77,7 +78,7 @@ const check = defineCommand({
         `  tls:        ${result.tls}`,
         `  thumbprint: ${result.thumbprint_sha256 ?? "(plain http)"}`,
       ];
-      process.stdout.write(`${lines.join("\n")}\n`);
+      stdout(`${lines.join("\n")}\n`);
     } finally {
       await client.close();
     }
@@ -112,7 +113,7 @@ const thumbprint = defineCommand({
       `thumbprint = "${cert.sha256}"   # SHA-256`,
       `# thumbprint = "${cert.sha1}"   # SHA-1, the same certificate`,
     ];
-    process.stdout.write(`${lines.join("\n")}\n`);
+    stdout(`${lines.join("\n")}\n`);
   },
 });
 

@@ -10,6 +10,7 @@ import { findVm, listVms } from "../vsphere/search.ts";
 import { getPowerState, isInvalidPowerState, powerOffVm, powerOnVm, resetVm, shutdownGuest } from "../vsphere/vm.ts";
 import { configArg, jsonArg, loadConfigFromArgs, printJson, printTable } from "./common.ts";
 import { cliLogger, endpointByName, withTlsHint } from "./vcenter.ts";
+import { stdout } from "./output.ts";
 
 const vcenterArg = {
   vcenter: { type: "string", description: "endpoint name ([vcenter.NAME] or [esxi.NAME]); default: the only [vcenter.*]", valueHint: "NAME" },
@@ -101,7 +102,7 @@ const power = defineCommand({
       const state = await getPowerState(c, vm.ref);
       if (args.json) return printJson({ vm: vm.name, moref: vm.ref.value, action, power_state: state, ...(note ? { note } : {}) });
       const verb = action === "status" ? "is" : action === "soft" ? "guest shutdown requested; now" : `${action}: now`;
-      process.stdout.write(`${vm.name}: ${verb} ${state}${note ? ` (${note})` : ""}\n`);
+      stdout(`${vm.name}: ${verb} ${state}${note ? ` (${note})` : ""}\n`);
     });
   },
 });

@@ -4,6 +4,7 @@
 // Every line passes through the secret redactor, so a secret that reaches a log call by
 // mistake is still never written.
 import { redactSecrets } from "./secrets.ts";
+import { isTerminal } from "./terminal.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
 export type Fields = Record<string, unknown>;
@@ -54,11 +55,27 @@ function formatPretty(rec: Fields): string {
   return `${t} ${String(level).toUpperCase().padEnd(5)} ${subsystem ? `[${String(subsystem)}] ` : ""}${String(msg)}${extra ? ` ${extra}` : ""}`;
 }
 
+let stdoutGuarded = false;
+
+/** The default sink: stdout, where a closed pipe (`… | head`) ends the process quietly. */
+function writeStdout(line: string): void {
+  if (!stdoutGuarded) {
+    stdoutGuarded = true;
+    process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+  process.stdout.write(`${line}\n`);
+}
+
 export function createLogger(opts: LoggerOptions = {}): Logger {
   const threshold = LEVELS[opts.level ?? "info"];
-  const format: LogFormat = opts.format ?? (process.stdout.isTTY ? "pretty" : "json");
+  // Not process.stdout.isTTY: a CLI command that never logs should not pay for building the
+  // stdout stream (most of its start-up time).
+  const format: LogFormat = opts.format ?? (isTerminal(1) ? "pretty" : "json");
   const journal = opts.journal ?? Boolean(process.env.JOURNAL_STREAM);
-  const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const write = opts.write ?? writeStdout;
   const now = opts.now ?? (() => new Date());
 
   function make(subsystem: string | undefined, bound: Fields): Logger {
