@@ -19,6 +19,8 @@ import { lanAddressFor } from "./lan-address.ts";
 
 /** The LAN channel every esxkit BMC is; Auth Capabilities, Channel Info and Access agree on it. */
 export const BMC_CHANNEL = 1;
+/** How often idle and half-open sessions are looked for (an abandoned login is reported then). */
+const SWEEP_INTERVAL_MS = 5000;
 
 const PRIVILEGE: Record<BmcConfig["privilege"], 2 | 3 | 4> = { user: 2, operator: 3, administrator: 4 };
 
@@ -115,6 +117,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
   let lastCommand: BmcLastCommand | undefined;
   let binding: IpmiUdpBinding | undefined;
   let stopCollecting: (() => void) | undefined;
+  let sweepTimer: ReturnType<typeof setInterval> | undefined;
 
   const onOutcome = (o: ActionOutcome) => {
     if (!o.key.startsWith("power:")) return;
@@ -191,11 +194,16 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
       logger.info("BMC listening", { address: a.address, port: a.port, vm: deps.backend.describe(), guid: identity.guidText });
       updateGauges();
       stopCollecting = metrics.onCollect(updateGauges);
+      // The engine expires sessions lazily; without traffic, a wrong password would go unreported.
+      sweepTimer = setInterval(() => engine.sessionCount(), SWEEP_INTERVAL_MS);
+      sweepTimer.unref?.();
     },
 
     async stop() {
       stopCollecting?.();
       stopCollecting = undefined;
+      clearInterval(sweepTimer);
+      sweepTimer = undefined;
       const b = binding;
       binding = undefined;
       engine.closeAll();

@@ -14,8 +14,9 @@ import type { IpmiSource } from "./types.ts";
  *  privilege       the user may not hold the requested role;
  *  rate_limited    over the per-source or per-user session-setup limit;
  *  no_slot         every session slot holds an active session;
- *  abandoned       RAKP 2 was sent and nothing followed (clients that check RAKP 2 and
- *                  give up silently on a wrong password, such as freeipmi, end this way);
+ *  abandoned       RAKP 2 went out and no RAKP 3 came back before the pending timeout:
+ *                  how a wrong password usually ends, because ipmitool and freeipmi check
+ *                  our RAKP 2 code with their password and give up without a word;
  *  protocol        malformed or out-of-order setup (unknown session id, bad role, no suite).
  */
 export type LoginFailureReason = "wrong_password" | "unknown_user" | "privilege" | "rate_limited" | "no_slot" | "abandoned" | "protocol";
@@ -27,6 +28,10 @@ export interface LoginFailure {
 }
 
 export const FAILURE_LOG_WINDOW_MS = 60_000;
+const HINTS: Partial<Record<LoginFailureReason, string>> = {
+  abandoned: "the client never answered our RAKP 2: usually a wrong password (the client found our code does not match its password)",
+  rate_limited: "over logins_per_minute_per_source or logins_per_minute_per_user",
+};
 const SAMPLES = 5;
 
 interface Pending {
@@ -53,7 +58,7 @@ export class LoginFailureLog {
     if (this.pending && due) this.flush();
     else if (due) {
       this.lastLine = now;
-      this.logger().info("IPMI login failed", { reason: f.reason, client: `${f.source.address}:${f.source.port}`, user: f.user });
+      this.logger().info("IPMI login failed", { reason: f.reason, client: `${f.source.address}:${f.source.port}`, user: f.user, hint: HINTS[f.reason] });
       return;
     }
     const p = (this.pending ??= { total: 0, reasons: {}, sources: new Set(), users: new Set() });

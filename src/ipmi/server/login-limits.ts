@@ -66,13 +66,17 @@ export class TokenBuckets {
     return this.buckets.size;
   }
 
-  /** Full buckets carry no state worth keeping; if none is full, the longest-idle go. */
+  /**
+   * Full buckets carry no state worth keeping; if too few are full, the least recently used
+   * eighth goes, so a flood of new addresses pays for one scan per maxKeys/8 of them.
+   */
   private prune(now: number): void {
     for (const [k, b] of this.buckets) {
       if (b.tokens + (now - b.at) * this.perMs >= this.burst) this.buckets.delete(k);
     }
+    const target = this.maxKeys - Math.max(1, this.maxKeys >> 3);
     for (const k of this.buckets.keys()) {
-      if (this.buckets.size < this.maxKeys) break;
+      if (this.buckets.size <= target) break;
       this.buckets.delete(k);
     }
   }
