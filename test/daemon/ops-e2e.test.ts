@@ -170,6 +170,7 @@ describe("esxkit serve (compiled binary): IPMI logins", () => {
       expect(c.list).toEqual({ sessions: 1, pending: flood.codes });
       expect(c.status).toEqual(c.list);
       expect(c.metrics).toEqual(c.list);
+      expect((await cli(["bmc", "list", "--socket", socket])).out).toMatch(new RegExp(`\\s1 \\+${flood.codes} pending\\s`));
       expect(c.text).toContain(`esxkit_ipmi_login_failures_total{bmc="${vm}",reason="rate_limited"} ${40 - flood.codes}`);
 
       // The same user from 127.0.0.1 is not locked out.
