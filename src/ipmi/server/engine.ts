@@ -7,7 +7,8 @@
 //   RMCP+ Open Session and RAKP 1-4.
 // Everything else that arrives in an established session (or sessionless, for commands
 // whose required privilege is 0) goes to opts.handler after the privilege check.
-// The engine is transport-agnostic and has no timers: idle sessions expire lazily.
+// The engine is transport-agnostic and has no timers: idle sessions expire lazily (the
+// login-failure log arms one only while a summary line is pending).
 export type {
   CommandHandler,
   EngineOptions,
