@@ -3,7 +3,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, UsageError } from "../errors.ts";
-import { loadConfig } from "../config/load.ts";
+import { loadServiceConfig } from "../daemon/config-checks.ts";
 import type { Config } from "../config/types.ts";
 import { type Logger, type LogFormat, createLogger, isLevel } from "../log/logger.ts";
 import { stdout } from "./output.ts";
@@ -40,7 +40,7 @@ export function findConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv 
 }
 
 export function loadConfigFromArgs(args: { config?: string }): Config {
-  return loadConfig(findConfigPath(args.config));
+  return loadServiceConfig(findConfigPath(args.config));
 }
 
 export function loggerFromArgs(args: { "log-level"?: string; "log-format"?: string }, configLevel?: string): Logger {

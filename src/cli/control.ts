@@ -51,6 +51,9 @@ function durationArg(text: string): number {
 
 type ServiceStatus = { kind: string; name: string } & Record<string, unknown>;
 const cell = (v: unknown) => (v === undefined || v === null ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
+/** Authenticated sessions, and setups under way when there are any: "2", "2 +5 pending". */
+const sessionsCell = (b: ServiceStatus) => `${cell(b.sessions)}${typeof b.pendingSessions === "number" && b.pendingSessions > 0 ? ` +${b.pendingSessions} pending` : ""}`;
+const bmcRow = (b: ServiceStatus) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), sessionsCell(b), cell(b.lastCommand)];
 
 export const status = defineCommand({
   meta: { name: "status", examples: ["esxkit status", "esxkit status --json -c /etc/esxkit/config.toml"], description: "show what the running daemon is doing" },
@@ -60,7 +63,7 @@ export const status = defineCommand({
     if (args.json) return printJson(s);
     stdout(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
     const bmcs = s.services.filter((x) => x.kind === "bmc");
-    if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map((b) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), cell(b.sessions), cell(b.lastCommand)]));
+    if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map(bmcRow));
     const slps = s.services.filter((x) => x.kind === "slp");
     if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
     const wds = s.services.filter((x) => x.kind === "watchdog");
@@ -76,7 +79,7 @@ const bmcList = defineCommand({
   async run({ args }) {
     const list = (await controlRequest(socketPath(args), "GET", "/v1/bmc")) as ServiceStatus[];
     if (args.json) return printJson(list);
-    printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], list.map((b) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), cell(b.sessions), cell(b.lastCommand)]));
+    printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], list.map(bmcRow));
   },
 });
 

@@ -48,7 +48,9 @@ const find = defineCommand({
     const type = (args.type as string | undefined) ?? "service:wbem";
     const { services, errors } = await findServices(type, uaOptions(args), args.predicate ?? "");
     if (args.json) return printJson({ services, errors: errors.map((e) => ({ ...e, error: errorCodeName(e.errorCode) })) });
-    if (services.length > 0) printTable(["URL", "LIFETIME", "FROM"], services.map((s) => [s.url, String(s.lifetime), s.responder]));
+    const sa = services.some((s) => s.scopes !== undefined);
+    if (services.length > 0 && sa) printTable(["URL", "SCOPES", "ATTRIBUTES", "FROM"], services.map((s) => [s.url, s.scopes ?? "-", s.attrList || "-", s.responder]));
+    else if (services.length > 0) printTable(["URL", "LIFETIME", "FROM"], services.map((s) => [s.url, String(s.lifetime), s.responder]));
     for (const e of errors) stderr(`${e.responder}: ${errorCodeName(e.errorCode)}\n`);
     if (services.length === 0) {
       stderr(`no ${type} services found\n`);

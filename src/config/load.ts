@@ -104,9 +104,17 @@ function reportSchemaIssues(issues: v.BaseIssue<unknown>[], problems: ProblemLis
   }
 }
 
+/**
+ * A rule that needs a subsystem's knowledge (config/ imports none): it gets the built config
+ * and reports problems at key paths, which then carry file, line and caret like the rest.
+ */
+export type ConfigCheck = (config: Config, problem: (path: Segment[], detail: string) => void) => void;
+
 export interface LoadOptions extends SecretContext {
   /** Leave secrets unresolved (empty): for clients that only need paths, like `esxkit status`. */
   skipSecrets?: boolean;
+  /** Subsystem rules run after the config's own (src/daemon/config-checks.ts). */
+  checks?: readonly ConfigCheck[];
 }
 
 /** Parses and validates config text. `file` is used in messages and to resolve relative paths. */
@@ -143,6 +151,8 @@ export function parseConfig(source: string, file: string, opts: LoadOptions = {}
       }
     },
   });
+  problems.throwIfAny();
+  for (const check of opts.checks ?? []) check(config, (path, detail) => problems.add(path, detail));
   problems.throwIfAny();
   warnOnInlineSecrets(config, raw as RawConfig, file);
   return config;

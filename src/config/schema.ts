@@ -82,6 +82,8 @@ export const bmcSchema = v.strictObject({
   allow_insecure_auth: v.optional(bool, false),
   max_sessions: v.optional(intRange(1, 64), 16),
   session_timeout_s: v.optional(intRange(5, 3600), 60),
+  logins_per_minute_per_source: v.optional(intRange(1, 100_000), 120),
+  logins_per_minute_per_user: v.optional(intRange(1, 100_000), 240),
   max_staleness_s: v.optional(intRange(1, 3600), 30),
 });
 

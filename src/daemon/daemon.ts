@@ -1,7 +1,7 @@
 // `esxkit serve`: one process, one event loop, every configured service.
 // SIGHUP re-reads the config and reconciles; a broken new config is logged and the old one
 // stays in force. SIGTERM/SIGINT stop everything within a bound.
-import { loadConfig } from "../config/load.ts";
+import { loadServiceConfig } from "./config-checks.ts";
 import type { Config } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
@@ -44,7 +44,7 @@ export class Daemon {
 
   /** Loads the config and starts every service. Throws ConfigError if the first config is invalid. */
   async start(config?: Config): Promise<ReconcileResult> {
-    const c = config ?? loadConfig(this.configPath);
+    const c = config ?? loadServiceConfig(this.configPath);
     for (const w of c.warnings) this.logger.warn(w);
     return this.applyConfig(c);
   }
@@ -72,7 +72,7 @@ export class Daemon {
       this.hooks.onReloading?.();
       let next: Config;
       try {
-        next = loadConfig(this.configPath);
+        next = loadServiceConfig(this.configPath);
       } catch (err) {
         const problems = err instanceof ConfigError ? err.all.map((e) => e.message) : [String(err)];
         this.logger.error("reload rejected: the new config is invalid; keeping the running one", { problems });

@@ -1,6 +1,6 @@
 // Everything `esxkit serve` does around the services: the control socket, the metrics
 // listener, systemd notifications, and the signals (SIGHUP reload, SIGTERM/SIGINT stop).
-import { loadConfig } from "../config/load.ts";
+import { loadServiceConfig } from "./config-checks.ts";
 import { ServeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { controlSocketAnswers, startControlServer, type ControlServer } from "./control.ts";
@@ -17,7 +17,7 @@ function statusLine(d: Daemon): string {
 
 /** Runs until SIGTERM/SIGINT. Throws ConfigError if the initial config is invalid. */
 export async function runServe(configPath: string, logger: Logger): Promise<void> {
-  const config = loadConfig(configPath);
+  const config = loadServiceConfig(configPath);
   for (const e of Object.values({ ...config.vcenter, ...config.esxi })) {
     if (e.tls.mode === "insecure") logger.warn("TLS verification is off for this endpoint (insecure = true)", { endpoint: e.name, url: e.url });
   }

@@ -2,13 +2,13 @@
 // $NOTIFY_SOCKET), status, an IPMI session that survives an unrelated reload, a reload
 // with a changed config and with a broken one, metrics, and SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createSocket } from "node:dgram";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { listVms } from "../../src/vsphere/search.ts";
+import { freePort, pump, until as untilWithLog } from "../support/daemon/e2e.ts";
 import { type Vcsim, startVcsim } from "../support/vcsim.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -29,20 +29,6 @@ let esxkit: Subprocess<"ignore", "pipe", "pipe">;
 let notify: Subprocess<"ignore", "pipe", "inherit">;
 const notifications: string[] = [];
 let daemonLog = "";
-
-async function freePort(type: "udp4" | "tcp" = "udp4"): Promise<number> {
-  if (type === "tcp") {
-    const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const p = s.port;
-    s.stop(true);
-    return p;
-  }
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 function writeConfig(opts: { bmcs: number; slpLifetime: number; broken?: boolean; noSlp?: boolean }): void {
   const bmcs = vmNames.slice(0, opts.bmcs).map(
@@ -107,23 +93,8 @@ function cli(args: string[]) {
 type Status = { services: Array<{ kind: string; name: string; sessions?: number }>; last_reload?: { ok: boolean; error?: string } };
 const status = () => JSON.parse(cli(["status", "--socket", socket, "--json"]).out) as Status;
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- esxkit log ---\n${daemonLog.slice(-3000)}`);
-    await Bun.sleep(100);
-  }
-}
-
-async function pump(stream: ReadableStream<Uint8Array>, sink: (chunk: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) sink(decoder.decode(chunk));
+function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  return untilWithLog(what, probe, ms, () => daemonLog);
 }
 
 beforeAll(async () => {
