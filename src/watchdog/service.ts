@@ -144,7 +144,7 @@ class Watchdog implements WatchdogService {
 
   async start(): Promise<void> {
     if (this.#loop) return;
-    validateIsolationAddresses(this.#cfg.isolation_addresses);
+    const icmp = validateIsolationAddresses(this.#cfg.isolation_addresses);
     for (const h of this.#cfg.hosts) {
       if (!this.#deps.esxi[h]) throw new Error(`watchdog ${this.#cfg.name}: no [esxi.${h}] endpoint`);
     }
@@ -153,7 +153,7 @@ class Watchdog implements WatchdogService {
     this.#state.setStateMetric();
     const st = this.#state.st;
     const resumed = st.failover ? { failover: st.failover } : {};
-    this.#events.emit({ kind: "started", severity: "info", message: `watching VM ${this.#cfg.vm} on ${this.#cfg.hosts.join(", ")}${this.#cfg.dry_run ? " (dry run)" : ""}`, fields: { host: this.#learner.learned?.host, state: st.state, ...resumed } });
+    this.#events.emit({ kind: "started", severity: "info", message: `watching VM ${this.#cfg.vm} on ${this.#cfg.hosts.join(", ")}${this.#cfg.dry_run ? " (dry run)" : ""}`, fields: { host: this.#learner.learned?.host, state: st.state, ...resumed, ...(icmp ? { icmp_socket: icmp } : {}) } });
     this.#loop = this.#run();
   }
 
@@ -204,6 +204,11 @@ class Watchdog implements WatchdogService {
     this.#lastRound = round;
     this.#rounds++;
     this.#health.observe(round);
+    for (const r of round.isolation) {
+      const key = `isolation-probe:${r.address}`;
+      if (r.outcome !== "error") this.#events.clearAlert(key);
+      else this.#events.alertOnce(key, { kind: "alert", severity: "error", message: `isolation address ${r.address} cannot be probed: ${r.detail}`, fields: { address: r.address } });
+    }
 
     const driver = this.#driver;
     if (!driver.busy && this.#learner.due) {

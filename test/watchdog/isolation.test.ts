@@ -1,0 +1,65 @@
+// The isolation rule as config.toml documents it: no action only when esxkit reaches none of its
+// isolation addresses NOR another host; and the alert names the probes that failed.
+import { describe, expect, test } from "bun:test";
+import { type IsolationResult, isolationVerdict } from "../../src/watchdog/probe.ts";
+import { decide, type Observation } from "../../src/watchdog/state-machine.ts";
+
+const up = (address: string): IsolationResult => ({ address, outcome: "reachable" });
+const dead = (address: string): IsolationResult => ({ address, outcome: "unreachable", detail: "no echo reply" });
+const broken = (address: string): IsolationResult => ({ address, outcome: "error", detail: "cannot open an ICMP socket" });
+const host = (name: string, answered: boolean) => ({ host: name, answered });
+
+describe("isolationVerdict", () => {
+  test.each<[string, IsolationResult[], Array<{ host: string; answered: boolean }>, boolean]>([
+    ["gateway up, other host up", [up("192.0.2.1")], [host("esx02", true)], false],
+    ["gateway dead, other host up: a gateway outage is not isolation", [dead("192.0.2.1")], [host("esx02", true)], false],
+    ["gateway up, other host silent", [up("192.0.2.1")], [host("esx02", false)], false],
+    ["gateway dead, other host silent: isolated", [dead("192.0.2.1")], [host("esx02", false)], true],
+    ["one of two addresses answers", [dead("192.0.2.1"), up("192.0.2.2")], [host("esx02", false)], false],
+    ["no addresses configured, other hosts silent", [], [host("esx02", false), host("esx03", false)], true],
+    ["no addresses configured, one other host answers", [], [host("esx02", false), host("esx03", true)], false],
+    ["a probe that cannot run never proves reachability", [broken("192.0.2.1")], [host("esx02", false)], true],
+    ["nothing to judge by", [], [], false],
+  ])("%s", (_name, iso, others, want) => {
+    expect(isolationVerdict(iso, others).isolated).toBe(want);
+  });
+
+  test("the isolated alert names every failed probe, and says why", () => {
+    const v = isolationVerdict([dead("192.0.2.1"), broken("2001:db8::1")], [host("esx02", false), host("esx03", false)]);
+    expect(v.detail).toBe(
+      "esxkit reaches neither its isolation addresses 192.0.2.1 (no echo reply), 2001:db8::1 (probe cannot run: cannot open an ICMP socket) nor another host (esx02, esx03 did not answer)",
+    );
+  });
+
+  test("a gateway outage is noted, with the host that still answers", () => {
+    const v = isolationVerdict([dead("192.0.2.1")], [host("esx02", true)]);
+    expect(v.detail).toBe("isolation address 192.0.2.1 (no echo reply) failed, but esx02 answers: not isolated");
+  });
+});
+
+describe("decide with the isolation verdict", () => {
+  const base: Observation = {
+    learned: true,
+    vmWasOn: true,
+    vmHostHealth: "down",
+    vmHostMisses: 3,
+    isolated: false,
+    paused: false,
+    dryRun: false,
+    safety: { allowed: true },
+    failoverInProgress: false,
+    retryPending: false,
+  };
+
+  test.each<[string, IsolationResult[], boolean, string]>([
+    ["gateway dead, esx02 answers → fence and fail over", [dead("192.0.2.1")], true, "fencing"],
+    ["gateway dead, esx02 silent → isolated, no action", [dead("192.0.2.1")], false, "isolated"],
+  ])("%s", (_name, iso, esx02, state) => {
+    const v = isolationVerdict(iso, [host("esx02", esx02)]);
+    const d = decide({ ...base, isolated: v.isolated, isolationDetail: v.detail }, "suspect");
+    expect(d.state).toBe(state as typeof d.state);
+    expect(d.reason).toContain("192.0.2.1 (no echo reply)");
+    if (state === "isolated") expect(d.reason).toContain("esx02 did not answer");
+    else expect(d.reason).toContain("esx02 answers");
+  });
+});
