@@ -8,7 +8,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { type Cluster, BMC_PASSWORD, HOST_PASSWORD, startCluster } from "../support/watchdog/cluster.ts";
+import { type Cluster, startCluster } from "../support/watchdog/cluster.ts";
+import { clusterConfigToml, clusterEnv } from "../support/watchdog/config-file.ts";
 import { copies, waitFor } from "../support/watchdog/harness.ts";
 import { ESXKIT, Netns, readUnitSandbox, setprivArgs, type UnitSandbox } from "../support/watchdog/sandbox.ts";
 
@@ -43,37 +44,6 @@ async function pump(stream: ReadableStream<Uint8Array>, sink: (s: string) => voi
   }
 }
 
-function configText(c: Cluster, dir: string, isolation: string[]): string {
-  const hosts = [...c.hosts.values()].map((h) => {
-    const e = h.esxi();
-    return `[esxi.${h.name}]
-url = "${e.url}"
-username = "${e.username}"
-password = "env:ESX_PW"
-thumbprint = "${h.thumbprint}"
-timeout_ms = 3000
-bmc = { address = "127.0.0.1", port = ${h.bmcPort}, username = "${e.bmc?.username}", password = "env:BMC_PW" }
-`;
-  });
-  return `[daemon]
-log_level = "debug"
-state_dir = "${join(dir, "state")}"
-control_socket = "${join(dir, "run/control.sock")}"
-
-${hosts.join("\n")}
-[[watchdog]]
-name = "mgmt"
-vm = "vcsa"
-hosts = ["esx01", "esx02"]
-isolation_addresses = ${JSON.stringify(isolation)}
-probe_interval_ms = 500
-probe_timeout_ms = 400
-successes_to_recover = 2
-fence_timeout_s = 20
-lock_retry_s = 30
-`;
-}
-
 /** A directory the service user owns, with the config (readable by it) and an empty state dir. */
 function serviceDir(sb: UnitSandbox): string {
   const dir = mkdtempSync(join(tmpdir(), "esxkit-sandbox-"));
@@ -86,11 +56,13 @@ function serviceDir(sb: UnitSandbox): string {
   return dir;
 }
 
-const env = { PATH: process.env.PATH ?? "", NO_COLOR: "1", ESX_PW: HOST_PASSWORD, BMC_PW: BMC_PASSWORD };
+const env = { PATH: process.env.PATH ?? "", NO_COLOR: "1", ...clusterEnv };
+/** Test speeds (timing is never asserted); everything else at its default. */
+const FAST = { name: "mgmt", probe_interval_ms: 500, probe_timeout_ms: 400, successes_to_recover: 2, fence_timeout_s: 20, lock_retry_s: 30 };
 
 async function serve(ns: Netns, c: Cluster, isolation: string[], sb: UnitSandbox = unit): Promise<Served> {
   const dir = serviceDir(sb);
-  writeFileSync(join(dir, "config.toml"), configText(c, dir, isolation), { mode: 0o644 });
+  writeFileSync(join(dir, "config.toml"), clusterConfigToml(c, dir, { ...FAST, isolation_addresses: isolation }, { log_level: "debug" }), { mode: 0o644 });
   const proc = Bun.spawn([...ns.wrap, ...setprivArgs(sb), ESXKIT, "serve", "-c", join(dir, "config.toml")], { env, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let log = "";
   void pump(proc.stdout, (s) => (log += s));
