@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { unitPrivileges } from "../../../src/doctor/unit-file.ts";
 
 const root = join(import.meta.dir, "../../..");
 export const UNIT_FILE = join(root, "packaging/esxkit.service");
@@ -22,47 +23,15 @@ export interface UnitSandbox {
   addressFamilies: string[];
 }
 
-/** [Service] key → every value it was given (a key may repeat; an empty assignment resets). */
-function serviceKeys(text: string): Map<string, string[]> {
-  const keys = new Map<string, string[]>();
-  let inService = false;
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
-    if (line.startsWith("[")) {
-      inService = line === "[Service]";
-      continue;
-    }
-    const m = /^([A-Za-z]+)=(.*)$/.exec(line);
-    if (!inService || !m) continue;
-    const [key, value] = [m[1] as string, (m[2] as string).trim()];
-    keys.set(key, value === "" ? [] : [...(keys.get(key) ?? []), value]);
-  }
-  return keys;
-}
-
-const caps = (values: string[] | undefined) => (values ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean).map((c) => c.replace(/^CAP_/i, "").toLowerCase());
-const yes = (v: string | undefined) => /^(yes|true|on|1)$/i.test(v ?? "");
-
 export function readUnitSandbox(path = UNIT_FILE): UnitSandbox {
-  const keys = serviceKeys(readFileSync(path, "utf8"));
-  const last = (k: string) => keys.get(k)?.at(-1);
-  const user = last("User");
+  const u = unitPrivileges(readFileSync(path, "utf8"));
   let uid = DYNAMIC_UID;
-  if (user && !user.startsWith("@") && !yes(last("DynamicUser"))) {
-    const entry = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.split(":")[0] === user);
+  if (u.user && !u.dynamicUser) {
+    const entry = readFileSync("/etc/passwd", "utf8").split("\n").find((l) => l.split(":")[0] === u.user);
     uid = entry ? Number(entry.split(":")[2]) : DYNAMIC_UID;
   }
   if (uid === 0) throw new Error(`${path}: runs as root; the sandbox test expects a service user`);
-  return {
-    // No CapabilityBoundingSet= means the full set, as systemd does.
-    bounding: keys.has("CapabilityBoundingSet") ? caps(keys.get("CapabilityBoundingSet")) : ["all"],
-    ambient: caps(keys.get("AmbientCapabilities")),
-    noNewPrivileges: yes(last("NoNewPrivileges")),
-    uid,
-    gid: uid,
-    addressFamilies: (keys.get("RestrictAddressFamilies") ?? []).flatMap((v) => v.split(/\s+/)),
-  };
+  return { bounding: u.bounding, ambient: u.ambient, noNewPrivileges: u.noNewPrivileges, uid, gid: uid, addressFamilies: u.addressFamilies };
 }
 
 /** setpriv arguments that put a command into `sb`. */
