@@ -11,48 +11,19 @@
 //      allows it only to groups inside net.ipv4.ping_group_range, which is "1 0" (nobody) unless
 //      systemd's 50-default.conf widened it — Debian does not ship that file;
 //   2. a raw ICMP socket, which needs CAP_NET_RAW (the unit grants it as an ambient capability).
-// A leaf: imports nothing from the project.
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+// A leaf (with libc.ts beside it).
+import { ptr } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { isIPv4, isIPv6 } from "node:net";
+import { errno, loadLibc, SOCK_CLOEXEC, SOCK_DGRAM, SOCK_NONBLOCK, SOCK_RAW } from "./libc.ts";
 
 const AF_INET = 2;
 const AF_INET6 = 10;
-const SOCK_RAW = 3;
-const SOCK_DGRAM = 2;
-const SOCK_NONBLOCK = 0o4000;
-const SOCK_CLOEXEC = 0o2000000;
 const IPPROTO_ICMP = 1;
 const IPPROTO_ICMPV6 = 58;
 const EPERM = 1;
 const EAGAIN = 11;
 const EACCES = 13;
-
-type Libc = {
-  socket(domain: number, type: number, protocol: number): number;
-  sendto(fd: number, buf: unknown, len: number, flags: number, addr: unknown, addrlen: number): number | bigint;
-  recv(fd: number, buf: unknown, len: number, flags: number): number | bigint;
-  close(fd: number): number;
-  __errno_location(): unknown;
-};
-
-let libc: Libc | undefined;
-function loadLibc(): Libc {
-  if (libc) return libc;
-  const lib = dlopen("libc.so.6", {
-    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
-    recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-    __errno_location: { args: [], returns: FFIType.ptr },
-  });
-  libc = lib.symbols as unknown as Libc;
-  return libc;
-}
-
-function errno(c: Libc): number {
-  return read.i32(c.__errno_location() as never, 0);
-}
 
 /** No ICMP socket can be opened by this process: the probe cannot run at all. */
 export class IcmpUnavailableError extends Error {

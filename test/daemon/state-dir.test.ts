@@ -4,12 +4,12 @@
 // ("not supported in present state", not FFh "unspecified") and logs the path.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createSocket } from "node:dgram";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { listVms } from "../../src/vsphere/search.ts";
+import { freeUdpPort } from "../support/ipmi/peers.ts";
 import { type Vcsim, startVcsim } from "../support/vcsim.ts";
 import { ESXKIT, readUnitSandbox, setprivArgs } from "../support/watchdog/sandbox.ts";
 
@@ -34,14 +34,6 @@ afterAll(async () => {
   await sim?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function udpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 /** A config for one BMC; state_dir and control socket in `base`. */
 function writeConfig(base: string, port: number): string {
@@ -83,7 +75,7 @@ describe("state_dir the service user cannot write", () => {
   });
 
   test("config check fails, naming daemon.state_dir, the path, the user and EACCES", async () => {
-    const file = writeConfig(base, await udpPort());
+    const file = writeConfig(base, await freeUdpPort());
     const r = asService(["config", "check", "-c", file]);
     expect(r.exitCode).toBe(1);
     const err = r.stderr.toString();
@@ -94,7 +86,7 @@ describe("state_dir the service user cannot write", () => {
   });
 
   test("serve refuses to start", async () => {
-    const file = writeConfig(base, await udpPort());
+    const file = writeConfig(base, await freeUdpPort());
     const r = asService(["serve", "-c", file]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr.toString()).toContain("daemon.state_dir:");
@@ -110,7 +102,7 @@ describe("a BMC whose boot-restore note cannot be written", () => {
   beforeAll(async () => {
     mkdirSync(join(base, "state"), { recursive: true, mode: 0o700 });
     chownSync(join(base, "state"), unit.uid, unit.gid);
-    port = await udpPort();
+    port = await freeUdpPort();
     const file = writeConfig(base, port);
     proc = Bun.spawn([...setprivArgs(unit), ESXKIT, "serve", "-c", file], { env: env(), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const dec = new TextDecoder();

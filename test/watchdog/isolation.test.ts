@@ -2,7 +2,6 @@
 // isolation addresses NOR another host; and the alert names the probes that failed.
 import { describe, expect, test } from "bun:test";
 import { type IsolationResult, isolationVerdict } from "../../src/watchdog/probe.ts";
-import { decide, type Observation } from "../../src/watchdog/state-machine.ts";
 
 const up = (address: string): IsolationResult => ({ address, outcome: "reachable" });
 const dead = (address: string): IsolationResult => ({ address, outcome: "unreachable", detail: "no echo reply" });
@@ -34,32 +33,5 @@ describe("isolationVerdict", () => {
   test("a gateway outage is noted, with the host that still answers", () => {
     const v = isolationVerdict([dead("192.0.2.1")], [host("esx02", true)]);
     expect(v.detail).toBe("isolation address 192.0.2.1 (no echo reply) failed, but esx02 answers: not isolated");
-  });
-});
-
-describe("decide with the isolation verdict", () => {
-  const base: Observation = {
-    learned: true,
-    vmWasOn: true,
-    vmHostHealth: "down",
-    vmHostMisses: 3,
-    isolated: false,
-    paused: false,
-    dryRun: false,
-    safety: { allowed: true },
-    failoverInProgress: false,
-    retryPending: false,
-  };
-
-  test.each<[string, IsolationResult[], boolean, string]>([
-    ["gateway dead, esx02 answers → fence and fail over", [dead("192.0.2.1")], true, "fencing"],
-    ["gateway dead, esx02 silent → isolated, no action", [dead("192.0.2.1")], false, "isolated"],
-  ])("%s", (_name, iso, esx02, state) => {
-    const v = isolationVerdict(iso, [host("esx02", esx02)]);
-    const d = decide({ ...base, isolated: v.isolated, isolationDetail: v.detail }, "suspect");
-    expect(d.state).toBe(state as typeof d.state);
-    expect(d.reason).toContain("192.0.2.1 (no echo reply)");
-    if (state === "isolated") expect(d.reason).toContain("esx02 did not answer");
-    else expect(d.reason).toContain("esx02 answers");
   });
 });
