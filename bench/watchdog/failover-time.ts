@@ -39,6 +39,25 @@ async function poweredOnAt(c: Cluster, host: string, since: number): Promise<num
   }
 }
 
+/**
+ * SIGKILL esx01 right after its simulator rewrote the vmx lock's heartbeat (every TTL/5), so that
+ * in every run — watchdog and oracle alike — the lock goes stale a full TTL after the crash.
+ * A crash at a random phase would shorten the wait by up to TTL/5 and bias the comparison.
+ */
+async function crashAfterHeartbeat(c: Cluster): Promise<number> {
+  const end = performance.now() + 30_000;
+  for (;;) {
+    const r = await c.host("esx01").control({ cmd: "lock", path: "[shared-ds] vcsa/vcsa.vmx" });
+    const age = Number((r.lock as { ageMs?: number } | undefined)?.ageMs ?? Number.NaN);
+    if (age < 60) break;
+    if (performance.now() > end) throw new Error(`esx01's vmx lock is not being heartbeated: ${JSON.stringify(r)}`);
+    await Bun.sleep(10);
+  }
+  const t0 = performance.now();
+  c.host("esx01").crash();
+  return t0;
+}
+
 // Only to print what the defaults were; the daemon applies them itself.
 const defaults = v.parse(watchdogSchema, { vm: VM_NAME, hosts: ["esx01", "esx02"] });
 const env = { PATH: process.env.PATH ?? "", NO_COLOR: "1", ...clusterEnv };
@@ -68,9 +87,8 @@ async function watchdogRun(): Promise<{ total: number; detect: number; fence: nu
       if (performance.now() - t > BOUND_MS) throw new Error("the watchdog never learned the VM");
       await Bun.sleep(100);
     }
+    const t0 = await crashAfterHeartbeat(c);
     const wall0 = Date.now();
-    const t0 = performance.now();
-    c.host("esx01").crash();
     const t1 = await poweredOnAt(c, "esx02", t0);
     const records = journal(dir);
     const at = (kind: string) => Date.parse(String(records.find((r) => r.kind === kind)?.time)) - wall0;
@@ -89,8 +107,7 @@ async function oracleRun(): Promise<number> {
   const client = await VimClient.connect(endpoint);
   try {
     const host = await defaultHost(client);
-    const t0 = performance.now();
-    c.host("esx01").crash();
+    const t0 = await crashAfterHeartbeat(c);
     const vm = await registerVm(client, { path: "[shared-ds] vcsa/vcsa.vmx", name: VM_NAME, host });
     for (;;) {
       try {
