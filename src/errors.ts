@@ -242,6 +242,21 @@ export class BmcBackendError extends EsxkitError {
   }
 }
 
+/** A file under state_dir could not be written (permissions, read-only mount, disk full). */
+export class StateWriteError extends EsxkitError {
+  override code = "ESX_STATE_WRITE";
+  constructor(
+    readonly path: string,
+    /** The errno code, e.g. "EACCES", "EROFS", "ENOSPC". */
+    readonly errno: string,
+    what: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot write ${what} ${path} (${errno})`, options);
+    this.name = "StateWriteError";
+  }
+}
+
 // ---------------------------------------------------------------- SLP
 
 /** A malformed or refused SLP message; `reason` is a stable short tag used for drop counters. */

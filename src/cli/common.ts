@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, UsageError } from "../errors.ts";
+import type { LoadOptions } from "../config/load.ts";
 import { loadServiceConfig } from "../daemon/config-checks.ts";
 import type { Config } from "../config/types.ts";
 import { type Logger, type LogFormat, createLogger, isLevel } from "../log/logger.ts";
@@ -39,8 +40,8 @@ export function findConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv 
   throw new ConfigError(`no config file: pass -c FILE, set $ESXKIT_CONFIG, or create ${candidates.join(" or ")}`, "config", undefined, undefined);
 }
 
-export function loadConfigFromArgs(args: { config?: string }): Config {
-  return loadServiceConfig(findConfigPath(args.config));
+export function loadConfigFromArgs(args: { config?: string }, opts: LoadOptions = {}): Config {
+  return loadServiceConfig(findConfigPath(args.config), opts);
 }
 
 export function loggerFromArgs(args: { "log-level"?: string; "log-format"?: string }, configLevel?: string): Logger {

@@ -27,7 +27,7 @@ const check = defineCommand({
   run({ args }) {
     let config: Config;
     try {
-      config = loadConfigFromArgs(args);
+      config = loadConfigFromArgs(args, { checkStateDir: true });
     } catch (err) {
       // Automation reading --json gets the verdict on stdout too; people get stderr as usual.
       if (!(args.json && err instanceof ConfigError)) throw err;

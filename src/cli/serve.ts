@@ -9,7 +9,7 @@ export default defineCommand({
   async run({ args }) {
     const path = findConfigPath(args.config);
     // Validate first so a bad config is reported before any logger output.
-    const level = loadConfig(path).daemon.log_level;
+    const level = loadConfig(path, { checkStateDir: true }).daemon.log_level;
     await runServe(path, loggerFromArgs(args, level));
   },
 });

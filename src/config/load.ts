@@ -9,6 +9,7 @@ import { ConfigError, SecretError } from "../errors.ts";
 import { codeblock, formatPath, locateKeys, positionOf } from "./locate.ts";
 import { configSchema, type RawConfig } from "./schema.ts";
 import { type SecretContext, resolveSecret, secretKind } from "./secrets.ts";
+import { stateDirProblem } from "./state-dir.ts";
 import { closest } from "./suggest.ts";
 import type { Config } from "./types.ts";
 import { buildConfig } from "./build.ts";
@@ -115,6 +116,11 @@ export interface LoadOptions extends SecretContext {
   skipSecrets?: boolean;
   /** Subsystem rules run after the config's own (src/daemon/config-checks.ts). */
   checks?: readonly ConfigCheck[];
+  /**
+   * Require a writable daemon.state_dir when something keeps state there (a watchdog or a BMC):
+   * `config check` and `serve` set it; clients that only read the file do not.
+   */
+  checkStateDir?: boolean;
 }
 
 /** Parses and validates config text. `file` is used in messages and to resolve relative paths. */
@@ -151,6 +157,10 @@ export function parseConfig(source: string, file: string, opts: LoadOptions = {}
       }
     },
   });
+  if (opts.checkStateDir && (config.watchdog.length || config.bmc.length)) {
+    const problem = stateDirProblem(config.daemon.state_dir);
+    if (problem) problems.add(["daemon", "state_dir"], `${problem}: the watchdog's persisted state and the BMCs' boot-restore notes are kept there`);
+  }
   problems.throwIfAny();
   for (const check of opts.checks ?? []) check(config, (path, detail) => problems.add(path, detail));
   problems.throwIfAny();

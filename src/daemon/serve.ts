@@ -17,7 +17,7 @@ function statusLine(d: Daemon): string {
 
 /** Runs until SIGTERM/SIGINT. Throws ConfigError if the initial config is invalid. */
 export async function runServe(configPath: string, logger: Logger): Promise<void> {
-  const config = loadServiceConfig(configPath);
+  const config = loadServiceConfig(configPath, { checkStateDir: true });
   for (const e of Object.values({ ...config.vcenter, ...config.esxi })) {
     if (e.tls.mode === "insecure") logger.warn("TLS verification is off for this endpoint (insecure = true)", { endpoint: e.name, url: e.url });
   }

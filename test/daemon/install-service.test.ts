@@ -40,7 +40,7 @@ test("install-service writes a notify unit with capabilities, credentials and JI
   expect(svc?.get("Type")).toEqual(["notify"]);
   expect(svc?.get("ExecStart")).toEqual(["/usr/local/bin/esxkit serve -c /etc/esxkit/config.toml"]);
   expect(svc?.get("ExecReload")).toEqual(["/bin/kill -HUP $MAINPID"]);
-  expect(svc?.get("AmbientCapabilities")).toEqual(["CAP_NET_BIND_SERVICE"]);
+  expect(svc?.get("AmbientCapabilities")).toEqual(["CAP_NET_BIND_SERVICE CAP_NET_RAW"]);
   expect(svc?.get("User")).toEqual(["esxkit"]);
   expect(svc?.has("WatchdogSec")).toBe(true);
   expect(svc?.has("MemoryDenyWriteExecute")).toBe(false);
