@@ -1,7 +1,8 @@
 import { defineCommand } from "citty";
 import type { Config } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
-import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
+import { loadConfig } from "../config/load.ts";
+import { configArg, findConfigPath, jsonArg, printJson } from "./common.ts";
 
 function describeVm(b: Config["bmc"][number]): string {
   return b.vm.by === "name" ? b.vm.value : `${b.vm.by}=${b.vm.value}`;
@@ -22,23 +23,34 @@ export function summarize(c: Config) {
 
 const check = defineCommand({
   meta: { name: "check", description: "parse and validate a config file; print what would run (exit 0 valid, 1 invalid)" },
-  args: { ...configArg, ...jsonArg },
+  args: {
+    ...configArg,
+    ...jsonArg,
+    secrets: {
+      type: "boolean",
+      default: true,
+      negativeDescription: "check everything but do not resolve env:/file:/credential: secrets (CI, a laptop without them)",
+      description: "resolve env:/file:/credential: secrets (the default)",
+    },
+  },
   run({ args }) {
     let config: Config;
     try {
-      config = loadConfigFromArgs(args);
+      config = loadConfig(findConfigPath(args.config), { skipSecrets: args.secrets === false });
     } catch (err) {
-      // Automation reading --json gets the verdict on stdout too; people get stderr as usual.
+      // Automation reading --json gets the verdict on stdout too (every problem, not capped);
+      // people get stderr as usual.
       if (!(args.json && err instanceof ConfigError)) throw err;
       printJson({
         valid: false,
+        problem_count: err.all.length,
         problems: err.all.map((e) => ({ file: e.file, line: e.line ?? null, key: e.keyPath ?? null, message: e.detail })),
       });
       throw err;
     }
     const s = summarize(config);
-    if (args.json) return printJson({ valid: true, ...s });
-    const out: string[] = [`${s.file}: valid`];
+    if (args.json) return printJson({ valid: true, secrets_checked: args.secrets !== false, ...s });
+    const out: string[] = [`${s.file}: valid${args.secrets === false ? " (secrets not resolved: --no-secrets)" : ""}`];
     for (const v of s.vcenter) out.push(`  vcenter ${v.name}: ${v.url} (tls ${v.tls})`);
     for (const e of s.esxi) out.push(`  esxi ${e.name}: ${e.url} (tls ${e.tls})${e.bmc ? `, physical BMC ${e.bmc}` : ""}`);
     for (const b of s.bmc) out.push(`  bmc ${b.name}: VM ${b.vm} on vcenter ${b.vcenter}, IPMI on ${b.listen} (suites ${b.cipher_suites.join(",")}${b.ipmi15 ? ", IPMI 1.5" : ""})`);

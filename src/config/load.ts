@@ -6,9 +6,10 @@ import { dirname, resolve } from "node:path";
 import { TomlError, parse as parseToml } from "smol-toml";
 import * as v from "valibot";
 import { ConfigError, SecretError } from "../errors.ts";
-import { codeblock, formatPath, locateKeys, positionOf } from "./locate.ts";
+import { codeblock, firstMentions, formatPath, type KeyPosition, locateKeys, positionOf } from "./locate.ts";
+import { isSecretPath, kindOf, maskSecretLines } from "./mask.ts";
 import { configSchema, type RawConfig } from "./schema.ts";
-import { type SecretContext, resolveSecret, secretKind } from "./secrets.ts";
+import { type SecretContext, checkSecretRef, resolveSecret, secretKind } from "./secrets.ts";
 import { closest } from "./suggest.ts";
 import type { Config } from "./types.ts";
 import { buildConfig } from "./build.ts";
@@ -18,17 +19,21 @@ type Segment = string | number;
 /** Collects problems with their places; `fail()` throws them all as one ConfigError. */
 export class ProblemList {
   readonly problems: ConfigError[] = [];
-  private positions: ReturnType<typeof locateKeys> | undefined;
+  // Built once, on the first problem: every add() is then independent of the file's size.
+  private index: { positions: Map<string, KeyPosition>; first: Map<string, KeyPosition>; lines: string[] } | undefined;
   constructor(
     readonly file: string,
     readonly source: string,
   ) {}
 
   add(path: Segment[], detail: string, atValue = true): void {
-    this.positions ??= locateKeys(this.source);
-    const pos = positionOf(this.positions, path);
+    if (!this.index) {
+      const positions = locateKeys(this.source);
+      this.index = { positions, first: firstMentions(positions), lines: maskSecretLines(sourceLines(this.source)) };
+    }
+    const pos = positionOf(this.index.positions, path, this.index.first);
     const col = pos ? (atValue && pos.valueColumn ? pos.valueColumn : pos.column) : 0;
-    const block = pos ? codeblock(this.source, pos.line, col) : "";
+    const block = pos ? codeblock(this.index.lines, pos.line, col) : "";
     this.problems.push(new ConfigError(detail, this.file, pos?.line, path.length ? formatPath(path) : undefined, block));
   }
 
@@ -38,6 +43,10 @@ export class ProblemList {
     first.others = rest;
     throw first;
   }
+}
+
+function sourceLines(source: string): string[] {
+  return source.split(/\r?\n/);
 }
 
 function decodeUtf8(bytes: Uint8Array, file: string): string {
@@ -84,6 +93,14 @@ function issuePath(issue: v.BaseIssue<unknown>): Segment[] {
   return (issue.path ?? []).map((p) => (typeof p.key === "number" ? p.key : String(p.key)));
 }
 
+/** An issue's message; under a secret-looking key, "got <value>" says only what kind of value it was. */
+function hideSecret(path: Segment[], issue: v.BaseIssue<unknown>): string {
+  if (!isSecretPath(path) || issue.input === undefined) return issue.message;
+  // Our messages read "expected …, got <value>"; the "expected" part never holds input.
+  const got = issue.message.indexOf(", got ");
+  return `${got < 0 ? "invalid value" : issue.message.slice(0, got)}, got ${kindOf(issue.input)}`;
+}
+
 function reportSchemaIssues(issues: v.BaseIssue<unknown>[], problems: ProblemList): void {
   for (const issue of issues) {
     const path = issuePath(issue);
@@ -97,15 +114,19 @@ function reportSchemaIssues(issues: v.BaseIssue<unknown>[], problems: ProblemLis
       const hint = closest(key, knownKeysAt(path.slice(0, -1)));
       problems.add(path, `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`, false);
     } else if (issue.type === "union" && issue.issues?.length) {
-      problems.add(path, issue.issues[0]?.message ?? issue.message);
+      problems.add(path, hideSecret(path, issue.issues[0] ?? issue));
     } else {
-      problems.add(path, issue.message, issue.input !== undefined);
+      problems.add(path, hideSecret(path, issue), issue.input !== undefined);
     }
   }
 }
 
 export interface LoadOptions extends SecretContext {
-  /** Leave secrets unresolved (empty): for clients that only need paths, like `esxkit status`. */
+  /**
+   * Leave secrets unresolved (empty), checking only the form of env:/file:/credential:
+   * references: for clients that only need paths (`esxkit status`) and for
+   * `config check --no-secrets` on a machine that does not hold the secrets (CI, a laptop).
+   */
   skipSecrets?: boolean;
 }
 
@@ -117,7 +138,7 @@ export function parseConfig(source: string, file: string, opts: LoadOptions = {}
   } catch (err) {
     if (err instanceof TomlError) {
       const detail = err.message.split("\n")[0]?.replace(/^Invalid TOML document: /, "") ?? "syntax error";
-      throw new ConfigError(`TOML syntax: ${detail}`, file, err.line, undefined, codeblock(source, err.line, err.column));
+      throw new ConfigError(`TOML syntax: ${detail}`, file, err.line, undefined, codeblock(maskSecretLines(sourceLines(source)), err.line, err.column));
     }
     throw err;
   }
@@ -133,8 +154,12 @@ export function parseConfig(source: string, file: string, opts: LoadOptions = {}
     file: resolve(file),
     baseDir,
     resolveSecret(ref: string, path: Segment[]) {
-      if (opts.skipSecrets) return "";
       try {
+        // An inline secret is in the file anyway: it is still checked (e.g. IPMI's 20-byte limit).
+        if (opts.skipSecrets && secretKind(ref) !== "inline") {
+          checkSecretRef(ref);
+          return "";
+        }
         return resolveSecret(ref, secretCtx);
       } catch (err) {
         if (err instanceof SecretError) problems.add(path, err.message);

@@ -92,12 +92,34 @@ export function locateKeys(source: string): Map<string, KeyPosition> {
   return positions;
 }
 
-/** Finds the closest written position for a path: the key itself, else its nearest parent. */
-export function positionOf(positions: Map<string, KeyPosition>, segments: Array<string | number>): KeyPosition | undefined {
+/**
+ * For every path that has written keys below it, the first of them: a table written only
+ * through sub-tables (`[vcentre.x]` for `vcentre`) is reported at its first mention.
+ */
+export function firstMentions(positions: Map<string, KeyPosition>): Map<string, KeyPosition> {
+  const first = new Map<string, KeyPosition>();
+  for (const [key, pos] of positions) {
+    // Every proper prefix of `key` ends before a "." or a "[".
+    for (let i = 0; i < key.length; i++) {
+      if ((key[i] === "." || key[i] === "[") && i > 0) {
+        const prefix = key.slice(0, i);
+        if (!first.has(prefix)) first.set(prefix, pos);
+      }
+    }
+  }
+  return first;
+}
+
+/** Finds the closest written position for a path: the key itself, else its first mention, else its nearest parent. */
+export function positionOf(
+  positions: Map<string, KeyPosition>,
+  segments: Array<string | number>,
+  first: Map<string, KeyPosition> = new Map(),
+): KeyPosition | undefined {
   const full = formatPath(segments);
-  if (!positions.has(full) && full) {
-    // A table written only through sub-tables (`[vcentre.x]` for `vcentre`): its first mention.
-    for (const [key, pos] of positions) if (key.startsWith(`${full}.`) || key.startsWith(`${full}[`)) return pos;
+  if (full && !positions.has(full)) {
+    const pos = first.get(full);
+    if (pos) return pos;
   }
   for (let n = segments.length; n > 0; n--) {
     const p = positions.get(formatPath(segments.slice(0, n)));
@@ -106,17 +128,11 @@ export function positionOf(positions: Map<string, KeyPosition>, segments: Array<
   return undefined;
 }
 
-// A code block must never show an inline secret: error messages reach logs and terminals.
-// References (env:, file:, credential:) are not secrets and stay visible.
-const SECRET_VALUE = /(\b[\w-]*(?:password|secret|token)\s*=\s*)("(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s,}#]+)/gi;
-
-function maskSecrets(line: string): string {
-  return line.replace(SECRET_VALUE, (all, key: string, value: string) => (/^["']?(env|file|credential):/.test(value) ? all : `${key}"***"`));
-}
-
-/** A smol-toml-like code block: the line before, the line, the line after, and a caret. */
-export function codeblock(source: string, line: number, column: number): string {
-  const lines = source.split(/\r?\n/).map(maskSecrets);
+/**
+ * A smol-toml-like code block: the line before, the line, the line after, and a caret.
+ * `lines` must already be masked (maskSecretLines): a code block must never show a secret.
+ */
+export function codeblock(lines: readonly string[], line: number, column: number): string {
   const width = String(Math.min(lines.length, line + 1)).length;
   const out: string[] = [];
   for (let n = Math.max(1, line - 1); n <= Math.min(lines.length, line + 1); n++) {
