@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import { TomlError, parse as parseToml } from "smol-toml";
 import * as v from "valibot";
 import { ConfigError, SecretError } from "../errors.ts";
-import { codeblock, firstMentions, formatPath, type KeyPosition, locateKeys, positionOf } from "./locate.ts";
+import { codeblock, elementColumn, firstMentions, formatPath, type KeyPosition, locateKeys, positionOf } from "./locate.ts";
 import { isSecretPath, kindOf, maskSecretLines } from "./mask.ts";
 import { configSchema, type RawConfig } from "./schema.ts";
 import { type SecretContext, checkSecretRef, resolveSecret, secretKind } from "./secrets.ts";
@@ -32,7 +32,9 @@ export class ProblemList {
       this.index = { positions, first: firstMentions(positions), lines: maskSecretLines(sourceLines(this.source)) };
     }
     const pos = positionOf(this.index.positions, path, this.index.first);
-    const col = pos ? (atValue && pos.valueColumn ? pos.valueColumn : pos.column) : 0;
+    let col = pos ? (atValue && pos.valueColumn ? pos.valueColumn : pos.column) : 0;
+    const last = path[path.length - 1];
+    if (pos && atValue && typeof last === "number" && pos.valueColumn) col = elementColumn(this.index.lines[pos.line - 1] ?? "", col, last);
     const block = pos ? codeblock(this.index.lines, pos.line, col) : "";
     this.problems.push(new ConfigError(detail, this.file, pos?.line, path.length ? formatPath(path) : undefined, block));
   }

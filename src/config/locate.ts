@@ -129,6 +129,33 @@ export function positionOf(
 }
 
 /**
+ * The column of element `index` of a one-line array written at `column` (`allow = ["a", "b"]`),
+ * so the caret points at the bad element; `column` itself when the array is not on this line.
+ */
+export function elementColumn(line: string, column: number, index: number): number {
+  if (line[column - 1] !== "[") return column;
+  let depth = 0;
+  let n = 0;
+  let quote: string | undefined;
+  for (let i = column - 1; i < line.length; i++) {
+    const c = line[i] as string;
+    if (quote) {
+      if (c === "\\" && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === "#") break;
+    if (depth === 1 && n === index && !/[\s,\]]/.test(c)) return i + 1;
+    if (c === '"' || c === "'") quote = c;
+    else if (c === "[" || c === "{") depth++;
+    else if (c === "]" || c === "}") {
+      if (--depth === 0) break;
+    } else if (c === "," && depth === 1) n++;
+  }
+  return column;
+}
+
+/**
  * A smol-toml-like code block: the line before, the line, the line after, and a caret.
  * `lines` must already be masked (maskSecretLines): a code block must never show a secret.
  */
