@@ -20,7 +20,7 @@ type Segment = string | number;
 export class ProblemList {
   readonly problems: ConfigError[] = [];
   // Built once, on the first problem: every add() is then independent of the file's size.
-  private index: { positions: Map<string, KeyPosition>; first: Map<string, KeyPosition>; lines: string[] } | undefined;
+  private index: { positions: Map<string, KeyPosition>; first?: Map<string, KeyPosition>; lines: string[] } | undefined;
   constructor(
     readonly file: string,
     readonly source: string,
@@ -29,14 +29,25 @@ export class ProblemList {
   add(path: Segment[], detail: string, atValue = true): void {
     if (!this.index) {
       const positions = locateKeys(this.source);
-      this.index = { positions, first: firstMentions(positions), lines: maskSecretLines(sourceLines(this.source)) };
+      this.index = { positions, lines: maskSecretLines(sourceLines(this.source)) };
     }
-    const pos = positionOf(this.index.positions, path, this.index.first);
+    const index = this.index;
+    // Only a path never written itself needs the first-mention index (built once, on demand).
+    const full = formatPath(path);
+    if (full && !index.positions.has(full)) index.first ??= firstMentions(index.positions);
+    const pos = positionOf(index.positions, path, index.first);
     let col = pos ? (atValue && pos.valueColumn ? pos.valueColumn : pos.column) : 0;
     const last = path[path.length - 1];
-    if (pos && atValue && typeof last === "number" && pos.valueColumn) col = elementColumn(this.index.lines[pos.line - 1] ?? "", col, last);
+    if (pos && atValue && typeof last === "number" && pos.valueColumn) col = elementColumn(index.lines[pos.line - 1] ?? "", col, last);
     const block = pos ? codeblock(this.index.lines, pos.line, col) : "";
-    this.problems.push(new ConfigError(detail, this.file, pos?.line, path.length ? formatPath(path) : undefined, block));
+    // A config problem's place is file:line, not a stack: skip capturing thousands of traces.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      this.problems.push(new ConfigError(detail, this.file, pos?.line, full || undefined, block));
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 
   throwIfAny(): void {

@@ -44,16 +44,41 @@ export function formatPath(segments: Array<string | number>): string {
   return out;
 }
 
+/** formatPath([...base, ...keys]) for string keys, given formatPath(base). */
+function extendPath(base: string, keys: string[]): string {
+  let out = base;
+  for (const k of keys) out = out ? `${out}.${k}` : k;
+  return out;
+}
+
+const HEADER = /^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*$/;
+const KEY_VALUE = /^(\s*)((?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.\s-])+?)\s*=\s*(.*)$/;
+const BARE_KEY = /^[A-Za-z0-9_.\s-]+$/;
+
+/** `key = value` split at the first "=", fast for bare keys (the common case); undefined if not one. */
+function splitKeyValue(line: string): { indent: number; key: string; value: string } | undefined {
+  const eq = line.indexOf("=");
+  if (eq < 0) return undefined;
+  const before = line.slice(0, eq);
+  if (!before.includes('"') && !before.includes("'")) {
+    if (!BARE_KEY.test(before) || before.trim() === "") return undefined;
+    const value = line.slice(eq + 1).replace(/^\s+/, "");
+    return { indent: before.length - before.trimStart().length, key: before.trim(), value };
+  }
+  const kv = KEY_VALUE.exec(line);
+  return kv ? { indent: (kv[1] as string).length, key: kv[2] as string, value: kv[3] as string } : undefined;
+}
+
 /** Maps every key path written in `source` to where it was written. */
 export function locateKeys(source: string): Map<string, KeyPosition> {
   const positions = new Map<string, KeyPosition>();
   const arrayCounts = new Map<string, number>();
-  let table: Array<string | number> = [];
+  let table = ""; // formatPath of the current table
   const lines = source.split(/\r?\n/);
   lines.forEach((rawLine, idx) => {
     const lineNo = idx + 1;
     const line = stripComment(rawLine);
-    const header = /^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*$/.exec(line);
+    const header = line.trimStart().startsWith("[") ? HEADER.exec(line) : null;
     if (header) {
       const isArray = header[1] === "[[";
       const keyParts = splitKey(header[2] as string);
@@ -61,27 +86,26 @@ export function locateKeys(source: string): Map<string, KeyPosition> {
       if (isArray) {
         const n = arrayCounts.get(base) ?? 0;
         arrayCounts.set(base, n + 1);
-        table = [...keyParts, n];
-      } else table = keyParts;
+        table = `${base}[${n}]`;
+      } else table = base;
       const col = rawLine.indexOf(header[2] as string) + 1;
-      positions.set(formatPath(table), { line: lineNo, column: col });
+      positions.set(table, { line: lineNo, column: col });
       return;
     }
-    const kv = /^(\s*)((?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.\s-])+?)\s*=\s*(.*)$/.exec(line);
+    const kv = splitKeyValue(line);
     if (!kv) return;
-    const keyParts = splitKey(kv[2] as string);
-    const path = [...table, ...keyParts];
-    const keyCol = (kv[1] as string).length + 1;
-    const valueCol = line.length - (kv[3] as string).length + 1;
-    positions.set(formatPath(path), { line: lineNo, column: keyCol, valueColumn: valueCol });
+    const path = extendPath(table, splitKey(kv.key));
+    const keyCol = kv.indent + 1;
+    const valueCol = line.length - kv.value.length + 1;
+    positions.set(path, { line: lineNo, column: keyCol, valueColumn: valueCol });
     // Inline table on the same line: `bmc = { address = "…", port = 623 }`.
-    const value = kv[3] as string;
+    const value = kv.value;
     if (value.trimStart().startsWith("{")) {
       const inner = /([A-Za-z0-9_-]+)\s*=\s*/g;
       let m: RegExpExecArray | null;
       const offset = valueCol - 1;
       while ((m = inner.exec(value))) {
-        positions.set(formatPath([...path, m[1] as string]), {
+        positions.set(extendPath(path, [m[1] as string]), {
           line: lineNo,
           column: offset + m.index + 1,
           valueColumn: offset + m.index + m[0].length + 1,
