@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/config/load.ts";
-import { createLogger } from "../../src/log/logger.ts";
+import { fstatSync } from "node:fs";
+import { createLogger, underJournald } from "../../src/log/logger.ts";
 import { clearSecretsForTest } from "../../src/log/secrets.ts";
 
 function capture(opts: Parameters<typeof createLogger>[0] = {}) {
@@ -41,6 +42,24 @@ describe("logger", () => {
     const { logger, lines } = capture({ level: "debug", journal: true });
     logger[level]("x");
     expect(lines[0]?.startsWith(`${prefix}{`)).toBe(true);
+  });
+
+  test.each([
+    ["info", "power on", { cc: 0 }, "<6>[bmc] power on bmc=vm1 cc=0"],
+    ["warn", "dropped", { reason: "rate limit", from: "192.0.2.1" }, '<4>[bmc] dropped bmc=vm1 reason="rate limit" from=192.0.2.1'],
+    ["error", "reload rejected", { problems: ["a.toml:3: x\n3| y"] }, '<3>[bmc] reload rejected bmc=vm1 problems=["a.toml:3: x\\n3| y"]'],
+    ["debug", "two\nlines", {}, "<7>[bmc] two\\nlines bmc=vm1"],
+  ] as const)("journal format at %s: a readable MESSAGE, the level as priority, no timestamp", (level, msg, fields, line) => {
+    const { logger, lines } = capture({ level: "debug", journal: true, format: "journal" });
+    logger.child("bmc", { bmc: "vm1" })[level](msg, fields);
+    expect(lines).toEqual([line]);
+  });
+
+  test("journald is detected from $JOURNAL_STREAM naming stdout's own device and inode only", () => {
+    const st = fstatSync(1, { bigint: true });
+    expect(underJournald({ JOURNAL_STREAM: `${st.dev}:${st.ino}` })).toBe(true);
+    expect(underJournald({ JOURNAL_STREAM: `${st.dev}:${st.ino + 1n}` })).toBe(false);
+    expect(underJournald({})).toBe(false);
   });
 
   test("pretty format is one readable line", () => {
