@@ -2,33 +2,16 @@
 // misspelled keys, 4,000 bad entries) is rejected with one bounded log line that shows no
 // secret, the running config stays in force, and the daemon keeps answering.
 import { afterAll, expect, test } from "bun:test";
-import { createSocket } from "node:dgram";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildBinary, esxkit } from "../support/config/binary.ts";
+import { buildBinary, collect, esxkit, freeUdpPort, until } from "../support/config/binary.ts";
 import { LEAKS, leakyConfig } from "../support/config/leaky.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "esxkit-reload-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
-async function until<T>(what: string, f: () => T | undefined | false, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 test("a SIGHUP reload with 4,000 problems and misspelled secrets: one capped log line, no secret, still serving", async () => {
   const binary = buildBinary();
@@ -38,20 +21,14 @@ test("a SIGHUP reload with 4,000 problems and misspelled secrets: one capped log
   const cfg = join(dir, "config.toml");
   writeFileSync(cfg, base, { mode: 0o600 });
   const proc = Bun.spawn([binary, "serve", "-c", cfg, "--log-format", "json"], { env: { PATH: process.env.PATH ?? "" }, stdout: "pipe", stderr: "pipe" });
-  let log = "";
-  const pump = async (s: ReadableStream<Uint8Array>) => {
-    const d = new TextDecoder();
-    for await (const c of s) log += d.decode(c);
-  };
-  void pump(proc.stdout);
-  void pump(proc.stderr);
+  const out = collect(proc);
   try {
-    await until("esxkit serving", () => log.includes('"esxkit serving"'));
+    await until("esxkit serving", () => out.text().includes('"esxkit serving"'));
     let bad = leakyConfig().replace("[daemon]\n", `[daemon]\nstate_dir = "${join(dir, "state")}"\ncontrol_socket = "${socket}"\n`);
     for (let i = 0; i < 4000; i++) bad += `\n[[bmc]]\nvm = "v${i}"\nport = "p${i}"\nusername = "a"\npassword = "env:Y"\n`;
     writeFileSync(cfg, bad, { mode: 0o600 });
     proc.kill("SIGHUP");
-    const line = await until("the rejected reload", () => log.split("\n").find((l) => l.includes("reload rejected")));
+    const line = await until("the rejected reload", () => out.text().split("\n").find((l) => l.includes("reload rejected")));
     const rec = JSON.parse(line) as { level: string; problems: string[] };
     expect(rec.level).toBe("error");
     // 20 problems in full and a count; before the cap this line was 875 KB.
@@ -68,7 +45,7 @@ test("a SIGHUP reload with 4,000 problems and misspelled secrets: one capped log
     const reload = esxkit(["reload", "--socket", socket]);
     expect(reload.code).toBe(1);
     for (const secret of LEAKS) {
-      expect(log).not.toContain(secret);
+      expect(out.text()).not.toContain(secret);
       expect(status.stdout).not.toContain(secret);
       expect(reload.stdout + reload.stderr).not.toContain(secret);
     }

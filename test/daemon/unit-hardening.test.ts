@@ -4,14 +4,13 @@
 // with only CAP_NET_BIND_SERVICE, ProcSubset=pid + ProtectProc=invisible, PrivateTmp,
 // ProtectHome and a read-only / (ProtectSystem=strict) with only its own directory writable.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createSocket } from "node:dgram";
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderUnit } from "../../src/cli/install-service.ts";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { listVms } from "../../src/vsphere/search.ts";
-import { binary, buildBinary, esxkit, root } from "../support/config/binary.ts";
+import { binary, buildBinary, collect, esxkit, freeUdpPort, root, until } from "../support/config/binary.ts";
 import { type Vcsim, startVcsim } from "../support/vcsim.ts";
 
 const work = mkdtempSync(join(tmpdir(), "esxkit-unit-"));
@@ -43,23 +42,7 @@ describe("systemd-analyze on the rendered unit", () => {
   });
 });
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
-async function until<T>(what: string, f: () => T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
 
 /** The host pid of the process whose command line starts with `prefix` (it runs in its own pid namespace). */
 function pidOf(prefix: string): number | undefined {
@@ -132,15 +115,9 @@ describe("the compiled binary inside the unit's sandbox", () => {
     );
     process.env.E2E_VC = sim.password;
     const proc = sandboxed(dir, "@system-service", [binary, "serve", "-c", cfg, "--log-format", "json"]);
-    let log = "";
-    const pump = async (s: ReadableStream<Uint8Array>) => {
-      const d = new TextDecoder();
-      for await (const c of s) log += d.decode(c);
-    };
-    void pump(proc.stdout);
-    void pump(proc.stderr);
+    const out = collect(proc);
     try {
-      await until("esxkit serving", () => log.includes('"esxkit serving"') || proc.exitCode !== null);
+      await until("esxkit serving", () => out.text().includes('"esxkit serving"') || proc.exitCode !== null);
       expect(proc.exitCode).toBeNull();
       const ipmi = (...args: string[]) =>
         Bun.spawnSync(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(bmcPort), "-U", "admin", "-P", "sandbox-pass-1", ...args], { stdout: "pipe", stderr: "pipe" });
@@ -155,12 +132,12 @@ describe("the compiled binary inside the unit's sandbox", () => {
       const pid = pidOf(`${binary} serve -c ${cfg}`);
       expect(pid).toBeGreaterThan(0);
       process.kill(pid as number, "SIGHUP");
-      await until("the reload", () => log.split("\n").filter((l) => l.includes('"configuration applied"')).length >= 2);
+      await until("the reload", () => out.text().split("\n").filter((l) => l.includes('"configuration applied"')).length >= 2);
       process.kill(pid as number, "SIGTERM");
       expect(await proc.exited).toBe(0);
-      expect(log).toContain('"stopped"');
+      expect(out.text()).toContain('"stopped"');
       // Nothing failed for want of a system call, a /proc file or a writable path.
-      expect(log).not.toMatch(/EPERM|EACCES|EROFS|ENOENT|"level":"error"/);
+      expect(out.text()).not.toMatch(/EPERM|EACCES|EROFS|ENOENT|"level":"error"/);
     } finally {
       proc.kill("SIGKILL");
     }

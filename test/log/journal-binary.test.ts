@@ -2,22 +2,14 @@
 // named by $JOURNAL_STREAM. journald's stream protocol reads one entry per line, `<N>` as the
 // priority and the rest as MESSAGE: each must be readable, with no second timestamp.
 import { afterAll, expect, test } from "bun:test";
-import { createSocket } from "node:dgram";
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildBinary } from "../support/config/binary.ts";
+import { buildBinary, freeUdpPort } from "../support/config/binary.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "esxkit-journal-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 async function serveOnce(name: string, journalStream: (fd: number) => string): Promise<string[]> {
   const port = await freeUdpPort();
