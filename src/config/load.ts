@@ -88,17 +88,18 @@ function decodeUtf8(bytes: Uint8Array, file: string): string {
 /** Resolves schema entries at a path so an unknown key can get a "did you mean". */
 function knownKeysAt(path: Segment[]): string[] {
   // biome-ignore lint: valibot schema internals are untyped here
-  let schema: any = configSchema;
+  const unwrap = (schema: any) => {
+    while (schema?.wrapped) schema = schema.wrapped; // optional(), nullable()
+    return schema;
+  };
+  let schema = unwrap(configSchema);
   for (const seg of path) {
-    while (schema && !schema.entries && (schema.wrapped || schema.item || schema.value)) {
-      schema = schema.wrapped ?? (typeof seg === "number" ? schema.item : schema.value ?? schema.item);
-    }
-    if (!schema) return [];
-    if (typeof seg === "number") schema = schema.item ?? schema;
-    else if (schema.entries) schema = schema.entries[seg];
+    // A table's key picks an entry; an array's index or a record's key (`[vcenter.NAME]`) its element.
+    if (schema?.entries && typeof seg === "string") schema = unwrap(schema.entries[seg]);
+    else if (schema?.item && typeof seg === "number") schema = unwrap(schema.item);
+    else if (schema?.value && typeof seg === "string") schema = unwrap(schema.value);
     else return [];
   }
-  while (schema && !schema.entries && (schema.wrapped || schema.item || schema.value)) schema = schema.wrapped ?? schema.item ?? schema.value;
   return schema?.entries ? Object.keys(schema.entries) : [];
 }
 
@@ -114,7 +115,25 @@ function hideSecret(path: Segment[], issue: v.BaseIssue<unknown>): string {
   return `${got < 0 ? "invalid value" : issue.message.slice(0, got)}, got ${kindOf(issue.input)}`;
 }
 
-function reportSchemaIssues(issues: v.BaseIssue<unknown>[], problems: ProblemList): void {
+function valueAt(raw: unknown, path: Segment[]): unknown {
+  let value = raw;
+  for (const seg of path) value = value && typeof value === "object" ? (value as Record<string | number, unknown>)[seg] : undefined;
+  return value;
+}
+
+/**
+ * Every unknown key of the table at `parent`: valibot reports only the first one per table,
+ * and a file with two typos should not take two rounds to fix.
+ */
+function unknownKeys(raw: unknown, parent: Segment[], reported: string): string[] {
+  const known = knownKeysAt(parent);
+  const table = valueAt(raw, parent);
+  if (known.length === 0 || !table || typeof table !== "object" || Array.isArray(table)) return [reported];
+  return Object.keys(table).filter((k) => !known.includes(k));
+}
+
+function reportSchemaIssues(issues: v.BaseIssue<unknown>[], problems: ProblemList, raw: unknown): void {
+  const seen = new Set<string>();
   for (const issue of issues) {
     const path = issuePath(issue);
     const last = issue.path?.[issue.path.length - 1];
@@ -123,9 +142,14 @@ function reportSchemaIssues(issues: v.BaseIssue<unknown>[], problems: ProblemLis
       // valibot reports a missing required key as an issue on the key, with the key expected.
       problems.add(path, `missing required key "${String(path[path.length - 1])}"`, false);
     } else if (onKey) {
-      const key = String(path[path.length - 1]);
-      const hint = closest(key, knownKeysAt(path.slice(0, -1)));
-      problems.add(path, `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`, false);
+      const parent = path.slice(0, -1);
+      for (const key of unknownKeys(raw, parent, String(path[path.length - 1]))) {
+        const at = [...parent, key];
+        if (seen.has(formatPath(at))) continue;
+        seen.add(formatPath(at));
+        const hint = closest(key, knownKeysAt(parent));
+        problems.add(at, `unknown key "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}`, false);
+      }
     } else if (issue.type === "union" && issue.issues?.length) {
       problems.add(path, hideSecret(path, issue.issues[0] ?? issue));
     } else {
@@ -158,7 +182,7 @@ export function parseConfig(source: string, file: string, opts: LoadOptions = {}
   const problems = new ProblemList(file, source);
   const result = v.safeParse(configSchema, raw, { abortEarly: false });
   if (!result.success) {
-    reportSchemaIssues(result.issues, problems);
+    reportSchemaIssues(result.issues, problems, raw);
     problems.throwIfAny();
   }
   const baseDir = dirname(resolve(file));
