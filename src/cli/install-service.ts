@@ -86,7 +86,8 @@ export default defineCommand({
     const copy = Boolean(args["copy-binary"]);
     const binary = copy ? INSTALLED_BINARY : source;
     if (!copy) {
-      // Symlinks can only be followed on this machine, not inside another --root.
+      // Paths (and symlinks) can only be checked on this machine, not inside another --root.
+      if (root === "/" && !existsSync(binary)) throw new InstallError(`${binary}: no such file; pass --binary with the path of the esxkit executable, or --copy-binary`);
       const hidden = hiddenFromUnit(binary, root === "/");
       if (hidden) {
         throw new InstallError(
