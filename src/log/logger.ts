@@ -1,10 +1,13 @@
 // JSON-lines logger: {time, level, subsystem, msg, ...fields}.
 // Human-readable on a TTY. Under journald (stdout is the stream $JOURNAL_STREAM names) each
-// line is `<N>[subsystem] message key=value …`: the priority prefix files it at the right level,
-// MESSAGE stays readable in `journalctl`, and there is no second timestamp (journald keeps its own).
+// entry goes over journald's native socket: MESSAGE is `[subsystem] message key=value …`,
+// PRIORITY the level, and every field a journal field of its own (BMC=…, SUBSYSTEM=…). Where
+// the socket is missing, the same text goes to stdout as `<N>[subsystem] message key=value …`.
+// Either way there is no second timestamp: journald keeps its own.
 // Every line passes through the secret redactor, so a secret that reaches a log call by
 // mistake is still never written.
 import { fstatSync } from "node:fs";
+import { type JournalSink, journalFieldName, openJournal } from "./journal.ts";
 import { redactSecrets } from "./secrets.ts";
 
 export type Level = "debug" | "info" | "warn" | "error";
@@ -32,6 +35,8 @@ export interface LoggerOptions {
   journal?: boolean;
   write?: (line: string) => void;
   now?: () => Date;
+  /** journald's native socket. Default: opened when the format is "journal" and stdout is the journal. */
+  journalSink?: JournalSink;
 }
 
 export function isLevel(s: string): s is Level {
@@ -83,6 +88,20 @@ function formatJournal(rec: Fields): string {
   return `${subsystem ? `[${String(subsystem)}] ` : ""}${String(msg).replace(/\r?\n/g, "\\n")}${extra ? ` ${extra}` : ""}`;
 }
 
+/** The native-protocol fields of one record: the readable MESSAGE, PRIORITY, and each field by name. */
+function journalFields(rec: Fields, message: string, priority: number): Array<[string, string]> {
+  const out: Array<[string, string]> = [
+    ["MESSAGE", message],
+    ["PRIORITY", String(priority)],
+    ["SYSLOG_IDENTIFIER", "esxkit"],
+  ];
+  for (const [k, v] of Object.entries(rec)) {
+    if (k === "time" || k === "level" || k === "msg") continue;
+    out.push([journalFieldName(k), redactSecrets(typeof v === "string" ? v : JSON.stringify(v) ?? String(v))]);
+  }
+  return out;
+}
+
 const FORMATTERS: Record<LogFormat, (rec: Fields) => string> = { json: (rec) => JSON.stringify(rec), pretty: formatPretty, journal: formatJournal };
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
@@ -90,6 +109,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const journal = opts.journal ?? underJournald();
   const format: LogFormat = opts.format ?? (journal ? "journal" : process.stdout.isTTY ? "pretty" : "json");
   const formatter = FORMATTERS[format];
+  const sink = format === "journal" ? (opts.journalSink ?? (opts.journal === undefined && journal ? openJournal() : undefined)) : undefined;
   const write = opts.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   const now = opts.now ?? (() => new Date());
 
@@ -103,6 +123,7 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
       if (fields) for (const [k, v] of Object.entries(fields)) rec[k] = serializeValue(v);
       let line = formatter(rec);
       line = redactSecrets(line);
+      if (sink?.send(journalFields(rec, line, SYSLOG_PRIORITY[level]))) return;
       if (journal) line = `<${SYSLOG_PRIORITY[level]}>${line}`;
       write(line);
     }
