@@ -53,6 +53,15 @@ export class UsageError extends EsxkitError {
   }
 }
 
+/** `install-service` will not write the unit: the file exists, or the unit could not run the binary. Exit code 1. */
+export class InstallError extends EsxkitError {
+  override code = "ESX_INSTALL";
+  constructor(message: string) {
+    super(message);
+    this.name = "InstallError";
+  }
+}
+
 // ---------------------------------------------------------------- network (shared)
 
 /** A call that did not finish within its deadline. */

@@ -20,7 +20,7 @@ export const configArg = {
 
 export const logArgs = {
   "log-level": { type: "string", description: "debug | info | warn | error (default: from the config, else info)", valueHint: "LEVEL" },
-  "log-format": { type: "string", description: "json | pretty (default: pretty on a TTY, else json)", valueHint: "FORMAT" },
+  "log-format": { type: "string", description: "json | pretty | journal (default: journal under journald, pretty on a TTY, else json)", valueHint: "FORMAT" },
 } as const;
 
 export const jsonArg = { json: { type: "boolean", description: "machine-readable JSON output" } } as const;
@@ -48,8 +48,8 @@ export function loggerFromArgs(args: { "log-level"?: string; "log-format"?: stri
   const level = args["log-level"] ?? configLevel ?? "info";
   if (!isLevel(level)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(level)}`);
   const format = args["log-format"];
-  if (format !== undefined && format !== "json" && format !== "pretty") {
-    throw new UsageError(`--log-format: expected json or pretty, got ${JSON.stringify(format)}`);
+  if (format !== undefined && format !== "json" && format !== "pretty" && format !== "journal") {
+    throw new UsageError(`--log-format: expected json, pretty or journal, got ${JSON.stringify(format)}`);
   }
   return createLogger({ level, format: format as LogFormat | undefined });
 }

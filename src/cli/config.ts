@@ -22,24 +22,35 @@ export function summarize(c: Config) {
 }
 
 const check = defineCommand({
-  meta: { name: "check", examples: ["esxkit config check -c /etc/esxkit/config.toml", "esxkit config check -c config.toml --json"], description: "parse and validate a config file; print what would run (exit 0 valid, 1 invalid)" },
-  args: { ...configArg, ...jsonArg },
+  meta: { name: "check", examples: ["esxkit config check -c /etc/esxkit/config.toml", "esxkit config check -c config.toml --json", "esxkit config check --no-secrets -c config.toml"], description: "parse and validate a config file; print what would run (exit 0 valid, 1 invalid)" },
+  args: {
+    ...configArg,
+    ...jsonArg,
+    secrets: {
+      type: "boolean",
+      default: true,
+      negativeDescription: "check everything but do not resolve env:/file:/credential: secrets (CI, a laptop without them)",
+      description: "resolve env:/file:/credential: secrets (the default)",
+    },
+  },
   run({ args }) {
     let config: Config;
     try {
-      config = loadConfigFromArgs(args, { checkStateDir: true });
+      config = loadConfigFromArgs(args, { checkStateDir: true, skipSecrets: args.secrets === false });
     } catch (err) {
-      // Automation reading --json gets the verdict on stdout too; people get stderr as usual.
+      // Automation reading --json gets the verdict on stdout too (every problem, not capped);
+      // people get stderr as usual.
       if (!(args.json && err instanceof ConfigError)) throw err;
       printJson({
         valid: false,
+        problem_count: err.all.length,
         problems: err.all.map((e) => ({ file: e.file, line: e.line ?? null, key: e.keyPath ?? null, message: e.detail })),
       });
       throw err;
     }
     const s = summarize(config);
-    if (args.json) return printJson({ valid: true, ...s });
-    const out: string[] = [`${s.file}: valid`];
+    if (args.json) return printJson({ valid: true, secrets_checked: args.secrets !== false, ...s });
+    const out: string[] = [`${s.file}: valid${args.secrets === false ? " (secrets not resolved: --no-secrets)" : ""}`];
     for (const v of s.vcenter) out.push(`  vcenter ${v.name}: ${v.url} (tls ${v.tls})`);
     for (const e of s.esxi) out.push(`  esxi ${e.name}: ${e.url} (tls ${e.tls})${e.bmc ? `, physical BMC ${e.bmc}` : ""}`);
     for (const b of s.bmc) out.push(`  bmc ${b.name}: VM ${b.vm} on vcenter ${b.vcenter}, IPMI on ${b.listen} (suites ${b.cipher_suites.join(",")}${b.ipmi15 ? ", IPMI 1.5" : ""})`);

@@ -102,7 +102,13 @@ export async function renderHelp(chain: AnyCommand[]): Promise<string> {
     out.push("Commands:", ...table(rows), "");
   }
   if (positionals.length) out.push("Arguments:", ...table(positionals.map(([n, d]) => [n.toUpperCase(), argText(d)])), "");
-  out.push("Options:", ...table([...options.map(([n, d]) => [optionName(n, d), argText(d)] as [string, string]), ["-h, --help", "show this help"], ...(chain.length === 1 && version ? [["-v, --version", "print the version"] as [string, string]] : [])]), "");
+  // A flag that is on by default is shown by its way off (--no-secrets), as users type it.
+  const optionRows = options.map(([n, d]): [string, string] => {
+    const negative = (d as { negativeDescription?: string }).negativeDescription;
+    if (d.type === "boolean" && (d as { default?: unknown }).default === true && negative) return [`--no-${n}`, negative];
+    return [optionName(n, d), argText(d)];
+  });
+  out.push("Options:", ...table([...optionRows, ["-h, --help", "show this help"], ...(chain.length === 1 && version ? [["-v, --version", "print the version"] as [string, string]] : [])]), "");
   if (meta.examples?.length) out.push("Examples:", ...meta.examples.flatMap((e) => wrap(e, HELP_WIDTH, 4, 2)), "");
   if (subNames.length) {
     const helpPath = ["esxkit help", ...path.split(" ").slice(1), "<command>"].join(" ");

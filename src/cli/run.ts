@@ -7,6 +7,7 @@
 //   2  usage error (unknown command or flag, missing or bad argument)
 // `esxkit doctor` refines 1 and 2: 1 = warnings found, 2 = critical findings.
 import { type ArgDef, type CommandDef, runCommand } from "citty";
+import { problemLines } from "../config/report.ts";
 import { closest } from "../config/suggest.ts";
 import { ConfigError, EsxkitError, UsageError } from "../errors.ts";
 import { renderHelp } from "./help.ts";
@@ -92,8 +93,10 @@ function printError(err: unknown): number {
   // `esxkit … | head` closed the pipe: the reader's choice, not a failure.
   if ((err as NodeJS.ErrnoException | null)?.code === "EPIPE") return EXIT_OK;
   if (err instanceof ConfigError) {
-    for (const e of err.all) stderr(`error: ${e.message}\n`);
-    if (err.others.length) stderr(`${err.all.length} problems\n`);
+    // One write: a file with thousands of problems is capped, and rendered in linear time.
+    const lines = problemLines(err);
+    const count = err.all.length > 1 ? lines.pop() : undefined;
+    stderr(`${lines.map((l) => `error: ${l}\n`).join("")}${count ? `${count}\n` : ""}`);
     return EXIT_FAILURE;
   }
   if (err instanceof UsageError) {

@@ -3,6 +3,7 @@
 // stays in force. SIGTERM/SIGINT stop everything within a bound.
 import { loadServiceConfig } from "./config-checks.ts";
 import type { Config } from "../config/types.ts";
+import { problemLines } from "../config/report.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type PlannedService, type ReconcileResult, ServiceSet } from "./reconcile.ts";
@@ -74,7 +75,8 @@ export class Daemon {
       try {
         next = loadServiceConfig(this.configPath);
       } catch (err) {
-        const problems = err instanceof ConfigError ? err.all.map((e) => e.message) : [String(err)];
+        // Capped: a file with thousands of problems must not become a megabyte log line.
+        const problems = err instanceof ConfigError ? problemLines(err) : [String(err)];
         this.logger.error("reload rejected: the new config is invalid; keeping the running one", { problems });
         this.lastReload = { at: new Date().toISOString(), ok: false, error: problems.join("\n") };
         this.hooks.onReloadRejected?.();
