@@ -10,6 +10,7 @@
 import type { VmSelector } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { MoRef, SoapValue } from "../vsphere/soap/types.ts";
+import type { PowerState } from "../vsphere/vim-types.ts";
 import type { BootSetting, Firmware, PowerReading, VmBackend } from "./backend.ts";
 import { type BootRestoreStore, memoryBootRestoreStore } from "./boot-restore-store.ts";
 import { VsphereBootControl } from "./vsphere-boot-control.ts";
@@ -51,6 +52,7 @@ export class VsphereBackend implements VmBackend, HubMember {
     this.#vm = new VsphereVmLink({
       hub: o.hub,
       member: this,
+      bmcName: o.bmcName,
       selector: o.selector,
       maxStalenessMs: o.maxStalenessMs,
       logger,
@@ -77,6 +79,10 @@ export class VsphereBackend implements VmBackend, HubMember {
 
   unresolved(err: unknown): void {
     this.#vm.unresolved(err);
+  }
+
+  powerRead(state: string, at: number): void {
+    this.#vm.confirmed(state as PowerState, at);
   }
 
   update(kind: "enter" | "modify" | "leave", props: Readonly<Record<string, SoapValue>>, changed: readonly string[]): void {
