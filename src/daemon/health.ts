@@ -34,9 +34,10 @@ function esxiConnections(services: ServiceStatus[]): ConnectionStatus[] {
   return [...rows.values()];
 }
 
+/** What runs: "2 BMC, 1 SLP, 0 watchdog" (services up). */
 function counts(services: ServiceStatus[]): string {
   const n: Record<string, number> = {};
-  for (const s of services) n[s.kind] = (n[s.kind] ?? 0) + 1;
+  for (const s of services) if (s.up) n[s.kind] = (n[s.kind] ?? 0) + 1;
   return `${n.bmc ?? 0} BMC, ${n.slp ?? 0} SLP, ${n.watchdog ?? 0} watchdog`;
 }
 
