@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { listVms } from "../../src/vsphere/search.ts";
-import { buildBinary, cli, freePort, type ServeProcess, startServe, until } from "../support/daemon/serve.ts";
+import { binary, buildBinary, cli, freePort, type ServeProcess, startServe, until } from "../support/daemon/serve.ts";
 import { startVcsim, type Vcsim } from "../support/vcsim.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "esxkit-outage-"));
@@ -151,7 +151,10 @@ describe("a busy port at start, then a paused vCenter (compiled binary)", () => 
     const failedLines = serve.lines("service failed to start; retrying with backoff");
     expect(failedLines).toHaveLength(1);
     expect(serve.lines("service still cannot start; the error changed")).toHaveLength(0);
-    const recovered = serve.lines("service started after retrying");
+    const recovered = await until("the recovery line", () => {
+      const l = serve.lines("service started after retrying");
+      return l.length ? l : undefined;
+    }, 5000, context);
     expect(recovered).toHaveLength(1);
     expect(Number(recovered[0]?.attempts)).toBeGreaterThanOrEqual(3);
   }, 60_000);
@@ -231,25 +234,28 @@ describe("an address that appears after start (network namespace)", () => {
     Bun.spawnSync(["ip", "netns", "del", ns]);
   });
 
-  test("the BMC binds once the address is added, without a restart", async () => {
+  test("the BMC and the SLP entry bind once the address is added, without a restart", async () => {
     const config = join(dir, "netns.toml");
     // vCenter is not reachable from inside the namespace: this test is about the bind alone.
-    writeFileSync(config, `[daemon]\nstate_dir = "${join(dir, "state-ns")}"\ncontrol_socket = "${socket}"\n\n${vcenterToml("https://127.0.0.1:9/sdk", sim.thumbprintSha256)}${bmcToml(vms[0] as string, address, 6230)}`, { mode: 0o600 });
+    writeFileSync(config, `[daemon]\nstate_dir = "${join(dir, "state-ns")}"\ncontrol_socket = "${socket}"\n\n${vcenterToml("https://127.0.0.1:9/sdk", sim.thumbprintSha256)}${bmcToml(vms[0] as string, address, 6230)}\n[[slp]]\nhost = "esxi-ns.example.local"\nprofile = "lsi-msm"\ninterfaces = ["${address}"]\nport = 4270\n`, { mode: 0o600 });
     serve = await startServe({ config, cwd: dir, env, netns: ns });
-    const down = await until("status with the BMC down", () => {
+    const down = await until("status with both down", () => {
       const r = status(socket);
-      return r.s.services[0]?.down ? r : undefined;
+      return r.s.services.length === 2 && r.s.services.every((x) => x.down) ? r : undefined;
     }, 20_000, context);
     expect(down.code).toBe(1);
-    expect(down.s.services[0]?.down?.error).toContain(`address ${address} not available`);
+    expect(down.s.services.find((x) => x.kind === "bmc")?.down?.error).toContain(`address ${address} not available`);
+    expect(down.s.services.find((x) => x.kind === "slp")?.down?.error).toContain(`cannot bind UDP ${address}:4270`);
 
     await Bun.sleep(2000);
     // (No dummy-interface module on every kernel: the namespace's own lo carries the new address.)
     ip("-n", ns, "addr", "add", `${address}/32`, "dev", "lo");
-    await until("the BMC up", () => status(socket).s.services[0]?.up, 30_000, context);
+    await until("both up", () => status(socket).s.services.every((x) => x.up), 30_000, context);
     // It answers IPMI on the new address (power status itself needs the unreachable vCenter: refused, but answered).
     const guid = Bun.spawnSync(["ip", "netns", "exec", ns, "ipmitool", "-I", "lanplus", "-H", address, "-p", "6230", "-U", "admin", "-P", PASSWORD, "-N", "1", "-R", "2", "mc", "guid"]);
     expect(guid.stdout.toString()).toContain("System GUID");
-    expect(serve.lines("service started after retrying")).toHaveLength(1);
+    const slp = Bun.spawnSync(["ip", "netns", "exec", ns, binary, "slp", "find", "--unicast", address, "--port", "4270", "--timeout", "2000"], { env });
+    expect(slp.stdout.toString()).toContain("esxi-ns.example.local");
+    await until("a recovery line per service", () => serve?.lines("service started after retrying").length === 2, 5000, context);
   }, 60_000);
 });
