@@ -2,13 +2,13 @@
 // $NOTIFY_SOCKET), status, an IPMI session that survives an unrelated reload, a reload
 // with a changed config and with a broken one, metrics, and SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createSocket } from "node:dgram";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { listVms } from "../../src/vsphere/search.ts";
+import { freePort, listenNotify, pump, until as waitUntil } from "../support/daemon/serve.ts";
 import { type Vcsim, startVcsim } from "../support/vcsim.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -29,20 +29,6 @@ let esxkit: Subprocess<"ignore", "pipe", "pipe">;
 let notify: Subprocess<"ignore", "pipe", "inherit">;
 const notifications: string[] = [];
 let daemonLog = "";
-
-async function freePort(type: "udp4" | "tcp" = "udp4"): Promise<number> {
-  if (type === "tcp") {
-    const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const p = s.port;
-    s.stop(true);
-    return p;
-  }
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 function writeConfig(opts: { bmcs: number; slpLifetime: number; broken?: boolean; noSlp?: boolean }): void {
   const bmcs = vmNames.slice(0, opts.bmcs).map(
@@ -107,24 +93,7 @@ function cli(args: string[]) {
 type Status = { services: Array<{ kind: string; name: string; sessions?: number }>; last_reload?: { ok: boolean; error?: string } };
 const status = () => JSON.parse(cli(["status", "--socket", socket, "--json"]).out) as Status;
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- esxkit log ---\n${daemonLog.slice(-3000)}`);
-    await Bun.sleep(100);
-  }
-}
-
-async function pump(stream: ReadableStream<Uint8Array>, sink: (chunk: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) sink(decoder.decode(chunk));
-}
+const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000) => waitUntil(what, probe, ms, () => `--- esxkit log ---\n${daemonLog.slice(-3000)}`);
 
 beforeAll(async () => {
   const build = Bun.spawnSync([join(root, "node_modules/.bin/bun"), "run", "build"], { cwd: root });
@@ -139,18 +108,7 @@ beforeAll(async () => {
   closedPort = await freePort("tcp");
   writeConfig({ bmcs: 2, slpLifetime: 600 });
 
-  notify = Bun.spawn(["/usr/bin/python3", join(root, "test/support/daemon/notify_listener.py"), notifySocket, "120"], { stdout: "pipe", stderr: "inherit" });
-  let buf = "";
-  void pump(notify.stdout, (c) => {
-    buf += c;
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line !== "ready") notifications.push(JSON.parse(line) as string);
-    }
-  });
-  await until("the notify listener", () => existsSync(notifySocket));
+  notify = await listenNotify(notifySocket, notifications, 120);
 
   esxkit = Bun.spawn([binary, "serve", "-c", configPath, "--log-format", "json"], { env, cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   void pump(esxkit.stdout, (c) => (daemonLog += c));

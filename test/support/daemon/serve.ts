@@ -52,6 +52,23 @@ export async function until<T>(what: string, probe: () => T | undefined | false 
   }
 }
 
+/** A stand-in for systemd's notify socket at `path`: each datagram is pushed to `into`. */
+export async function listenNotify(path: string, into: string[], seconds = 300): Promise<Subprocess<"ignore", "pipe", "inherit">> {
+  const notify = Bun.spawn(["/usr/bin/python3", join(root, "test/support/daemon/notify_listener.py"), path, String(seconds)], { stdout: "pipe", stderr: "inherit" });
+  let buf = "";
+  void pump(notify.stdout, (c) => {
+    buf += c;
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line !== "ready") into.push(JSON.parse(line) as string);
+    }
+  });
+  await until("the notify listener", () => existsSync(path));
+  return notify;
+}
+
 export interface ServeProcess {
   proc: Subprocess<"ignore", "pipe", "pipe">;
   /** Everything it wrote so far (JSON lines). */
@@ -69,22 +86,7 @@ export interface ServeProcess {
  */
 export async function startServe(opts: { config: string; cwd: string; env: Record<string, string>; netns?: string; notifySocket?: string }): Promise<ServeProcess> {
   const notifications: string[] = [];
-  let notify: Subprocess<"ignore", "pipe", "inherit"> | undefined;
-  if (opts.notifySocket) {
-    notify = Bun.spawn(["/usr/bin/python3", join(root, "test/support/daemon/notify_listener.py"), opts.notifySocket, "300"], { stdout: "pipe", stderr: "inherit" });
-    let buf = "";
-    void pump(notify.stdout, (c) => {
-      buf += c;
-      let i: number;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        if (line !== "ready") notifications.push(JSON.parse(line) as string);
-      }
-    });
-    const sock = opts.notifySocket;
-    await until("the notify listener", () => existsSync(sock));
-  }
+  const notify = opts.notifySocket ? await listenNotify(opts.notifySocket, notifications) : undefined;
   const argv = [binary, "serve", "-c", opts.config, "--log-format", "json"];
   const env = { ...opts.env, ...(opts.notifySocket ? { NOTIFY_SOCKET: opts.notifySocket } : {}) };
   const proc = Bun.spawn(opts.netns ? ["ip", "netns", "exec", opts.netns, ...argv] : argv, { env, cwd: opts.cwd, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
