@@ -194,7 +194,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
     },
 
     status() {
-      const p = deps.backend.powerState();
+      const p = deps.backend.powerState({ peek: true });
       const a = binding?.address();
       return {
         name: cfg.name,

@@ -92,8 +92,8 @@ export class VsphereBackend implements VmBackend, HubMember {
 
   // ------------------------------------------------------------------ state
 
-  powerState(): PowerReading {
-    return this.#vm.powerState();
+  powerState(opts?: { peek?: boolean }): PowerReading {
+    return this.#vm.powerState(opts);
   }
 
   firmware(): Firmware | undefined {

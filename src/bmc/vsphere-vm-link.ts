@@ -94,12 +94,12 @@ export class VsphereVmLink {
 
   // ------------------------------------------------------------------ state
 
-  powerState(): PowerReading {
+  powerState(opts?: { peek?: boolean }): PowerReading {
     if (!this.#ref || this.#power === undefined) return { state: "unknown", fresh: false };
     const asOf = Math.max(this.#o.hub.lastSyncAt() ?? 0, this.#confirmedAt);
     const fresh = this.#o.now() - asOf <= this.#o.maxStalenessMs;
     // Stale: this read is refused; ask vCenter directly, so the next one need not be.
-    if (!fresh) this.#o.hub.staleRead(this.#o.bmcName, this.#ref);
+    if (!fresh && !opts?.peek) this.#o.hub.staleRead(this.#o.bmcName, this.#ref);
     return { state: this.#power === "poweredOn" ? "on" : "off", fresh };
   }
 
