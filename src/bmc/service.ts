@@ -105,7 +105,7 @@ function bindError(address: string, port: number, err: unknown): BindError {
   const where = `${address.includes(":") ? `[${address}]` : address}:${port}/udp`;
   const text =
     code === "EADDRNOTAVAIL"
-      ? `address ${address} not available on this host (bind ${where})`
+      ? `${where}: address ${address} not available on this host`
       : code === "EADDRINUSE"
         ? `${where} in use (EADDRINUSE): another process or another [[bmc]] holds it`
         : code === "EACCES" && port < 1024

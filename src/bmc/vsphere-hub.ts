@@ -6,8 +6,8 @@ import { errorCode, SoapFaultError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { VimClient } from "../vsphere/client.ts";
 import { refKey } from "../vsphere/convert.ts";
+import { type ObjectProps, retrieveProperties } from "../vsphere/properties.ts";
 import { listVms, matchVm } from "../vsphere/search.ts";
-import { retrieveProperties } from "../vsphere/properties.ts";
 import type { MoRef, SoapValue } from "../vsphere/soap/types.ts";
 import { VM_BMC_PATHS } from "../vsphere/vm.ts";
 import { PropertyWatch } from "../vsphere/watch.ts";
@@ -125,7 +125,7 @@ export class VsphereHub {
     // The answer is at least as new as the request: confirm from when it was sent.
     const sentAt = Date.now();
     this.#lastReadAt = sentAt;
-    let found;
+    let found: ObjectProps[];
     try {
       const client = await this.#opts.getClient();
       found = await retrieveProperties(client, { type: "VirtualMachine", refs, paths: ["runtime.powerState"] });
