@@ -331,6 +331,17 @@ export class FailoverError extends EsxkitError {
   }
 }
 
+/** A socket could not be bound (the daemon retries it); `errno` is the OS's code (EADDRINUSE …). */
+export class BindError extends EsxkitError {
+  override code = "ESX_BIND";
+  readonly errno: string | undefined;
+  constructor(message: string, errno: string | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BindError";
+    this.errno = errno;
+  }
+}
+
 /** `esxkit serve` cannot run (e.g. not one configured service could start). */
 export class ServeError extends EsxkitError {
   override code = "ESX_SERVE";

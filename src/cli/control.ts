@@ -49,7 +49,18 @@ function durationArg(text: string): number {
   }
 }
 
-type ServiceStatus = { kind: string; name: string } & Record<string, unknown>;
+type ServiceStatus = { kind: string; name: string; up?: boolean; down?: { error: string; attempts: number; next_attempt_at: string } } & Record<string, unknown>;
+type StatusReply = {
+  ok?: boolean;
+  summary?: string;
+  version: string;
+  pid: number;
+  config: string;
+  started_at: string;
+  last_reload?: { at: string; ok: boolean };
+  services: ServiceStatus[];
+  connections?: Array<{ kind: string; name: string; connected: boolean; last_sync?: string; last_error?: string }>;
+};
 const cell = (v: unknown) => (v === undefined || v === null ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
 /** Authenticated sessions, and setups under way when there are any: "2", "2 +5 pending". */
 const sessionsCell = (b: ServiceStatus) => `${cell(b.sessions)}${typeof b.pendingSessions === "number" && b.pendingSessions > 0 ? ` +${b.pendingSessions} pending` : ""}`;
@@ -59,7 +70,9 @@ export const status = defineCommand({
   meta: { name: "status", examples: ["esxkit status", "esxkit status --json -c /etc/esxkit/config.toml"], description: "show what the running daemon is doing" },
   args: { ...socketArgs, ...jsonArg },
   async run({ args }) {
-    const s = (await controlRequest(socketPath(args), "GET", "/v1/status")) as { version: string; pid: number; config: string; started_at: string; last_reload?: { at: string; ok: boolean }; services: ServiceStatus[]; failed?: Array<{ key: string; error: string }> };
+    const s = (await controlRequest(socketPath(args), "GET", "/v1/status")) as StatusReply;
+    // Exit 1 while anything is down, so scripts and monitoring can rely on it (--json too).
+    if (s.ok === false) process.exitCode = 1;
     if (args.json) return printJson(s);
     stdout(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
     const bmcs = s.services.filter((x) => x.kind === "bmc");
@@ -68,8 +81,11 @@ export const status = defineCommand({
     if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
     const wds = s.services.filter((x) => x.kind === "watchdog");
     if (wds.length) printTable(["WATCHDOG", "VM", "STATE", "HOST", "PAUSED", "LAST TRANSITION"], wds.map((w) => [w.name, cell(w.vm), cell(w.state), cell(w.host), cell(w.paused), cell(w.lastTransition)]));
-    for (const f of s.failed ?? []) stdout(`FAILED ${f.key}: ${f.error}\n`);
-    if (!s.services.length) stdout("no services running\n");
+    const conns = s.connections ?? [];
+    if (conns.length) printTable(["CONNECTION", "NAME", "CONNECTED", "LAST SYNC", "LAST ERROR"], conns.map((c) => [c.kind, c.name, c.connected ? "yes" : "no", cell(c.last_sync), cell(c.last_error)]));
+    for (const x of s.services) if (x.down) stdout(`DOWN ${x.kind} ${x.name}: ${x.down.error} (attempt ${x.down.attempts}, next at ${x.down.next_attempt_at})\n`);
+    if (!s.services.length) stdout("no services configured\n");
+    if (s.summary && s.ok === false) stdout(`\nunhealthy: ${s.summary}\n`);
   },
 });
 

@@ -2,11 +2,12 @@
 // SIGHUP re-reads the config and reconciles; a broken new config is logged and the old one
 // stays in force. SIGTERM/SIGINT stop everything within a bound.
 import { loadServiceConfig } from "./config-checks.ts";
+import type { ConnectionStatus } from "../bmc/hub-health.ts";
 import type { Config } from "../config/types.ts";
 import { problemLines } from "../config/report.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { type PlannedService, type ReconcileResult, ServiceSet } from "./reconcile.ts";
+import { type DownService, type PlannedService, type ReconcileResult, ServiceSet } from "./reconcile.ts";
 
 export const SHUTDOWN_BOUND_MS = 5000;
 
@@ -21,6 +22,10 @@ export interface DaemonHooks {
   onReloadRejected?(): void;
   /** Extra things to close on shutdown (shared vCenter sessions, control socket, metrics). */
   onStop?(): Promise<void>;
+  /** A service came up or went down between reloads (a start retry succeeded, or a new error). */
+  onServicesChanged?(): void;
+  /** The vCenter connections the services share (for status, /healthz and metrics). */
+  connections?(): ConnectionStatus[];
 }
 
 export class Daemon {
@@ -28,15 +33,22 @@ export class Daemon {
   private current: Config | undefined;
   private reloading: Promise<ReconcileResult | undefined> | undefined;
   lastReload: { at: string; ok: boolean; error?: string } | undefined;
-  /** Services the last (re)load could not start: not running, retried on the next reload. */
-  failed: ReconcileResult["failed"] = [];
 
   constructor(
     private readonly configPath: string,
     private readonly logger: Logger,
     private readonly hooks: DaemonHooks,
   ) {
-    this.services = new ServiceSet(logger.child("daemon"));
+    this.services = new ServiceSet(logger.child("daemon"), { onChange: () => hooks.onServicesChanged?.() });
+  }
+
+  /** Services that are not running now (each is being retried). */
+  get failed(): DownService[] {
+    return this.services.down();
+  }
+
+  connections(): ConnectionStatus[] {
+    return this.hooks.connections?.() ?? [];
   }
 
   get config(): Config | undefined {
@@ -53,7 +65,6 @@ export class Daemon {
   private async applyConfig(config: Config): Promise<ReconcileResult> {
     const result = await this.services.apply(this.hooks.plan(config, this.logger));
     this.current = config;
-    this.failed = result.failed;
     this.logger.info("configuration applied", {
       file: config.file,
       started: result.started.length,

@@ -58,6 +58,10 @@ export class Gauge implements Family {
   delete(labels?: Labels): void {
     this.values.delete(labelKey(labels));
   }
+  /** Forget every series (a gauge rebuilt from current state at each scrape). */
+  clear(): void {
+    this.values.clear();
+  }
   render(): string[] {
     return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ""} ${v}`);
   }

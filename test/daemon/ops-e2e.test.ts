@@ -10,7 +10,7 @@ import type { Subprocess } from "bun";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { listVms } from "../../src/vsphere/search.ts";
 import { rakpFlood } from "../support/ipmi/rakp-flood.ts";
-import { freePort, pump, until as untilWithLog } from "../support/daemon/e2e.ts";
+import { freePort, pump, until as untilWithLog } from "../support/daemon/serve.ts";
 import { type Vcsim, startVcsim } from "../support/vcsim.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -38,7 +38,7 @@ async function cli(args: string[]) {
 }
 
 function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  return untilWithLog(what, probe, ms, () => daemonLog);
+  return untilWithLog(what, probe, ms, () => `--- esxkit log ---\n${daemonLog.slice(-3000)}`);
 }
 
 const logLines = () =>
