@@ -2,7 +2,7 @@
 // the source bucket runs dry and refills, repeated RAKP 1s in one session cost the source
 // again, the user bucket spans sources, the source table stays bounded, and the failure log
 // writes at most one line per window.
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { PayloadType } from "../../src/ipmi/codes/auth-types.ts";
 import { RakpStatus } from "../../src/ipmi/codes/rakp-status.ts";
 import { sealRmcpPlusSessionless } from "../../src/ipmi/secure.ts";
@@ -11,9 +11,14 @@ import { IpmiSessionEngine, type EngineOptions } from "../../src/ipmi/server/eng
 import { LoginFailureLog } from "../../src/ipmi/server/login-failures.ts";
 import { MAX_TRACKED_SOURCES, TokenBuckets } from "../../src/ipmi/server/login-limits.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { clearSecretsForTest } from "../../src/log/secrets.ts";
 import { fakeChassis } from "../support/ipmi/chassis-handler.ts";
 import { ADMIN, TEST_GUID } from "../support/ipmi/peers.ts";
 import { openSession, rawSession, sendRakp1 } from "../support/ipmi/raw.ts";
+
+// Earlier test files in this process registered the simulator's password "pass" with the
+// redactor, which then masks it inside "wrong_password": these lines are about login logs.
+beforeAll(clearSecretsForTest);
 
 const FLOOD = { address: "127.0.0.3", port: 50000 };
 const OTHER = { address: "127.0.0.2", port: 50001 };
