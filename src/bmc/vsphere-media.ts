@@ -6,15 +6,17 @@
 //   default the datastore of the VM's vmx), then point the CD-ROM at it, connected and
 //   start-connected, in one ReconfigVM_Task that also records the image URL (without
 //   credentials) in extraConfig "esxkit.media.cd.image".
-//   Which CD-ROM: the one holding an esxkit image; else the first one holding no media (not
-//   connected, not start-connected); else, when the VM has none, a new one on a free IDE/SATA
-//   slot (a SATA controller is added when none is free). A VM whose every CD-ROM holds media
-//   esxkit did not insert is refused (MediaForeignError): esxkit never replaces such media,
-//   and does not add a second drive either, since which one the firmware boots is then a guess.
-// eject: the CD-ROM goes back to an empty client-device backing, disconnected. vSphere 8.0U2
-//   refuses that change of backing type on a powered-on VM (InvalidPowerState); then the ISO
-//   backing stays, disconnected and not start-connected. The image file is deleted once no VM
-//   uses it.
+//   Which CD-ROM: the one holding an esxkit image; else the first one holding no ISO (a host
+//   or client drive, or an ISO neither connected nor start-connected), whose backing is kept in
+//   extraConfig "esxkit.media.cd.previous" and put back on eject; else, when the VM has none, a
+//   new one on a free IDE/SATA slot (a SATA controller is added when none is free). A VM whose
+//   every CD-ROM holds an ISO esxkit did not insert is refused (MediaForeignError): esxkit never
+//   replaces such media, and adds no second drive either (which one the firmware boots would
+//   be a guess).
+// eject: the CD-ROM gets its previous backing back (default: an empty client-device backing),
+//   disconnected. vSphere 8.0U2 refuses that change of backing type on a powered-on VM
+//   (InvalidPowerState); then the ISO backing stays, disconnected and not start-connected. The
+//   image file is deleted once no VM uses it.
 // slots: "cd" only. vSphere can back a floppy with a datastore .flp image, but a floppy holds
 //   1.44 MB and Ironic's config drive does not fit; there is no USB-stick image backing.
 import { MediaBusyError, MediaDatastoreError, MediaForeignError, MediaSlotError } from "../errors.ts";
@@ -32,6 +34,8 @@ import type { VsphereVmLink } from "./vsphere-vm-link.ts";
 
 /** extraConfig key holding the inserted image's URL (no credentials), for status after a restart. */
 export const IMAGE_KEY = "esxkit.media.cd.image";
+/** extraConfig key holding the drive's backing before esxkit took it over (JSON), restored on eject. */
+export const PREVIOUS_KEY = "esxkit.media.cd.previous";
 const EMPTY: CdromBacking = { kind: "client", deviceName: "" };
 
 export interface VsphereMediaOptions {
@@ -54,9 +58,25 @@ export interface VsphereMediaOptions {
 
 type Plan = { kind: "already" } | { kind: "edit"; cd: Cdrom } | { kind: "add"; slot: { controllerKey: number; unitNumber: number }; controller?: { pciKey: number; busNumber: number } };
 
+/** An ISO connected (or to be connected at power-on) is media; a host or client drive is not. */
 function holdsMedia(cd: Cdrom): boolean {
-  if (cd.backing.kind === "iso") return cd.connected || cd.startConnected;
-  return cd.connected;
+  return cd.backing.kind === "iso" && (cd.connected || cd.startConnected);
+}
+
+/** What a drive had before esxkit took it over, put back on eject (extraConfig PREVIOUS_KEY). */
+interface Previous {
+  backing: CdromBacking;
+  connected: boolean;
+  startConnected: boolean;
+}
+
+function previousOf(cfg: VmCdromConfig): Previous | undefined {
+  try {
+    const p = JSON.parse(cfg.extraConfig[PREVIOUS_KEY] ?? "") as Previous;
+    return p.backing.kind === "client" || p.backing.kind === "host" ? p : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(b: CdromBacking): string {
@@ -162,7 +182,14 @@ export class VsphereMedia implements VirtualMedia {
           const iso: CdromBacking = { kind: "iso", fileName: datastorePath(file) };
           const conn = { connected: cfg.powerState === "poweredOn", startConnected: true, allowGuestControl: true };
           const changes = plan.kind === "edit" ? [editCdrom(plan.cd, iso, conn)] : addCdrom(plan.slot, iso, conn, plan.controller);
-          await reconfigDevices(client, vm, changes, { [IMAGE_KEY]: image }, taskTimeoutMs);
+          const extra: Record<string, string> = { [IMAGE_KEY]: image };
+          if (plan.kind === "edit" && plan.cd.backing.kind !== "iso" && plan.cd.backing.kind !== "other") {
+            const prev: Previous = { backing: plan.cd.backing, connected: plan.cd.connected, startConnected: plan.cd.startConnected };
+            extra[PREVIOUS_KEY] = JSON.stringify(prev);
+          } else if (plan.kind !== "edit" || !isLibraryFile(plan.cd.backing.kind === "iso" ? plan.cd.backing.fileName : "")) {
+            extra[PREVIOUS_KEY] = "";
+          }
+          await reconfigDevices(client, vm, changes, extra, taskTimeoutMs);
         } catch (err) {
           lib.unpin(file);
           await lib.release(client, file, { taskTimeoutMs, logger: this.#logger });
@@ -217,8 +244,11 @@ export class VsphereMedia implements VirtualMedia {
         if (!cd || cd.backing.kind !== "iso") return this.#adopt(cfg);
         const fileName = cd.backing.fileName;
         const off = { connected: false, startConnected: false, allowGuestControl: true };
+        const prev = previousOf(cfg);
+        // A host drive comes back connected as it was; nothing else is connected by an eject.
+        const back = prev ? { ...off, connected: prev.backing.kind === "host" && prev.connected, startConnected: prev.backing.kind === "host" && prev.startConnected } : off;
         try {
-          await reconfigDevices(client, vm, [editCdrom(cd, EMPTY, off)], { [IMAGE_KEY]: "" }, taskTimeoutMs);
+          await reconfigDevices(client, vm, [editCdrom(cd, prev?.backing ?? EMPTY, back)], { [IMAGE_KEY]: "", [PREVIOUS_KEY]: "" }, taskTimeoutMs);
         } catch (err) {
           if (!isInvalidPowerState(err)) throw err;
           // vSphere 8.0U2 on a powered-on VM: keep the ISO backing type, just disconnect it.
