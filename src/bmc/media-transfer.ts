@@ -7,6 +7,7 @@ import type { MediaTransfer } from "./virtual-media.ts";
 
 const LOG_EVERY_BYTES = 64 * 1024 * 1024;
 const LOG_MIN_INTERVAL_MS = 5_000;
+const GC_EVERY_BYTES = 64 * 1024 * 1024;
 
 export class TransferProgress {
   readonly info: MediaTransfer;
@@ -48,10 +49,20 @@ export class TransferProgress {
     });
   }
 
-  /** Wrap a body so every chunk is counted. */
+  /**
+   * Wrap a body so every chunk is counted. Every 64 MiB it asks the runtime for a
+   * collection: the chunks passed on are garbage at once, and left to itself the collector lets
+   * tens of MB of them pile up before it runs.
+   */
   async *count(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    let sinceGc = 0;
     for await (const chunk of body) {
       this.add(chunk.byteLength);
+      sinceGc += chunk.byteLength;
+      if (sinceGc >= GC_EVERY_BYTES) {
+        sinceGc = 0;
+        globalThis.Bun?.gc(true);
+      }
       yield chunk;
     }
   }
