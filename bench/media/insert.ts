@@ -70,42 +70,37 @@ async function sessionCookie(): Promise<string> {
   return cookie;
 }
 
-/** Peak RSS (VmHWM, kB) of a process, polled until it exits. */
-async function peakRssKb(pid: number, exited: Promise<unknown>): Promise<number> {
-  let peak = 0;
-  let done = false;
-  void exited.then(() => (done = true));
-  while (!done) {
-    try {
-      const m = /VmHWM:\s+(\d+)/.exec(await Bun.file(`/proc/${pid}/status`).text());
-      if (m) peak = Math.max(peak, Number(m[1]));
-    } catch {
-      break;
-    }
-    await Bun.sleep(50);
-  }
-  return peak;
+interface Measured {
+  seconds: number;
+  /** user + system CPU seconds, of the process and the children it waited for. */
+  cpu: number;
+  /** Peak resident set size, kB (getrusage ru_maxrss). */
+  peakKb: number;
+  out: string;
 }
 
-async function runEsxkit(argv: string[]): Promise<{ seconds: number; peakKb: number; out: string }> {
+/** Run argv under GNU time: wall clock, CPU and peak RSS. */
+async function timed(argv: string[], extraEnv: Record<string, string> = {}): Promise<Measured> {
+  const stats = join(dir, "time.out");
   const t0 = performance.now();
-  const p = Bun.spawn([binary, ...argv, "-c", config], { env, stdout: "pipe", stderr: "pipe" });
-  const [peakKb, out, err, code] = await Promise.all([peakRssKb(p.pid, p.exited), new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-  if (code !== 0) throw new Error(`esxkit ${argv.join(" ")}: exit ${code}: ${err}`);
-  return { seconds: (performance.now() - t0) / 1000, peakKb, out };
+  const p = Bun.spawn(["/usr/bin/time", "-o", stats, "-f", "%U %S %M", ...argv], { env: { ...env, ...extraEnv }, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`${argv.join(" ")}: exit ${code}: ${err}`);
+  const [user, sys, maxrss] = (await Bun.file(stats).text()).trim().split("\n").pop()!.split(" ").map(Number) as [number, number, number];
+  return { seconds, cpu: user + sys, peakKb: maxrss, out };
 }
 
-async function runBaseline(i: number, cookie: string): Promise<number> {
+const runEsxkit = (argv: string[]) => timed([binary, ...argv, "-c", config]);
+
+function runBaseline(i: number, cookie: string): Promise<Measured> {
   const origin = new URL(sim.url).origin;
   const dest = `${origin}/folder/bench-baseline/${i}.iso?dcPath=DC0&dsName=LocalDS_0`;
-  const t0 = performance.now();
-  const p = Bun.spawn(["bash", "-o", "pipefail", "-c", `curl -sS --fail "$SRC" | curl -sS --fail -k -b "$COOKIE" -H 'Content-Type: application/octet-stream' -T - "$DEST" -o /dev/null`], {
-    env: { ...env, SRC: `${base}/baseline-${i}.iso`, DEST: dest, COOKIE: cookie },
-    stderr: "pipe",
+  return timed(["bash", "-o", "pipefail", "-c", `curl -sS --fail "$SRC" | curl -sS --fail -k -b "$COOKIE" -H 'Content-Type: application/octet-stream' -T - "$DEST" -o /dev/null`], {
+    SRC: `${base}/baseline-${i}.iso`,
+    DEST: dest,
+    COOKIE: cookie,
   });
-  const code = await p.exited;
-  if (code !== 0) throw new Error(`baseline pipe failed: ${await new Response(p.stderr).text()}`);
-  return (performance.now() - t0) / 1000;
 }
 
 function median(xs: number[]): number {
@@ -118,10 +113,9 @@ const folder = async () => (await sim.control({ cmd: "folder" })).folder as { pu
 try {
   const cookie = await sessionCookie();
   const idle = await runEsxkit(["vm", "media", "status", vms[0] as string]);
-  const ours: number[] = [];
+  const ours: Measured[] = [];
   const transferSecs: number[] = [];
-  const theirs: number[] = [];
-  const peaks: number[] = [];
+  const theirs: Measured[] = [];
   // Both write the image to the same disk: each run starts with the previous file deleted and
   // the page cache written back, and the order alternates between rounds.
   const settle = () => Bun.spawnSync(["sync"]);
@@ -134,9 +128,8 @@ try {
     const r = await runEsxkit(["vm", "media", "insert", vms[i] as string, `${base}/image-${i}.iso`, "--json"]);
     const t = JSON.parse(r.out).transfer as { bytes: number; startedAt: number; finishedAt: number };
     if (t.bytes !== size) throw new Error(`esxkit transferred ${t.bytes} of ${size} bytes`);
-    ours.push(r.seconds);
+    ours.push(r);
     transferSecs.push((t.finishedAt - t.startedAt) / 1000);
-    peaks.push(r.peakKb);
     if (i < rounds - 1) await runEsxkit(["vm", "media", "eject", vms[i] as string]);
     settle();
   };
@@ -159,13 +152,15 @@ try {
   const putAfter = (await folder()).putBytes;
 
   const mbps = (s: number) => size / 1e6 / s;
-  const oursMed = median(ours);
-  const theirsMed = median(theirs);
+  const med = (xs: Measured[], k: "seconds" | "cpu" | "peakKb") => median(xs.map((x) => x[k]));
+  const oursS = med(ours, "seconds");
+  const theirsS = med(theirs, "seconds");
+  const peak = med(ours, "peakKb");
   console.log(`InsertMedia of ${mib} MiB, loopback HTTP source → simulator /folder over HTTPS, median of ${rounds}:`);
-  console.log(`  esxkit vm media insert (whole command): ${mbps(oursMed).toFixed(1)} MB/s  (${oursMed.toFixed(2)} s; the transfer alone ${mbps(median(transferSecs)).toFixed(1)} MB/s)`);
-  console.log(`  baseline curl | curl -T - pipe:          ${mbps(theirsMed).toFixed(1)} MB/s  (${theirsMed.toFixed(2)} s)`);
-  console.log(`  ratio esxkit / baseline:                 ${(theirsMed / oursMed).toFixed(2)}  (goal >= 0.8)`);
-  console.log(`  peak RSS: insert ${(median(peaks) / 1024).toFixed(1)} MB, status ${(idle.peakKb / 1024).toFixed(1)} MB: growth ${((median(peaks) - idle.peakKb) / 1024).toFixed(1)} MB  (goal < 64 MB)`);
+  console.log(`  esxkit vm media insert (whole command): ${mbps(oursS).toFixed(1)} MB/s  (${oursS.toFixed(2)} s; the transfer alone ${mbps(median(transferSecs)).toFixed(1)} MB/s), ${med(ours, "cpu").toFixed(2)} CPU s`);
+  console.log(`  baseline curl | curl -T - pipe:          ${mbps(theirsS).toFixed(1)} MB/s  (${theirsS.toFixed(2)} s), ${med(theirs, "cpu").toFixed(2)} CPU s (both curls)`);
+  console.log(`  ratio esxkit / baseline:                 ${(theirsS / oursS).toFixed(2)}  (goal >= 0.8); CPU ratio baseline / esxkit ${(med(theirs, "cpu") / med(ours, "cpu")).toFixed(2)}`);
+  console.log(`  peak RSS: insert ${(peak / 1024).toFixed(1)} MB, status ${(idle.peakKb / 1024).toFixed(1)} MB: growth ${((peak - idle.peakKb) / 1024).toFixed(1)} MB  (goal < 64 MB)`);
   console.log(`  same URL into a second VM: ${reused.bytes} bytes transferred (reused: ${reused.reused === true}), ${putAfter - putBefore} bytes PUT, ${served - servedBefore} bytes read from the source (headers only)`);
 } finally {
   images.stop(true);
