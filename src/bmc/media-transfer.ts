@@ -7,7 +7,7 @@ import type { MediaTransfer } from "./virtual-media.ts";
 
 const LOG_EVERY_BYTES = 64 * 1024 * 1024;
 const LOG_MIN_INTERVAL_MS = 5_000;
-const GC_EVERY_BYTES = 64 * 1024 * 1024;
+const GC_EVERY_BYTES = 32 * 1024 * 1024;
 
 export class TransferProgress {
   readonly info: MediaTransfer;
@@ -50,7 +50,7 @@ export class TransferProgress {
   }
 
   /**
-   * Wrap a body so every chunk is counted. Every 64 MiB it asks the runtime for a
+   * Wrap a body so every chunk is counted. Every 32 MiB it asks the runtime for a
    * collection: the chunks passed on are garbage at once, and left to itself the collector lets
    * tens of MB of them pile up before it runs.
    */

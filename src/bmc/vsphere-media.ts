@@ -102,6 +102,7 @@ export class VsphereMedia implements VirtualMedia {
     this.#o = o;
     this.#link = o.link;
     this.#logger = o.logger.child("media", { bmc: o.bmcName });
+    void this.refresh().catch((err) => this.#logger.debug("reading the VM's CD-ROM at start failed", { err }));
   }
 
   slots(): MediaSlot[] {
@@ -118,10 +119,14 @@ export class VsphereMedia implements VirtualMedia {
     return { ...s, ...(s.transfer ? { transfer: { ...s.transfer } } : {}) };
   }
 
-  /** Read what the VM's CD-ROM holds now (after a restart, or a change made in vSphere). */
+  /**
+   * Read what the VM's CD-ROM holds now (after a restart, or a change made in vSphere). Runs
+   * once by itself when the instance is made, so state() tells the truth after a restart.
+   */
   async refresh(): Promise<MediaState> {
     if (!this.#busy) {
-      await this.#link.withVm("read media", async (client, vm) => this.#adopt(await readCdromConfig(client, vm)));
+      const cfg = await this.#link.withVm("read media", (client, vm) => readCdromConfig(client, vm));
+      if (!this.#busy) this.#adopt(cfg);
     }
     return this.state("cd");
   }
