@@ -43,6 +43,11 @@ function describeState(s: MediaState): string {
   return `${s.image ?? "(unknown image)"}, ${s.connected ? "connected" : "not connected"}${transfer}`;
 }
 
+function report(args: { vm: string; json?: boolean }, s: MediaState): void {
+  if (args.json) return printJson({ vm: args.vm, ...s });
+  process.stdout.write(`${args.vm}: ${describeState(s)}\n`);
+}
+
 /** A progress line on stderr while a transfer runs (terminals only; logs stay clean). */
 function showProgress(session: VmMediaSession): () => void {
   if (!process.stderr.isTTY) return () => undefined;
@@ -81,37 +86,27 @@ const insert = defineCommand({
         stop();
         process.off("SIGINT", onSignal);
       }
-      const s = session.media.state("cd");
-      if (args.json) return printJson({ vm: args.vm, ...s });
-      process.stdout.write(`${args.vm}: ${describeState(s)}\n`);
+      report(args, session.media.state("cd"));
     });
   },
 });
 
-const eject = defineCommand({
-  meta: { name: "eject", description: "disconnect the image esxkit inserted; its file is deleted once no VM uses it" },
-  args: vmArgs,
-  async run({ args }) {
-    await withMedia(args, {}, async (session) => {
-      await session.media.eject("cd");
-      const s = await session.media.refresh();
-      if (args.json) return printJson({ vm: args.vm, ...s });
-      process.stdout.write(`${args.vm}: ${describeState(s)}\n`);
-    });
-  },
-});
+/** A command that (optionally acts, then) reads the drive back from vSphere and reports it. */
+function readBack(name: string, description: string, act: (s: VmMediaSession) => Promise<void>) {
+  return defineCommand({
+    meta: { name, description },
+    args: vmArgs,
+    async run({ args }) {
+      await withMedia(args, {}, async (session) => {
+        await act(session);
+        report(args, await session.media.refresh());
+      });
+    },
+  });
+}
 
-const status = defineCommand({
-  meta: { name: "status", description: "what esxkit has inserted into the VM's CD-ROM" },
-  args: vmArgs,
-  async run({ args }) {
-    await withMedia(args, {}, async (session) => {
-      const s = await session.media.refresh();
-      if (args.json) return printJson({ vm: args.vm, ...s });
-      process.stdout.write(`${args.vm}: ${describeState(s)}\n`);
-    });
-  },
-});
+const eject = readBack("eject", "disconnect the image esxkit inserted; its file is deleted once no VM uses it", (s) => s.media.eject("cd"));
+const status = readBack("status", "what esxkit has inserted into the VM's CD-ROM", async () => undefined);
 
 export default defineCommand({
   meta: { name: "media", description: "virtual media (CD-ROM image from a URL): insert | eject | status" },
