@@ -5,7 +5,7 @@
 // give coded errors promptly and leave nothing behind.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { createVsphereMedia, IMAGE_KEY, type VsphereMedia } from "../../src/bmc/vsphere-media.ts";
 import { errorCode } from "../../src/errors.ts";
@@ -225,6 +225,32 @@ describe("failing image URLs: coded errors, promptly, nothing left behind", () =
     const m = media(vms[2]!, { mediaDatastore: "NoSuchDS" });
     expect(errorCode(await m.insert("cd", `${img.base}/img/x?size=100`).catch((e) => e))).toBe("ESX_MEDIA_DATASTORE");
   });
+});
+
+describe("the datastore side failing", () => {
+  test("vCenter paused mid-upload: MEDIA_DATASTORE once the upload stops moving, the CD-ROM untouched, no image in use", async () => {
+    const vm = vms[2]!;
+    const m = media(vm);
+    const before = await cdroms(vm);
+    const started = Date.now();
+    const pending = m.insert("cd", `${img.base}/img/big?size=${256 * 1024 * 1024}`).catch((e) => e);
+    while ((m.state("cd").transfer?.bytes ?? 0) < 8 * 1024 * 1024 && Date.now() - started < 20_000) await Bun.sleep(5);
+    fx.sim.proc.kill("SIGSTOP");
+    let err: unknown;
+    try {
+      err = await pending;
+    } finally {
+      fx.sim.proc.kill("SIGCONT");
+    }
+    expect(errorCode(err)).toBe("ESX_MEDIA_DATASTORE");
+    expect((err as Error).message).toMatch(/datastore took no data|no answer/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(m.state("cd")).toMatchObject({ inserted: false, connected: false, transfer: { state: "failed" } });
+    expect(await cdroms(vm)).toEqual(before);
+    // At most the partial upload is left (its delete ran into the pause); never a final image.
+    expect(mediaFiles().filter((f) => f.endsWith(".iso"))).toEqual([]);
+    for (const f of mediaFiles()) rmSync(join(dsDir, "esxkit-media", f));
+  }, 30_000);
 });
 
 describe("vSphere quirks and restarts", () => {
