@@ -94,3 +94,14 @@ export function reusedTransfer(logger: Logger, bytes: number): MediaTransfer {
   p.done(true);
   return p.info;
 }
+
+/**
+ * The transfer record after a failed insert: the transfer's own (failed) record, or, when the
+ * insert failed before any transfer began (VM or datastore lookup), one carrying the error, so
+ * a front end that does not await insert() still sees why.
+ */
+export function failedTransfer(existing: MediaTransfer | undefined, err: unknown, startedAt: number): MediaTransfer {
+  if (existing?.state === "failed") return existing;
+  const error = err instanceof Error ? err.message : String(err);
+  return { ...(existing ?? { bytes: 0, startedAt }), state: "failed", finishedAt: Date.now(), error };
+}

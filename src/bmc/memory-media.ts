@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { MediaBusyError, MediaForeignError, MediaSlotError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { openImage, parseImageUrl, redactUrl } from "./media-source.ts";
-import { TransferProgress } from "./media-transfer.ts";
+import { failedTransfer, TransferProgress } from "./media-transfer.ts";
 import type { InsertOptions, MediaSlot, MediaState, VirtualMedia } from "./virtual-media.ts";
 
 export interface MemoryMediaOptions {
@@ -68,6 +68,7 @@ export class MemoryMedia implements VirtualMedia {
     this.#aborts.add(abort);
     const signal = options.signal ? AbortSignal.any([abort.signal, options.signal]) : abort.signal;
     s.state = { slot, inserted: true, image, writeProtected: options.writeProtected ?? true, connected: false };
+    const started = Date.now();
     try {
       const src = await openImage(url, { ...options, verifyTls: this.#o.verifyTls, connectTimeoutMs: this.#o.connectTimeoutMs, idleTimeoutMs: this.#o.idleTimeoutMs, signal });
       const progress = new TransferProgress(this.#logger.child("media", { slot }), src.total);
@@ -83,8 +84,7 @@ export class MemoryMedia implements VirtualMedia {
       s.sha256 = hash.digest("hex");
       s.state.connected = true;
     } catch (err) {
-      const transfer = s.state.transfer;
-      s.state = { slot, inserted: false, writeProtected: true, connected: false, ...(transfer ? { transfer } : {}) };
+      s.state = { slot, inserted: false, writeProtected: true, connected: false, transfer: failedTransfer(s.state.transfer, err, started) };
       throw err;
     } finally {
       s.busy = false;

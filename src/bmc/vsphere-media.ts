@@ -2,6 +2,15 @@
 // `esxkit vm media`. It runs through the BMC's VM link (lookup, deadlines) and its hub's shared
 // session; images live in the vCenter's MediaLibrary (media-library.ts).
 //
+// Wiring (daemon/plan.ts, next to the BMC's VsphereBackend):
+//   const media = createVsphereMedia(backend, { bmcName: b.name, logger, mediaDatastore });
+//   status: media.state("cd"); stop: await media.close() before backend.close().
+// insert() resolves once the image is on the datastore and connected (minutes for a large
+// image); a front end may answer its client first and follow media.state("cd").transfer, which
+// also records why an insert failed. Errors (errors.ts): ESX_MEDIA_URL (400), ESX_MEDIA_SOURCE
+// (502; .reason, .status), ESX_MEDIA_BUSY and ESX_MEDIA_FOREIGN (409), ESX_MEDIA_DATASTORE,
+// ESX_MEDIA_SLOT; vCenter unreachable or the VM not found: ESX_BMC_BACKEND (reason unavailable).
+//
 // insert: fetch the URL and stream it into "[ds] esxkit-media/<key>.iso" (ds: mediaDatastore,
 //   default the datastore of the VM's vmx), then point the CD-ROM at it, connected and
 //   start-connected, in one ReconfigVM_Task that also records the image URL (without
@@ -27,6 +36,7 @@ import { datacenterOf, datastorePath, findDatastore, parseDatastorePath, type Da
 import type { MoRef } from "../vsphere/soap/types.ts";
 import { isInvalidPowerState } from "../vsphere/vm.ts";
 import { isLibraryFile, libraryFor, MEDIA_DIR } from "./media-library.ts";
+import { failedTransfer } from "./media-transfer.ts";
 import { parseImageUrl, redactUrl } from "./media-source.ts";
 import type { InsertOptions, MediaSlot, MediaState, VirtualMedia } from "./virtual-media.ts";
 import type { VsphereBackend } from "./vsphere-backend.ts";
@@ -175,6 +185,7 @@ export class VsphereMedia implements VirtualMedia {
     this.#busy = true;
     const signal = options.signal ? AbortSignal.any([this.#abort.signal, options.signal]) : this.#abort.signal;
     const taskTimeoutMs = this.#o.taskTimeoutMs ?? 60_000;
+    const started = Date.now();
     try {
       await this.#link.withVm("insert media", async (client, vm) => {
         const cfg = await readCdromConfig(client, vm);
@@ -206,8 +217,9 @@ export class VsphereMedia implements VirtualMedia {
         this.#logger.info("image inserted", { image, file: datastorePath(file), connected: this.#state.connected, added: plan.kind === "add" });
       });
     } catch (err) {
-      const transfer = this.#state.transfer;
-      if (this.#state.inserted && !this.#state.connected) this.#state = { slot: "cd", inserted: false, writeProtected: true, connected: false, ...(transfer ? { transfer } : {}) };
+      if (this.#state.inserted && !this.#state.connected) {
+        this.#state = { slot: "cd", inserted: false, writeProtected: true, connected: false, transfer: failedTransfer(this.#state.transfer, err, started) };
+      }
       throw err;
     } finally {
       this.#busy = false;

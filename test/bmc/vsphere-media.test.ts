@@ -224,6 +224,9 @@ describe("failing image URLs: coded errors, promptly, nothing left behind", () =
   test("a media_datastore that does not exist is MEDIA_DATASTORE", async () => {
     const m = media(vms[2]!, { mediaDatastore: "NoSuchDS" });
     expect(errorCode(await m.insert("cd", `${img.base}/img/x?size=100`).catch((e) => e))).toBe("ESX_MEDIA_DATASTORE");
+    // A front end that does not await insert() still sees why it failed.
+    expect(m.state("cd")).toMatchObject({ inserted: false, transfer: { state: "failed", bytes: 0 } });
+    expect(m.state("cd").transfer?.error).toContain("NoSuchDS");
   });
 });
 
