@@ -113,8 +113,14 @@ export async function openImage(url: string, o: ImageSourceOptions = {}): Promis
   const shown = redactUrl(url);
   const connectMs = o.connectTimeoutMs ?? 30_000;
   const idleMs = o.idleTimeoutMs ?? 60_000;
-  const username = o.username ?? decodeURIComponent(u.username);
-  const password = o.password ?? decodeURIComponent(u.password);
+  let username: string;
+  let password: string;
+  try {
+    username = o.username ?? decodeURIComponent(u.username);
+    password = o.password ?? decodeURIComponent(u.password);
+  } catch {
+    throw new MediaUrlError(`image URL ${shown}: the credentials in it are not valid percent-encoding`);
+  }
   u.username = "";
   u.password = "";
   const headers: Record<string, string> = { accept: "*/*", "user-agent": "esxkit-virtual-media" };

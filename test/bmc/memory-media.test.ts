@@ -33,6 +33,7 @@ describe("MemoryMedia", () => {
     ["404", () => `${img.base}/status/404`, "ESX_MEDIA_SOURCE", "http_status"],
     ["stalls", () => `${img.base}/stall?size=1000000&after=1000`, "ESX_MEDIA_SOURCE", "idle"],
     ["ftp", () => "ftp://127.0.0.1/x", "ESX_MEDIA_URL", undefined],
+    ["has broken percent-encoding in its credentials", () => `${img.base.replace("http://", "http://u:%E0%A4%A@")}/img/x`, "ESX_MEDIA_URL", undefined],
   ])("a URL that %s: %s", async (_n, url, code, reason) => {
     const m = createMemoryMedia({ idleTimeoutMs: 500, connectTimeoutMs: 500 });
     const err = await m.insert("cd", url()).catch((e) => e);
