@@ -15,13 +15,13 @@
 //   default the datastore of the VM's vmx), then point the CD-ROM at it, connected and
 //   start-connected, in one ReconfigVM_Task that also records the image URL (without
 //   credentials) in extraConfig "esxkit.media.cd.image".
-//   Which CD-ROM: the one holding an esxkit image; else the first one holding no ISO (a host
-//   or client drive, or an ISO neither connected nor start-connected), whose backing is kept in
-//   extraConfig "esxkit.media.cd.previous" and put back on eject; else, when the VM has none, a
-//   new one on a free IDE/SATA slot (a SATA controller is added when none is free). A VM whose
-//   every CD-ROM holds an ISO esxkit did not insert is refused (MediaForeignError): esxkit never
-//   replaces such media, and adds no second drive either (which one the firmware boots would
-//   be a guess).
+//   Which CD-ROM: the one holding an esxkit image; else the first one holding no media (a
+//   host drive, an idle client drive, or an ISO neither connected nor start-connected), whose
+//   backing is kept in extraConfig "esxkit.media.cd.previous" and put back on eject; else, when
+//   the VM has none, a new one on a free IDE/SATA slot (a SATA controller is added when none is
+//   free). A VM whose every CD-ROM holds media esxkit did not insert (an ISO, or a remote
+//   console's connected client drive) is refused (MediaForeignError): esxkit never replaces
+//   such media, and adds no second drive either (which one the firmware boots would be a guess).
 // eject: the CD-ROM gets its previous backing back (default: an empty client-device backing),
 //   disconnected. vSphere 8.0U2 refuses that change of backing type on a powered-on VM
 //   (InvalidPowerState); then the ISO backing stays, disconnected and not start-connected. The
@@ -68,9 +68,14 @@ export interface VsphereMediaOptions {
 
 type Plan = { kind: "already" } | { kind: "edit"; cd: Cdrom } | { kind: "add"; slot: { controllerKey: number; unitNumber: number }; controller?: { pciKey: number; busNumber: number } };
 
-/** An ISO connected (or to be connected at power-on) is media; a host or client drive is not. */
+/**
+ * Media in use: an ISO connected (or to be connected at power-on), or a remote console's client
+ * drive that is connected right now (someone's desktop ISO). A host drive is not: it is put back
+ * on eject.
+ */
 function holdsMedia(cd: Cdrom): boolean {
-  return cd.backing.kind === "iso" && (cd.connected || cd.startConnected);
+  if (cd.backing.kind === "iso") return cd.connected || cd.startConnected;
+  return cd.backing.kind === "client" && cd.connected;
 }
 
 /** What a drive had before esxkit took it over, put back on eject (extraConfig PREVIOUS_KEY). */

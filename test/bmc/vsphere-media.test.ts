@@ -161,18 +161,21 @@ describe("insert and eject", () => {
     await m.eject("cd");
   });
 
-  test("foreign media is never clobbered: MEDIA_FOREIGN, backing unchanged", async () => {
+  test.each([
+    ["an ISO", { $type: "VirtualCdromIsoBackingInfo", fileName: "[LocalDS_0] isos/customer.iso" }, { kind: "iso", fileName: "[LocalDS_0] isos/customer.iso" }],
+    ["a remote console's connected client drive", { $type: "VirtualCdromRemotePassthroughBackingInfo", deviceName: "", useAutoDetect: false, exclusive: false }, { kind: "client", deviceName: "" }],
+  ])("foreign media (%s) is never clobbered: MEDIA_FOREIGN, backing unchanged", async (_name, backing, parsed) => {
     const vm = vms[3]!;
     const [cd] = await cdroms(vm);
-    const foreign = { $type: "VirtualDeviceConfigSpec", operation: "edit", device: { $type: "VirtualCdrom", key: cd!.key, deviceInfo: { $type: "Description", label: cd!.label, summary: "x" }, backing: { $type: "VirtualCdromIsoBackingInfo", fileName: "[LocalDS_0] isos/customer.iso" }, connectable: { $type: "VirtualDeviceConnectInfo", startConnected: true, allowGuestControl: true, connected: true }, controllerKey: cd!.controllerKey, unitNumber: cd!.unitNumber ?? 0 } };
+    const foreign = { $type: "VirtualDeviceConfigSpec", operation: "edit", device: { $type: "VirtualCdrom", key: cd!.key, deviceInfo: { $type: "Description", label: cd!.label, summary: "x" }, backing, connectable: { $type: "VirtualDeviceConnectInfo", startConnected: true, allowGuestControl: true, connected: true }, controllerKey: cd!.controllerKey, unitNumber: cd!.unitNumber ?? 0 } };
     await reconfigDevices(c, vm.ref, [foreign], {}, 10_000);
     const m = media(vm);
     const err = await m.insert("cd", `${img.base}/img/nope?size=1000`).catch((e) => e);
     expect(errorCode(err)).toBe("ESX_MEDIA_FOREIGN");
-    expect(fileOf((await cdroms(vm))[0])).toBe("[LocalDS_0] isos/customer.iso");
+    expect((await cdroms(vm))[0]!.backing).toEqual(parsed as Cdrom["backing"]);
     expect(m.state("cd").inserted).toBe(false);
     await m.eject("cd"); // not ours: left alone
-    expect(fileOf((await cdroms(vm))[0])).toBe("[LocalDS_0] isos/customer.iso");
+    expect((await cdroms(vm))[0]!.backing).toEqual(parsed as Cdrom["backing"]);
     expect(mediaFiles()).toEqual([]);
   });
 
