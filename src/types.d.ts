@@ -25,3 +25,11 @@ declare module "undici/lib/core/connect.js" {
   const buildConnector: unknown;
   export default buildConnector;
 }
+declare module "undici/lib/core/errors.js" {
+  const errors: unknown;
+  export default errors;
+}
+declare module "undici/lib/interceptor/redirect.js" {
+  const redirect: unknown;
+  export default redirect;
+}

@@ -11,6 +11,8 @@ import AgentImpl from "undici/lib/dispatcher/agent.js";
 import DispatcherImpl from "undici/lib/dispatcher/dispatcher.js";
 import api from "undici/lib/api/index.js";
 import buildConnectorImpl from "undici/lib/core/connect.js";
+import errorsImpl from "undici/lib/core/errors.js";
+import redirectImpl from "undici/lib/interceptor/redirect.js";
 
 // index.js does exactly this: the request/stream/pipeline methods live on Dispatcher.prototype.
 Object.assign(DispatcherImpl.prototype, api);
@@ -24,6 +26,10 @@ export type RequestOptions = Omit<Undici.Dispatcher.RequestOptions, "origin" | "
   dispatcher: Undici.Dispatcher;
 };
 export type ResponseData = Undici.Dispatcher.ResponseData;
+export type { Dispatcher } from "undici/index.js";
+export const errors = errorsImpl as unknown as typeof Undici.errors;
+/** The interceptors esxkit uses (index.js's `interceptors`, one file each). */
+export const interceptors = { redirect: redirectImpl as unknown as typeof Undici.interceptors.redirect };
 
 /** undici's top-level request(url, opts) for an explicit dispatcher (we never use the global one). */
 export function request(url: string | URL, opts: RequestOptions): Promise<ResponseData> {
