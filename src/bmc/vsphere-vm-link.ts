@@ -8,9 +8,9 @@ import type { VmSelector } from "../config/types.ts";
 import { BmcBackendError, errorCode } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { VimClient } from "../vsphere/client.ts";
-import { str } from "../vsphere/convert.ts";
+import { str, toBootOptions } from "../vsphere/convert.ts";
 import type { MoRef, SoapValue } from "../vsphere/soap/types.ts";
-import type { Firmware as VimFirmware, PowerState } from "../vsphere/vim-types.ts";
+import type { BootOptions, Firmware as VimFirmware, PowerState } from "../vsphere/vim-types.ts";
 import type { PowerReading } from "./backend.ts";
 import { faultType, UNREACHABLE } from "./vsphere-faults.ts";
 import type { HubMember, VsphereHub } from "./vsphere-hub.ts";
@@ -43,6 +43,8 @@ export class VsphereVmLink {
   #power?: PowerState;
   #firmware?: VimFirmware;
   #vmName?: string;
+  #uuid?: string;
+  #bootOptions?: BootOptions;
   /** When one of our own tasks last confirmed the power state. */
   #confirmedAt = 0;
   #closed = false;
@@ -77,6 +79,8 @@ export class VsphereVmLink {
     if (changed.includes("runtime.powerState") || kind === "enter") this.#power = str(props["runtime.powerState"]) as PowerState | undefined;
     if (changed.includes("config.firmware") || kind === "enter") this.#firmware = str(props["config.firmware"]) as VimFirmware | undefined;
     if (changed.includes("name") || kind === "enter") this.#vmName = str(props.name);
+    if (changed.includes("config.bootOptions") || kind === "enter") this.#bootOptions = props["config.bootOptions"] === undefined ? undefined : toBootOptions(props["config.bootOptions"]);
+    if (changed.includes("config.uuid") || kind === "enter") this.#uuid = str(props["config.uuid"])?.toLowerCase();
     return kind === "modify" && before !== undefined && before !== "poweredOn" && this.#power === "poweredOn";
   }
 
@@ -97,6 +101,16 @@ export class VsphereVmLink {
   observed(state: PowerState): void {
     this.#power = state;
     this.#confirmedAt = this.#o.now();
+  }
+
+  /** config.uuid (BIOS UUID), lower case, from the watch. */
+  get uuid(): string | undefined {
+    return this.#uuid;
+  }
+
+  /** config.bootOptions as the watch last reported it. */
+  get bootOptions(): BootOptions | undefined {
+    return this.#bootOptions;
   }
 
   get firmware(): VimFirmware | undefined {
