@@ -13,22 +13,27 @@ const PRESENT_STATE_FAULTS = new Set([
   "InvalidDeviceSpec",
 ]);
 
-export function completionCodeFor(err: unknown): number {
-  if (err instanceof BmcBackendError) {
-    switch (err.reason) {
-      case "unsupported":
-        return CompletionCode.subFunctionDisabled;
-      case "invalid_state":
-        return CompletionCode.notSupportedInPresentState;
-      case "unavailable":
-        return CompletionCode.timeout;
-      case "busy":
-        return CompletionCode.nodeBusy;
-    }
-  }
-  if (err instanceof DeadlineError) return CompletionCode.timeout;
+/** What kind of failure an action met, for every front end (IPMI completion codes, Redfish statuses). */
+export type FailureKind = BmcBackendError["reason"] | "no_permission" | "failed";
+
+export function failureKind(err: unknown): FailureKind {
+  if (err instanceof BmcBackendError) return err.reason;
+  if (err instanceof DeadlineError) return "unavailable";
   const fault = err instanceof SoapFaultError || err instanceof TaskFailedError ? err.faultType : undefined;
-  if (fault && PRESENT_STATE_FAULTS.has(fault)) return CompletionCode.notSupportedInPresentState;
-  if (fault === "NoPermission") return CompletionCode.insufficientPrivilege;
-  return CompletionCode.unspecified;
+  if (fault && PRESENT_STATE_FAULTS.has(fault)) return "invalid_state";
+  if (fault === "NoPermission") return "no_permission";
+  return "failed";
+}
+
+const COMPLETION: Record<FailureKind, number> = {
+  unsupported: CompletionCode.subFunctionDisabled,
+  invalid_state: CompletionCode.notSupportedInPresentState,
+  unavailable: CompletionCode.timeout,
+  busy: CompletionCode.nodeBusy,
+  no_permission: CompletionCode.insufficientPrivilege,
+  failed: CompletionCode.unspecified,
+};
+
+export function completionCodeFor(err: unknown): number {
+  return COMPLETION[failureKind(err)];
 }

@@ -3,7 +3,7 @@
 // sessions), changed ones restart, removed ones stop, new ones start.
 import type { Logger } from "../log/logger.ts";
 
-export type ServiceKind = "bmc" | "slp" | "watchdog";
+export type ServiceKind = "bmc" | "redfish" | "slp" | "watchdog";
 
 export interface Service {
   start(): Promise<void>;

@@ -12,7 +12,7 @@ import { monotonicUsec, sdNotify, startWatchdogPings } from "./sdnotify.ts";
 function statusLine(d: Daemon): string {
   const counts: Record<string, number> = {};
   for (const s of d.services.status()) counts[s.kind] = (counts[s.kind] ?? 0) + 1;
-  return `${counts.bmc ?? 0} BMC, ${counts.slp ?? 0} SLP, ${counts.watchdog ?? 0} watchdog`;
+  return `${counts.bmc ?? 0} BMC, ${counts.redfish ? "Redfish, " : ""}${counts.slp ?? 0} SLP, ${counts.watchdog ?? 0} watchdog`;
 }
 
 /** Runs until SIGTERM/SIGINT. Throws ConfigError if the initial config is invalid. */

@@ -18,6 +18,8 @@ const SCHEMAS: Array<[string, string]> = [
   ["TaskService", "v1_2_0"],
   ["TaskCollection", ""],
   ["Task", "v1_6_0"],
+  ["ProcessorCollection", ""],
+  ["Processor", "v1_11_0"],
   ["EthernetInterfaceCollection", ""],
   ["EthernetInterface", "v1_6_2"],
   ["SimpleStorageCollection", ""],

@@ -40,6 +40,7 @@ function systemBody(s: RedfishSystem, d: SystemDetails): Json {
       ...(b.mode ? { BootSourceOverrideMode: b.mode } : {}),
       "BootSourceOverrideMode@Redfish.AllowableValues": b.allowedModes,
     },
+    Processors: link(`${uri}/Processors`),
     EthernetInterfaces: link(`${uri}/EthernetInterfaces`),
     SimpleStorage: link(`${uri}/SimpleStorage`),
     ...(d.secureBoot !== undefined ? { SecureBoot: link(`${uri}/SecureBoot`) } : {}),
@@ -108,6 +109,30 @@ async function nic(ctx: RequestContext) {
   return { body: resource("#EthernetInterface.v1_6_2.EthernetInterface", uri, n.id, n.name, { MACAddress: n.mac, PermanentMACAddress: n.mac, InterfaceEnabled: true, LinkStatus: "LinkUp", Status: STATUS_OK }) };
 }
 
+async function processors(ctx: RequestContext) {
+  const s = findSystem(ctx);
+  const uri = `${systemUri(s)}/Processors`;
+  return { body: collection("#ProcessorCollection.ProcessorCollection", uri, "Processors", [`${uri}/CPU`]) };
+}
+
+/** The VM's vCPUs as one processor (vSphere does not expose sockets to a BMC's reader). */
+async function processor(ctx: RequestContext) {
+  const s = findSystem(ctx);
+  if (ctx.params.pid !== "CPU") throw fail.notFound(ctx.path);
+  const d = await s.details();
+  const uri = `${systemUri(s)}/Processors/CPU`;
+  return {
+    body: resource("#Processor.v1_11_0.Processor", uri, "CPU", "Virtual CPUs", {
+      ProcessorType: "CPU",
+      ProcessorArchitecture: "x86",
+      InstructionSet: "x86-64",
+      TotalCores: d.processors,
+      TotalThreads: d.processors,
+      Status: STATUS_OK,
+    }),
+  };
+}
+
 async function storageCollection(ctx: RequestContext) {
   const s = findSystem(ctx);
   const uri = `${systemUri(s)}/SimpleStorage`;
@@ -145,6 +170,8 @@ export const systemRoutes: Route[] = [
   { pattern: `${ROOT}/Systems`, name: "Systems", methods: { GET: (ctx) => ({ body: collection("#ComputerSystemCollection.ComputerSystemCollection", `${ROOT}/Systems`, "Computer Systems", ctx.env.provider.systems().map(systemUri)) }) } },
   { pattern: `${ROOT}/Systems/:id`, name: "ComputerSystem", methods: { GET: getSystem, PATCH: patchSystem } },
   { pattern: `${ROOT}/Systems/:id/Actions/ComputerSystem.Reset`, name: "Reset", methods: { POST: reset } },
+  { pattern: `${ROOT}/Systems/:id/Processors`, name: "Processors", methods: { GET: processors } },
+  { pattern: `${ROOT}/Systems/:id/Processors/:pid`, name: "Processor", methods: { GET: processor } },
   { pattern: `${ROOT}/Systems/:id/EthernetInterfaces`, name: "EthernetInterfaces", methods: { GET: nics } },
   { pattern: `${ROOT}/Systems/:id/EthernetInterfaces/:nic`, name: "EthernetInterface", methods: { GET: nic } },
   { pattern: `${ROOT}/Systems/:id/SimpleStorage`, name: "SimpleStorageCollection", methods: { GET: storageCollection } },
