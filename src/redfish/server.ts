@@ -128,6 +128,9 @@ export function startRedfishServer(o: RedfishServerOptions): RedfishServer {
           response = render(req.method, { status: 500, body: errorBody(e) });
         }
       }
+      // Bun closes the socket after answering a "Connection: close" request without saying
+      // so; a client that reuses it (python-requests) then fails with RemoteDisconnected.
+      if (/\bclose\b/i.test(req.headers.get("connection") ?? "")) response.headers.set("Connection", "close");
       requests.inc({ resource, method: req.method, status: String(response.status) });
       latency.observe({ resource }, (performance.now() - started) / 1000);
       if (logger.enabled("debug")) logger.debug("redfish request", { method: req.method, path: new URL(req.url).pathname, status: response.status, peer: source });
