@@ -262,6 +262,71 @@ export class RedfishRequestError extends EsxkitError {
   }
 }
 
+// ---------------------------------------------------------------- virtual media
+
+/** The image URL is not one esxkit can fetch (not http/https, malformed). Redfish: 400. */
+export class MediaUrlError extends EsxkitError {
+  override code = "ESX_MEDIA_URL";
+  constructor(message: string) {
+    super(message);
+    this.name = "MediaUrlError";
+  }
+}
+
+/**
+ * Fetching the image failed: the server answered an HTTP error (`status`), refused, never
+ * answered, stalled between chunks, or failed TLS verification. Redfish: 502. The message
+ * names the URL without its credentials.
+ */
+export class MediaSourceError extends EsxkitError {
+  override code = "ESX_MEDIA_SOURCE";
+  constructor(
+    readonly reason: "http_status" | "connect" | "timeout" | "idle" | "tls" | "truncated",
+    message: string,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "MediaSourceError";
+  }
+}
+
+/** The slot is busy: an insert or eject is running, or another image is inserted (eject first). Redfish: 409. */
+export class MediaBusyError extends EsxkitError {
+  override code = "ESX_MEDIA_BUSY";
+  constructor(message: string) {
+    super(message);
+    this.name = "MediaBusyError";
+  }
+}
+
+/** The VM's device holds media esxkit did not insert; esxkit leaves it alone. Redfish: 409. */
+export class MediaForeignError extends EsxkitError {
+  override code = "ESX_MEDIA_FOREIGN";
+  constructor(message: string) {
+    super(message);
+    this.name = "MediaForeignError";
+  }
+}
+
+/** The datastore side failed: datastore not found, upload refused or stalled, no space. Redfish: 500/503. */
+export class MediaDatastoreError extends EsxkitError {
+  override code = "ESX_MEDIA_DATASTORE";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "MediaDatastoreError";
+  }
+}
+
+/** The machine does not offer this slot (slots() lists those it does). Redfish: 404/400. */
+export class MediaSlotError extends EsxkitError {
+  override code = "ESX_MEDIA_SLOT";
+  constructor(message: string) {
+    super(message);
+    this.name = "MediaSlotError";
+  }
+}
+
 // ---------------------------------------------------------------- SLP
 
 /** A malformed or refused SLP message; `reason` is a stable short tag used for drop counters. */

@@ -26,8 +26,6 @@ const SLOT_DEVICE: Record<MediaSlot, MediaDeviceId> = { cd: "Cd", removable: "US
 const DEVICE_SLOT: Record<MediaDeviceId, MediaSlot> = { Cd: "cd", USBStick: "removable" };
 const MEDIA_TYPES: Record<MediaDeviceId, string[]> = { Cd: ["CD", "DVD"], USBStick: ["USBStick"] };
 
-/** Error codes of the image source failing (the URL, not vSphere): answered 502. */
-const SOURCE_CODES = new Set(["ESX_MEDIA_SOURCE", "ESX_HTTP_STATUS", "ESX_CONNECT", "ESX_TLS_VERIFY", "ESX_TLS_PIN"]);
 
 export function redfishError(err: unknown, what: string): RedfishRequestError {
   if (err instanceof RedfishRequestError) return err;
@@ -48,13 +46,24 @@ export function redfishError(err: unknown, what: string): RedfishRequestError {
   }
 }
 
+/** The media backend's error codes (errors.ts, virtual media) as Redfish answers. */
 function mediaError(err: unknown, what: string): RedfishRequestError {
-  const code = errorCode(err);
-  const reason = (err as { reason?: unknown })?.reason;
-  if ((code && SOURCE_CODES.has(code)) || reason === "source") {
-    return new RedfishRequestError(502, "CouldNotEstablishConnection", `${what}: the image URL failed (${err instanceof Error ? err.message : String(err)}).`, { args: ["Image"] });
+  const detail = err instanceof Error ? err.message : String(err);
+  switch (errorCode(err)) {
+    case "ESX_MEDIA_URL":
+      return new RedfishRequestError(400, "ActionParameterValueFormatError", `${what}: ${detail}`, { args: ["Image", what], property: "Image" });
+    case "ESX_MEDIA_SOURCE":
+      return new RedfishRequestError(502, "CouldNotEstablishConnection", `${what}: the image URL failed (${detail}).`, { args: ["Image"] });
+    case "ESX_MEDIA_BUSY":
+    case "ESX_MEDIA_FOREIGN":
+      return new RedfishRequestError(409, "ResourceInUse", `${what}: ${detail}`);
+    case "ESX_MEDIA_DATASTORE":
+      return new RedfishRequestError(500, "OperationFailed", `${what}: the datastore side failed (${detail}).`);
+    case "ESX_MEDIA_SLOT":
+      return new RedfishRequestError(404, "ResourceNotFound", `${what}: ${detail}`);
+    default:
+      return redfishError(err, what);
   }
-  return redfishError(err, what);
 }
 
 function resetAction(type: ResetType, on: boolean): PowerAction {
@@ -146,11 +155,11 @@ class MachineSystem implements RedfishSystem {
     }
   }
 
-  #queue(key: string, what: string, fn: () => Promise<void>): Promise<void> {
+  #queue(key: string, what: string, fn: () => Promise<void>, map: (err: unknown, what: string) => RedfishRequestError = redfishError): Promise<void> {
     const busy = this.m.actions.busyWith;
     if (busy && busy !== key) throw new RedfishRequestError(409, "ResourceInUse", `${what}: the VM is busy with "${busy}"; try again when it has finished.`);
     return this.m.actions.run(key, fn).catch((err: unknown) => {
-      throw redfishError(err, what);
+      throw map(err, what);
     });
   }
 
@@ -231,9 +240,12 @@ class MachineSystem implements RedfishSystem {
     }, PROGRESS_LOG_MS);
     progress.unref?.();
     try {
-      await this.#queue(`media:${slot}:insert`, `InsertMedia ${device}`, () =>
-        media.insert(slot, req.image, { username: req.username, password: req.password, writeProtected: req.writeProtected, signal: req.signal }),
-      ).catch((err: unknown) => Promise.reject(mediaError((err as RedfishRequestError).cause ?? err, `InsertMedia ${device}`)));
+      await this.#queue(
+        `media:${slot}:insert`,
+        `InsertMedia ${device}`,
+        () => media.insert(slot, req.image, { username: req.username, password: req.password, writeProtected: req.writeProtected, signal: req.signal }),
+        mediaError,
+      );
       mediaInserts.inc({ device, result: "ok" });
       const t = media.state(slot).transfer;
       this.logger.info("media inserted", { device, bytes: t?.bytes, reused: t?.reused });
@@ -248,7 +260,7 @@ class MachineSystem implements RedfishSystem {
 
   async ejectMedia(device: MediaDeviceId): Promise<void> {
     const { media, slot } = this.#mediaOf(device);
-    await this.#queue(`media:${slot}:eject`, `EjectMedia ${device}`, () => media.eject(slot));
+    await this.#queue(`media:${slot}:eject`, `EjectMedia ${device}`, () => media.eject(slot), mediaError);
   }
 }
 

@@ -75,6 +75,16 @@ export class VsphereBackend implements VmBackend, HubMember {
     o.hub.join(this);
   }
 
+  /** The VM as found through the hub: virtual media (vsphere-media.ts) runs its calls through it. */
+  get vmLink(): VsphereVmLink {
+    return this.#vm;
+  }
+
+  /** The vCenter's hub (its session is shared; virtual media keeps its image library per hub). */
+  get hub(): VsphereHub {
+    return this.#hub;
+  }
+
   // ------------------------------------------------------------------ hub callbacks
 
   resolved(ref: MoRef): void {

@@ -1,7 +1,8 @@
-// `esxkit vm list` and `esxkit vm power VM status|on|off|reset|soft`: VM inventory and power
-// control through the same client the BMCs use, for field use and outside checks.
+// `esxkit vm list`, `esxkit vm power VM status|on|off|reset|soft` and `esxkit vm media …`
+// (vm-media.ts): VM inventory, power and virtual media through the same code the BMCs use,
+// for field use and outside checks.
 import { defineCommand } from "citty";
-import type { Config, EndpointConfig, VmSelector } from "../config/types.ts";
+import type { EndpointConfig, VmSelector } from "../config/types.ts";
 import { UsageError } from "../errors.ts";
 import { VimClient } from "../vsphere/client.ts";
 import { refKey, str } from "../vsphere/convert.ts";
@@ -9,19 +10,9 @@ import { retrieveProperties } from "../vsphere/properties.ts";
 import { findVm, listVms } from "../vsphere/search.ts";
 import { getPowerState, isInvalidPowerState, powerOffVm, powerOnVm, resetVm, shutdownGuest } from "../vsphere/vm.ts";
 import { configArg, jsonArg, loadConfigFromArgs, printJson, printTable } from "./common.ts";
-import { cliLogger, endpointByName, withTlsHint } from "./vcenter.ts";
-
-const vcenterArg = {
-  vcenter: { type: "string", description: "endpoint name ([vcenter.NAME] or [esxi.NAME]); default: the only [vcenter.*]", valueHint: "NAME" },
-} as const;
-
-function pickEndpoints(config: Config, name: string | undefined, all: boolean): EndpointConfig[] {
-  if (name) return [endpointByName(config, name)];
-  const vcs = Object.values(config.vcenter);
-  if (vcs.length === 1 || (all && vcs.length > 0)) return all ? vcs : [vcs[0] as EndpointConfig];
-  if (vcs.length === 0) throw new UsageError(`${config.file} has no [vcenter.*] section: pass --vcenter NAME`);
-  throw new UsageError(`${config.file} has several vCenters (${vcs.map((v) => v.name).join(", ")}): pass --vcenter NAME`);
-}
+import { cliLogger, withTlsHint } from "./vcenter.ts";
+import media from "./vm-media.ts";
+import { pickEndpoints, vcenterArg } from "./vm-endpoints.ts";
 
 async function withClient<T>(endpoint: EndpointConfig, fn: (c: VimClient) => Promise<T>): Promise<T> {
   const client = await VimClient.connect(endpoint, { logger: cliLogger() }).catch((err) => {
@@ -107,6 +98,6 @@ const power = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "vm", description: "list VMs and control their power" },
-  subCommands: { list, power },
+  meta: { name: "vm", description: "list VMs, control their power and virtual media" },
+  subCommands: { list, power, media },
 });

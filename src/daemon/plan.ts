@@ -8,6 +8,7 @@ import { type Machine, MachineRegistry } from "../bmc/machine.ts";
 import { createRedfishService } from "../bmc/redfish-service.ts";
 import { createBmcService } from "../bmc/service.ts";
 import type { VirtualMedia } from "../bmc/virtual-media.ts";
+import { createVsphereMedia } from "../bmc/vsphere-media.ts";
 import { fileBootRestoreStore } from "../bmc/boot-restore-store.ts";
 import { VsphereBackend } from "../bmc/vsphere-backend.ts";
 import { VsphereHub } from "../bmc/vsphere-hub.ts";
@@ -47,16 +48,17 @@ function slpFingerprint(s: SlpConfig): string {
 }
 
 /**
- * The virtual media of one machine, for Redfish InsertMedia/EjectMedia. The vSphere
- * implementation (branch `media`) plugs in here; until then machines offer no media devices.
+ * The virtual media of one machine, for Redfish InsertMedia/EjectMedia: by default the
+ * vSphere implementation (vsphere-media.ts) over the machine's own backend and session.
  */
 export type VirtualMediaFactory = (b: BmcConfig, config: Config, deps: { backend: VmBackend; hub: VsphereHub; logger: Logger }) => VirtualMedia | undefined;
 
-const noVirtualMedia: VirtualMediaFactory = () => undefined;
+const vsphereVirtualMedia: VirtualMediaFactory = (b, config, { backend, logger }) =>
+  backend instanceof VsphereBackend ? createVsphereMedia(backend, { bmcName: b.name, logger, mediaDatastore: config.redfish?.media_datastore }) : undefined;
 
 export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: VirtualMediaFactory } = {}): Planner {
   const machines = new MachineRegistry();
-  const virtualMedia = opts.virtualMedia ?? noVirtualMedia;
+  const virtualMedia = opts.virtualMedia ?? vsphereVirtualMedia;
   // One pool + hub per vCenter *configuration*: a changed [vcenter.X] gets a fresh session,
   // and its BMCs (whose fingerprints include it) restart onto the new one.
   const shared = new Map<string, Shared>();
@@ -107,6 +109,8 @@ export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: Virtual
           stop: async () => {
             machines.remove(machine);
             await ipmi?.stop();
+            // Abort a running transfer before the VM link it uses goes away.
+            await (machine.media as { close?: () => Promise<void> } | undefined)?.close?.();
             await backend.close();
           },
           status: () => {

@@ -20,6 +20,7 @@ const MESSAGES: Record<string, { severity: "OK" | "Warning" | "Critical"; resolu
   ActionParameterUnknown: { severity: "Warning", resolution: "Correct the invalid action parameter and resubmit the request if the operation failed." },
   ActionParameterValueNotInList: { severity: "Warning", resolution: "Choose a value from the enumeration list that the implementation can support and resubmit the request if the operation failed." },
   ActionParameterValueTypeError: { severity: "Warning", resolution: "Correct the value for the parameter in the request body and resubmit the request if the operation failed." },
+  ActionParameterValueFormatError: { severity: "Warning", resolution: "Correct the value for the parameter in the request body and resubmit the request if the operation failed." },
   ActionNotSupported: { severity: "Critical", resolution: "The action supplied cannot be resubmitted to the implementation. Perhaps the action was invalid, the wrong resource was the target or the implementation documentation may be of assistance." },
   ResourceNotFound: { severity: "Critical", resolution: "Provide a valid resource identifier and resubmit the request." },
   ResourceInUse: { severity: "Warning", resolution: "Remove the condition and resubmit the request if the operation failed." },

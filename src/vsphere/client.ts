@@ -1,6 +1,6 @@
 // A vim25 SOAP client for one endpoint (vCenter or standalone ESXi): the service content,
 // a session cookie, transparent re-login, and a hard deadline on every call.
-import type { Agent } from "undici/index.js";
+import type { Agent, Dispatcher } from "undici/index.js";
 import type { EndpointConfig } from "../config/types.ts";
 import { errorCode, HttpStatusError, SoapFaultError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
@@ -8,7 +8,7 @@ import { metrics } from "../log/metrics.ts";
 import { faultFromResponse, decodeResponse } from "./soap/decode.ts";
 import { buildRequest } from "./soap/envelope.ts";
 import type { MoRef, SoapValue } from "./soap/types.ts";
-import { createHttpAgent, type HttpAgentOptions, postText } from "./transport.ts";
+import { createHttpAgent, type HttpAgentOptions, postText, streamRequest, type StreamRequestOptions } from "./transport.ts";
 import { toServiceContent, toUserSession } from "./convert.ts";
 import type { AboutInfo, ServiceContent, UserSession } from "./vim-types.ts";
 
@@ -155,6 +155,28 @@ export class VimClient {
         });
     }
     await this.#relogin;
+  }
+
+  /**
+   * A plain HTTP request to this endpoint's host outside SOAP (vCenter's `/folder` datastore
+   * file access), on the same agent (TLS pin, keep-alive) and with the session cookie.
+   * `pathAndQuery` starts with "/". A request without a body that gets 401 logs in again and
+   * is retried once; a streamed body cannot be replayed, so check the session first (HEAD).
+   */
+  async httpRequest(pathAndQuery: string, opts: Omit<StreamRequestOptions, "what"> & { what?: string }): Promise<Dispatcher.ResponseData> {
+    const url = new URL(pathAndQuery, this.endpoint.url).toString();
+    const what = opts.what ?? `${this.endpoint.name} ${opts.method} ${pathAndQuery.split("?", 1)[0]}`;
+    const send = async () => {
+      this.stats.requests++;
+      const headers = { ...opts.headers, ...(this.#cookie ? { cookie: this.#cookie } : {}) };
+      return streamRequest(this.agent, url, { ...opts, headers, what });
+    };
+    const generation = this.sessionGeneration;
+    const res = await send();
+    if (res.statusCode !== 401 || opts.body || this.#session === undefined) return res;
+    await res.body.dump().catch(() => undefined);
+    await this.ensureSession(generation);
+    return send();
   }
 
   /** SessionManager.Login with the endpoint's credentials; sets the session cookie. */

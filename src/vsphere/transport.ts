@@ -8,7 +8,7 @@
 // connection. A pin through `checkServerIdentity` would be a no-op, because that hook only
 // runs after the chain verified, and never with rejectUnauthorized:false.
 import type { TLSSocket } from "node:tls";
-import { Agent, buildConnector, request } from "undici/index.js";
+import { Agent, buildConnector, request, type Dispatcher } from "undici/index.js";
 import type { EndpointConfig, TlsTrust } from "../config/types.ts";
 import { ConnectError, DeadlineError, HttpStatusError, TlsPinError, TlsVerifyError } from "../errors.ts";
 import { normalizeThumbprint } from "../config/thumbprint.ts";
@@ -208,8 +208,48 @@ export async function postText(agent: Agent, url: string, body: string, opts: Po
   }
 }
 
+export interface StreamRequestOptions {
+  method: "GET" | "HEAD" | "PUT" | "DELETE";
+  headers?: Record<string, string>;
+  /** A streamed body (undici writes it with backpressure), or nothing. */
+  body?: AsyncIterable<Uint8Array>;
+  /**
+   * Time to the response headers; 0 = no limit (an upload's caller watches progress itself:
+   * undici's header timer runs while a slow body is still being sent).
+   */
+  headersTimeoutMs: number;
+  /** Longest gap between response body chunks. */
+  bodyTimeoutMs: number;
+  what: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * One HTTP request on `agent` whose response body is left to the caller (stream it or
+ * dump it). Transport failures come back as the same typed errors as postText.
+ */
+export async function streamRequest(agent: Agent, url: string, opts: StreamRequestOptions): Promise<Dispatcher.ResponseData> {
+  const base = agentTimeouts.get(agent);
+  const timeouts: AgentTimeouts = { connectMs: base?.connectMs ?? 10_000, headersMs: opts.headersTimeoutMs, bodyMs: opts.bodyTimeoutMs };
+  try {
+    return await request(url, {
+      dispatcher: agent,
+      method: opts.method,
+      headers: opts.headers,
+      // undici writes any async iterable with backpressure; its types only list Readable.
+      body: opts.body as Dispatcher.DispatchOptions["body"],
+      signal: opts.signal,
+      headersTimeout: opts.headersTimeoutMs,
+      bodyTimeout: opts.bodyTimeoutMs,
+    });
+  } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason ?? err;
+    throw mapTransportError(err, opts.what, timeouts);
+  }
+}
+
 /** Translate undici / node:tls / socket errors into esxkit's error classes. */
-function mapTransportError(err: unknown, what: string, timeouts: AgentTimeouts): Error {
+export function mapTransportError(err: unknown, what: string, timeouts: AgentTimeouts): Error {
   if (err instanceof TlsPinError || err instanceof TlsVerifyError || err instanceof DeadlineError) return err;
   if (err instanceof ConnectError || err instanceof HttpStatusError) return err;
   const e = err as { code?: string; message?: string; cause?: { code?: string } };

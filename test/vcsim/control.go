@@ -24,6 +24,8 @@ package main
 //	{"cmd":"about","version":"7.0.3","build":"20395099"}               (the endpoint's ServiceContent.about)
 //	{"cmd":"vms"}   → {"vms":[{"moref","name","path","powerState","uuid","question","lock"}]}
 //	{"cmd":"lock","path":"[shared-ds] vcsa/vcsa.vmx"} → {"lock":{"locked","stale","mine","host","pid","ageMs"}}
+//	{"cmd":"folder"} → {"folder":{"puts","putBytes","deletes","unauthorized"}}   (folder.go)
+//	{"cmd":"quirks","cdromEjectNeedsPowerOff":true|false}                        (folder.go)
 //
 // Signals: SIGUSR1 = agent stopped, SIGUSR2 = agent running.
 
@@ -123,6 +125,8 @@ type controlRequest struct {
 	Version     string          `json:"version"`
 	Build       string          `json:"build"`
 	Path        string          `json:"path"`
+	// quirks (folder.go)
+	CdromEjectNeedsPowerOff *bool `json:"cdromEjectNeedsPowerOff"`
 }
 
 func serveControl(c net.Conn) {
@@ -211,6 +215,11 @@ func handleControl(req controlRequest) (map[string]interface{}, error) {
 		return nil, nil
 	case "vms":
 		return map[string]interface{}{"vms": listVMs()}, nil
+	case "folder":
+		return map[string]interface{}{"folder": folderCounters()}, nil
+	case "quirks":
+		setQuirks(req.CdromEjectNeedsPowerOff)
+		return nil, nil
 	case "lock":
 		abs, _, ok := sharedFile(req.Path)
 		if !ok {

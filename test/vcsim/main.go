@@ -61,9 +61,10 @@
 //	-state FILE            state.go     persisted inventory of VMs on shared datastores
 //	-shared-vm SPEC        state.go     NAME[@DATASTORE][:on]: create or register a shared VM at startup (repeatable)
 //	-control PATH|auto     control.go   unix socket for test commands (agent state, events, host specs, locks)
+//	-cdrom-eject-needs-poweroff folder.go  vSphere 8.0U2: ISO→other CD-ROM backing change refused while powered on
 //
 // Also: QueryEvents is answered vCenter-style (eventquery.go) and event collectors are refilled correctly
-// (collectorfix.go); ReconfigVM_Task publishes its changes (reconfig_updates.go); services, firewall and USB boot
+// (collectorfix.go); /folder checks the session, deletes, and reports broken uploads (folder.go); ReconfigVM_Task publishes its changes (reconfig_updates.go); services, firewall and USB boot
 // data are per host (services.go, usbboot.go); vmx files carry identity and hardware (vmx.go, vmxhw.go).
 // Signals: SIGTERM/SIGINT exit cleanly (locks released); SIGUSR1/SIGUSR2 stop/start the SOAP "host agent".
 package main
@@ -218,7 +219,7 @@ func run() error {
 
 	server := model.Service.NewServer()
 	// Nobody knows the port before the ready line, so no request races this swap.
-	server.Config.Handler = wrapSDK(server.Config.Handler)
+	server.Config.Handler = wrapFolder(wrapSDK(server.Config.Handler))
 	if err := ext.afterServe(model, server); err != nil {
 		server.Close()
 		return err
