@@ -144,6 +144,7 @@ export class VsphereBootControl {
           }
           await reconfigBoot(c, vm, next, firmware, this.#o.taskTimeoutMs);
           this.#link.noteFirmware(firmware ?? current.firmware);
+          this.#link.noteBootOptions(next);
         });
       } finally {
         this.#inFlightBoot = undefined;
@@ -204,6 +205,7 @@ export class VsphereBootControl {
           const current = await getBootConfig(c, vm);
           const next: BootOptions = { ...current.bootOptions, bootOrder: pending.restoreBootOrder };
           await reconfigBoot(c, vm, next, undefined, this.#o.taskTimeoutMs);
+          this.#link.noteBootOptions(next);
         });
         if (this.#pending === pending) this.#clearPending();
         this.#logger.info("boot order restored after one-shot boot", { device: pending.setting.device });

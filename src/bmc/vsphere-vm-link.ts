@@ -117,6 +117,11 @@ export class VsphereVmLink {
     return this.#firmware;
   }
 
+  /** Boot options we wrote ourselves (the watch reports them too, later). */
+  noteBootOptions(options: BootOptions): void {
+    this.#bootOptions = options;
+  }
+
   /** Firmware we read or wrote ourselves (the watch reports it too, later). */
   noteFirmware(firmware?: VimFirmware): void {
     this.#firmware = firmware;
