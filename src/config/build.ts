@@ -92,7 +92,7 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
     }
     if (b.ipmi) {
       for (const k of ["port", "username", "password"] as const) {
-        if (b[k] === undefined) problems.add(path, `missing: ${k} (or ipmi = false for a machine that only Redfish manages)`, false);
+        if (b[k] === undefined) problems.add([...path, k], `missing required key "${k}" (or ipmi = false for a machine that only Redfish manages)`, false);
       }
     }
     if (!b.ipmi && !b.redfish) problems.add([...path, "redfish"], "ipmi = false and redfish = false leave nothing to serve for this machine");
