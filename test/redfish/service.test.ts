@@ -1,0 +1,143 @@
+// The Redfish service over in-memory machines and media (MemoryBackend, MemoryMedia): a slow
+// InsertMedia answers 202 with a task monitor that shows progress and then the result;
+// Prefer: respond-async answers 202 at once; the removable slot is a USBStick; a Reset while
+// another action runs is 409; the transfer shows in status().
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BmcActionQueue } from "../../src/bmc/action-queue.ts";
+import { MachineRegistry } from "../../src/bmc/machine.ts";
+import { MemoryBackend } from "../../src/bmc/memory-backend.ts";
+import { MemoryMedia } from "../../src/bmc/memory-media.ts";
+import { createRedfishService } from "../../src/bmc/redfish-service.ts";
+import { silentLogger } from "../../src/log/logger.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "esxkit-rf-svc-"));
+const UUID = "4210a5c3-0000-4000-8000-000000000001";
+const backend = new MemoryBackend({ name: "m1", uuid: UUID, power: "off", firmware: "efi", actionDelayMs: 300 });
+const registry = new MachineRegistry();
+registry.add({ name: "m1", backend, actions: new BmcActionQueue({ logger: silentLogger }), media: new MemoryMedia({ slots: ["cd", "removable"] }), redfish: true });
+const svc = createRedfishService(
+  { listen: "127.0.0.1:0", username: "admin", password: "pw-unit", session_timeout_s: 60, max_sessions: 4, media_wait_s: 1 },
+  { registry, stateDir: join(dir, "state"), logger: silentLogger, version: "test" },
+);
+let base = "";
+/** An image that takes ~2.4 s: 3 chunks of 100 kB, 800 ms apart, with a Content-Length. */
+const slow = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  fetch: () =>
+    new Response(
+      new ReadableStream({
+        async pull(c) {
+          for (let i = 0; i < 3; i++) {
+            await Bun.sleep(800);
+            c.enqueue(new Uint8Array(100_000));
+          }
+          c.close();
+        },
+      }),
+      { headers: { "content-length": "300000" } },
+    ),
+});
+
+const auth = { authorization: `Basic ${Buffer.from("admin:pw-unit").toString("base64")}` };
+const rf = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) }, tls: { rejectUnauthorized: false } } as RequestInit);
+const post = (path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  rf(path, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? headers : { "content-type": "application/json", ...headers } });
+const cd = `/redfish/v1/Managers/${UUID}/VirtualMedia/Cd`;
+
+beforeAll(async () => {
+  await svc.start();
+  base = `https://127.0.0.1:${svc.port()}`;
+});
+afterAll(async () => {
+  await svc.stop();
+  slow.stop(true);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("long InsertMedia", () => {
+  test("202 + task monitor after media_wait_s, progress while running, 204 and Inserted after", async () => {
+    const r = await post(`${cd}/Actions/VirtualMedia.InsertMedia`, { Image: `http://127.0.0.1:${slow.port}/big.iso`, TransferProtocolType: "HTTP" });
+    expect(r.status).toBe(202);
+    const monitor = r.headers.get("location") as string;
+    expect(monitor).toMatch(/^\/redfish\/v1\/TaskService\/TaskMonitors\//);
+    const running = await rf(monitor);
+    expect(running.status).toBe(202);
+    expect(((await running.json()) as { TaskState: string }).TaskState).toBe("Running");
+    const st = svc.status() as { media: Array<{ device: string; transfer: string }> };
+    expect(st.media[0]).toMatchObject({ device: "Cd", transfer: "downloading" });
+    let final: Response | undefined;
+    for (let i = 0; i < 50; i++) {
+      final = await rf(monitor);
+      if (final.status !== 202) break;
+      await Bun.sleep(100);
+    }
+    expect(final?.status).toBe(204);
+    const media = (await (await rf(cd)).json()) as { Inserted: boolean; Image: string; Oem: { esxkit: { TransferredBytes: number } } };
+    expect(media.Inserted).toBe(true);
+    expect(media.Oem.esxkit.TransferredBytes).toBe(300_000);
+    expect((await post(`${cd}/Actions/VirtualMedia.EjectMedia`)).status).toBe(204);
+  }, 20_000);
+
+  test("Prefer: respond-async answers 202 at once; a failing image ends the task with the 502 body", async () => {
+    const r = await post(`${cd}/Actions/VirtualMedia.InsertMedia`, { Image: "http://127.0.0.1:9/x.iso" }, { prefer: "respond-async" });
+    expect(r.status).toBe(202);
+    const monitor = r.headers.get("location") as string;
+    let final: Response | undefined;
+    for (let i = 0; i < 50; i++) {
+      final = await rf(monitor);
+      if (final.status !== 202) break;
+      await Bun.sleep(100);
+    }
+    expect(final?.status).toBe(502);
+    expect(((await final?.json()) as { error: { code: string } }).error.code).toBe("Base.1.8.CouldNotEstablishConnection");
+  });
+
+  test("InsertMedia parameter errors: missing Image, not a URL, ftp, bad TransferProtocolType, Inserted false", async () => {
+    const codes = async (body: unknown) => ((await (await post(`${cd}/Actions/VirtualMedia.InsertMedia`, body)).json()) as { error: { code: string } }).error.code;
+    expect(await codes({})).toBe("Base.1.8.ActionParameterMissing");
+    expect(await codes({ Image: "not a url" })).toBe("Base.1.8.ActionParameterValueTypeError");
+    expect(await codes({ Image: "ftp://h/x.iso" })).toBe("Base.1.8.ActionParameterValueNotInList");
+    expect(await codes({ Image: "https://h/x.iso", TransferProtocolType: "HTTP" })).toBe("Base.1.8.ActionParameterValueNotInList");
+    expect(await codes({ Image: "https://h/x.iso", Inserted: false })).toBe("Base.1.8.ActionParameterValueNotInList");
+  });
+});
+
+describe("systems over memory machines", () => {
+  test("the removable slot is a USBStick under the System too", async () => {
+    const r = (await (await rf(`/redfish/v1/Systems/${UUID}/VirtualMedia`)).json()) as { Members: Array<{ "@odata.id": string }> };
+    expect(r.Members.map((m) => m["@odata.id"].split("/").pop())).toEqual(["Cd", "USBStick"]);
+    const usb = (await (await rf(`/redfish/v1/Systems/${UUID}/VirtualMedia/USBStick`)).json()) as { MediaTypes: string[] };
+    expect(usb.MediaTypes).toEqual(["USBStick"]);
+  });
+
+  test("Reset while a different action runs is 409; the same one joins; SecureBoot shows for EFI", async () => {
+    const reset = (t: string) => post(`/redfish/v1/Systems/${UUID}/Actions/ComputerSystem.Reset`, { ResetType: t });
+    const on = reset("On");
+    await Bun.sleep(50);
+    const off = await reset("ForceOff");
+    expect(off.status).toBe(409);
+    expect(((await off.json()) as { error: { code: string } }).error.code).toBe("Base.1.8.ResourceInUse");
+    expect((await on).status).toBe(204);
+    expect(backend.power).toBe("on");
+    const sb = await rf(`/redfish/v1/Systems/${UUID}/SecureBoot`);
+    expect(((await sb.json()) as { SecureBootEnable: boolean }).SecureBootEnable).toBe(false);
+    expect(backend.history.filter((h) => h === "on")).toHaveLength(1);
+  });
+
+  test("PATCH of the mode while on is 409 with a clear message; a target alone keeps Enabled", async () => {
+    const patch = (boot: unknown) => rf(`/redfish/v1/Systems/${UUID}`, { method: "PATCH", headers: { "content-type": "application/json" }, body: JSON.stringify({ Boot: boot }) });
+    const mode = await patch({ BootSourceOverrideMode: "Legacy" });
+    expect(mode.status).toBe(409);
+    expect(((await mode.json()) as { error: { message: string } }).error.message).toMatch(/powered off/);
+    const once = await patch({ BootSourceOverrideTarget: "Pxe", BootSourceOverrideEnabled: "Continuous" });
+    expect(once.status).toBe(200);
+    const target = await patch({ BootSourceOverrideTarget: "Cd" });
+    const body = (await target.json()) as { Boot: Record<string, string> };
+    expect(body.Boot.BootSourceOverrideTarget).toBe("Cd");
+    expect(body.Boot.BootSourceOverrideEnabled).toBe("Continuous");
+  });
+});
