@@ -155,11 +155,11 @@ class MachineSystem implements RedfishSystem {
     }
   }
 
-  #queue(key: string, what: string, fn: () => Promise<void>, map: (err: unknown, what: string) => RedfishRequestError = redfishError): Promise<void> {
+  #queue(key: string, what: string, fn: () => Promise<void>): Promise<void> {
     const busy = this.m.actions.busyWith;
     if (busy && busy !== key) throw new RedfishRequestError(409, "ResourceInUse", `${what}: the VM is busy with "${busy}"; try again when it has finished.`);
     return this.m.actions.run(key, fn).catch((err: unknown) => {
-      throw map(err, what);
+      throw redfishError(err, what);
     });
   }
 
@@ -240,12 +240,11 @@ class MachineSystem implements RedfishSystem {
     }, PROGRESS_LOG_MS);
     progress.unref?.();
     try {
-      await this.#queue(
-        `media:${slot}:insert`,
-        `InsertMedia ${device}`,
-        () => media.insert(slot, req.image, { username: req.username, password: req.password, writeProtected: req.writeProtected, signal: req.signal }),
-        mediaError,
-      );
+      // Not through the action queue: a download of minutes must not hold up power commands
+      // (IPMI's too); the media backend refuses a second insert or eject itself (busy).
+      await media.insert(slot, req.image, { username: req.username, password: req.password, writeProtected: req.writeProtected, signal: req.signal }).catch((err: unknown) => {
+        throw mediaError(err, `InsertMedia ${device}`);
+      });
       mediaInserts.inc({ device, result: "ok" });
       const t = media.state(slot).transfer;
       this.logger.info("media inserted", { device, bytes: t?.bytes, reused: t?.reused });
@@ -260,7 +259,9 @@ class MachineSystem implements RedfishSystem {
 
   async ejectMedia(device: MediaDeviceId): Promise<void> {
     const { media, slot } = this.#mediaOf(device);
-    await this.#queue(`media:${slot}:eject`, `EjectMedia ${device}`, () => media.eject(slot), mediaError);
+    await media.eject(slot).catch((err: unknown) => {
+      throw mediaError(err, `EjectMedia ${device}`);
+    });
   }
 }
 

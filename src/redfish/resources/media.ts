@@ -111,7 +111,7 @@ async function insert(ctx: RequestContext) {
   const waitMs = asyncWanted ? 0 : ctx.env.mediaWaitMs;
   ctx.keepOpen(Math.ceil(waitMs / 1000) + 30);
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const outcome = await Promise.race([
+  const outcome = asyncWanted ? "waiting" : await Promise.race([
     work.then(() => "done" as const),
     new Promise<"waiting">((resolve) => {
       timer = setTimeout(() => resolve("waiting"), waitMs);
