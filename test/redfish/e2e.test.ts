@@ -148,6 +148,18 @@ describe("Redfish through python3-sushy 4.3.3", () => {
   }, 120_000);
 });
 
+describe("Redfish through Ironic's redfish driver modules (python3-ironic)", () => {
+  test("get_system, power state and power on/off, one-shot PXE boot device, enabled MACs", async () => {
+    const out = await python("ironic_drive.py", base, `/redfish/v1/Systems/${uuid0}`, "admin", PASSWORD, join(dir, "state/redfish.crt"));
+    expect(out.system).toBe(uuid0);
+    expect(["power on", "power off"]).toContain(out.power as string);
+    expect(out.boot).toEqual({ boot_device: "pxe", persistent: false });
+    expect((out.macs as string[]).length).toBeGreaterThan(0);
+    expect(out.power_after_on).toBe("power on");
+    expect(out.power_after_off).toBe("power off");
+  }, 120_000);
+});
+
 describe("Redfish through redfishtool", () => {
   const tool = async (...args: string[]) => {
     const p = Bun.spawn(["redfishtool", "-r", `127.0.0.1:${port}`, "-u", "admin", "-p", PASSWORD, "-S", "Always", ...args], { stdout: "pipe", stderr: "pipe" });
