@@ -18,7 +18,7 @@ import type { HubMember, VsphereHub } from "./vsphere-hub.ts";
 import { powerOffUnlessOff, powerOnUnlessOn, rebootGuestOs, resetRunningVm, sendNmi, shutdownGuestOs } from "./vsphere-power.ts";
 import { VsphereVmLink } from "./vsphere-vm-link.ts";
 
-const HARDWARE_CACHE_MS = 30_000;
+const HARDWARE_CACHE_MS = 300_000;
 
 export interface VsphereBackendOptions {
   hub: VsphereHub;
@@ -169,7 +169,7 @@ export class VsphereBackend implements VmBackend, HubMember {
     return this.#vm.uuid ?? (this.selector.by === "uuid" ? this.selector.value : undefined);
   }
 
-  /** Hardware changes rarely and is read only when a client asks: one read serves 30 s. */
+  /** Hardware changes rarely and is read only when a client asks: one read serves 5 minutes. */
   hardware(): Promise<MachineHardware> {
     const now = this.#now();
     if (this.#hardware && now - this.#hardware.at < HARDWARE_CACHE_MS) return this.#hardware.value;
