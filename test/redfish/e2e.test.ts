@@ -256,7 +256,52 @@ describe("Redfish protocol rules and hostile input", () => {
     expect(((await r.json()) as { Name: string }).Name).toBe(VM1);
   });
 
-  test("failed logins are rate-limited per source; the password never reaches the log", async () => {
+  test("a slowloris connection neither stalls other clients nor lives past the idle timeout", async () => {
+    let closedAt = 0;
+    const opened = performance.now();
+    const sock = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      tls: { rejectUnauthorized: false },
+      socket: {
+        data() {},
+        close() {
+          closedAt = performance.now();
+        },
+      },
+    });
+    sock.write("GET /redfish/v1/Systems HTTP/1.1\r\nHost: x\r\n");
+    const drip = setInterval(() => sock.write("X-Slow: 1\r\n"), 5000);
+    try {
+      expect((await rf("/redfish/v1/Systems")).status).toBe(200);
+      for (let i = 0; i < 450 && !closedAt; i++) await Bun.sleep(100);
+    } finally {
+      clearInterval(drip);
+      sock.end();
+    }
+    expect(closedAt).toBeGreaterThan(0);
+    expect(closedAt - opened).toBeLessThan(40_000);
+  }, 60_000);
+
+  test("esxkit status shows the Redfish service and its sessions", async () => {
+    const p = Bun.spawn([binary, "status", "--socket", join(dir, "control.sock")], { stdout: "pipe", stderr: "pipe" });
+    const [out, code] = await Promise.all([new Response(p.stdout).text(), p.exited]);
+    expect(code).toBe(0);
+    expect(out).toContain("REDFISH");
+    expect(out).toContain(`127.0.0.1:${port}`);
+    expect(out).toContain("redfish only");
+    expect(out).not.toContain(PASSWORD);
+  });
+
+  test("TLS 1.1 is refused; the generated key is 0600", async () => {
+    const p = Bun.spawn(["openssl", "s_client", "-connect", `127.0.0.1:${port}`, "-tls1_1"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    expect(`${out}${err}`).toMatch(/alert protocol version|no protocols available|wrong version/i);
+    expect(statSync(join(dir, "state/redfish.key")).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, "state/redfish.crt"), "utf8")).toContain("BEGIN CERTIFICATE");
+  });
+
+  test("failed logins are rate-limited per source (last: it locks this source out); the password never reaches the log", async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 7; i++) {
       const r = await rf("/redfish/v1/Systems", { headers: { authorization: `Basic ${Buffer.from("admin:wrong-guess").toString("base64")}` } });
@@ -266,13 +311,5 @@ describe("Redfish protocol rules and hostile input", () => {
     expect(statuses.at(-1)).toBe(429);
     expect(log).not.toContain(PASSWORD);
     expect(log).not.toContain("wrong-guess");
-  });
-
-  test("TLS 1.1 is refused; the generated key is 0600", async () => {
-    const p = Bun.spawn(["openssl", "s_client", "-connect", `127.0.0.1:${port}`, "-tls1_1"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
-    expect(`${out}${err}`).toMatch(/alert protocol version|no protocols available|wrong version/i);
-    expect(statSync(join(dir, "state/redfish.key")).mode & 0o777).toBe(0o600);
-    expect(readFileSync(join(dir, "state/redfish.crt"), "utf8")).toContain("BEGIN CERTIFICATE");
   });
 });
