@@ -48,6 +48,16 @@ const post = (path: string, body?: unknown, headers: Record<string, string> = {}
   rf(path, { method: "POST", body: body === undefined ? undefined : JSON.stringify(body), headers: body === undefined ? headers : { "content-type": "application/json", ...headers } });
 const cd = `/redfish/v1/Managers/${UUID}/VirtualMedia/Cd`;
 
+/** Poll a task monitor until it stops answering 202 (at most 5 s). */
+async function settled(monitor: string): Promise<Response> {
+  let r = await rf(monitor);
+  for (let i = 0; i < 50 && r.status === 202; i++) {
+    await Bun.sleep(100);
+    r = await rf(monitor);
+  }
+  return r;
+}
+
 beforeAll(async () => {
   await svc.start();
   base = `https://127.0.0.1:${svc.port()}`;
@@ -69,13 +79,8 @@ describe("long InsertMedia", () => {
     expect(((await running.json()) as { TaskState: string }).TaskState).toBe("Running");
     const st = svc.status() as { media: Array<{ device: string; transfer: string }> };
     expect(st.media[0]).toMatchObject({ device: "Cd", transfer: "downloading" });
-    let final: Response | undefined;
-    for (let i = 0; i < 50; i++) {
-      final = await rf(monitor);
-      if (final.status !== 202) break;
-      await Bun.sleep(100);
-    }
-    expect(final?.status).toBe(204);
+    const final = await settled(monitor);
+    expect(final.status).toBe(204);
     const media = (await (await rf(cd)).json()) as { Inserted: boolean; Image: string; Oem: { esxkit: { TransferredBytes: number } } };
     expect(media.Inserted).toBe(true);
     expect(media.Oem.esxkit.TransferredBytes).toBe(300_000);
@@ -86,14 +91,9 @@ describe("long InsertMedia", () => {
     const r = await post(`${cd}/Actions/VirtualMedia.InsertMedia`, { Image: "http://127.0.0.1:9/x.iso" }, { prefer: "respond-async" });
     expect(r.status).toBe(202);
     const monitor = r.headers.get("location") as string;
-    let final: Response | undefined;
-    for (let i = 0; i < 50; i++) {
-      final = await rf(monitor);
-      if (final.status !== 202) break;
-      await Bun.sleep(100);
-    }
-    expect(final?.status).toBe(502);
-    expect(((await final?.json()) as { error: { code: string } }).error.code).toBe("Base.1.8.CouldNotEstablishConnection");
+    const final = await settled(monitor);
+    expect(final.status).toBe(502);
+    expect(((await final.json()) as { error: { code: string } }).error.code).toBe("Base.1.8.CouldNotEstablishConnection");
   });
 
   test("InsertMedia parameter errors: missing Image, not a URL, ftp, bad TransferProtocolType, Inserted false", async () => {

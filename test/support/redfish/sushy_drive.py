@@ -33,26 +33,26 @@ system.set_system_boot_options(target=sushy.BOOT_SOURCE_TARGET_CD, enabled=sushy
 system.refresh()
 out["boot_after"] = {"target": system.boot.target, "enabled": system.boot.enabled}
 
-system.reset_system(sushy.RESET_ON)
-for _ in range(50):
-    system.refresh()
-    if system.power_state == sushy.POWER_STATE_ON:
-        break
-    time.sleep(0.2)
-out["power_after_on"] = system.power_state
+
+
+def reset_and_wait(reset, state):
+    system.reset_system(reset)
+    for _ in range(50):
+        system.refresh()
+        if system.power_state == state:
+            break
+        time.sleep(0.2)
+    return system.power_state
+
+
+out["power_after_on"] = reset_and_wait(sushy.RESET_ON, sushy.POWER_STATE_ON)
 try:
     system.set_system_boot_options(mode=sushy.BOOT_SOURCE_MODE_UEFI if system.boot.mode == sushy.BOOT_SOURCE_MODE_BIOS else sushy.BOOT_SOURCE_MODE_BIOS)
     out["mode_change_while_on"] = "accepted"
 except Exception as e:  # noqa: BLE001 - we report what sushy raised
     out["mode_change_while_on"] = type(e).__name__
     out["mode_change_status"] = getattr(e, "status_code", None)
-system.reset_system(sushy.RESET_FORCE_OFF)
-for _ in range(50):
-    system.refresh()
-    if system.power_state == sushy.POWER_STATE_OFF:
-        break
-    time.sleep(0.2)
-out["power_after_off"] = system.power_state
+out["power_after_off"] = reset_and_wait(sushy.RESET_FORCE_OFF, sushy.POWER_STATE_OFF)
 new_mode = sushy.BOOT_SOURCE_MODE_UEFI if system.boot.mode == sushy.BOOT_SOURCE_MODE_BIOS else sushy.BOOT_SOURCE_MODE_BIOS
 system.set_system_boot_options(mode=new_mode)
 system.refresh()
