@@ -4,6 +4,8 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { redfishError } from "../../src/bmc/redfish-systems.ts";
+import { BmcBackendError, DeadlineError, TaskFailedError } from "../../src/errors.ts";
 import { createSelfSigned, pemThumbprint } from "../../src/net/x509.ts";
 import { LoginLimiter } from "../../src/redfish/login-limiter.ts";
 import { routes } from "../../src/redfish/resources/index.ts";
@@ -79,5 +81,25 @@ describe("router", () => {
   });
   test.each(["/redfish/v1/Systems/..%2Fx", "/redfish/v1/Systems/%2e%2e", "/redfish/v1/Systems/a%00", "/redfish/v1/Systems/%zz", `/redfish/v1/Systems/${"a".repeat(300)}`, "/redfish/v1/Systems/a/b/c/d"])("%s matches nothing", (path) => {
     expect(r.match(path)).toBeUndefined();
+  });
+});
+
+describe("machine failures as Redfish answers", () => {
+  test.each([
+    ["unsupported", new BmcBackendError("unsupported", "no NMI"), 400, "ActionNotSupported"],
+    ["invalid_state", new BmcBackendError("invalid_state", "off"), 409, "OperationNotAllowed"],
+    ["busy", new BmcBackendError("busy", "busy"), 409, "ResourceInUse"],
+    ["unavailable", new BmcBackendError("unavailable", "down"), 503, "ServiceTemporarilyUnavailable"],
+    ["deadline", new DeadlineError("power on", 60000), 503, "ServiceTemporarilyUnavailable"],
+    ["anything else", new Error("boom"), 500, "OperationFailed"],
+  ] as const)("%s → %d %s", (_name, err, status, id) => {
+    const e = redfishError(err, "Reset On");
+    expect(e.status).toBe(status);
+    expect(e.messageId).toBe(id);
+  });
+  test("a vSphere InvalidPowerState task fault is 409", () => {
+    const fault = Object.create(TaskFailedError.prototype) as TaskFailedError;
+    Object.assign(fault, { faultType: "InvalidPowerState", message: "InvalidPowerState" });
+    expect(redfishError(fault, "Reset").status).toBe(409);
   });
 });
