@@ -86,13 +86,13 @@ describe("router", () => {
 
 describe("machine failures as Redfish answers", () => {
   test.each([
-    ["unsupported", new BmcBackendError("unsupported", "no NMI"), 400, "ActionNotSupported"],
-    ["invalid_state", new BmcBackendError("invalid_state", "off"), 409, "OperationNotAllowed"],
-    ["busy", new BmcBackendError("busy", "busy"), 409, "ResourceInUse"],
-    ["unavailable", new BmcBackendError("unavailable", "down"), 503, "ServiceTemporarilyUnavailable"],
-    ["deadline", new DeadlineError("power on", 60000), 503, "ServiceTemporarilyUnavailable"],
-    ["anything else", new Error("boom"), 500, "OperationFailed"],
-  ] as const)("%s → %d %s", (_name, err, status, id) => {
+    ["unsupported → 400", new BmcBackendError("unsupported", "no NMI"), 400, "ActionNotSupported"],
+    ["invalid_state → 409", new BmcBackendError("invalid_state", "off"), 409, "OperationNotAllowed"],
+    ["busy → 409", new BmcBackendError("busy", "busy"), 409, "ResourceInUse"],
+    ["unavailable → 503", new BmcBackendError("unavailable", "down"), 503, "ServiceTemporarilyUnavailable"],
+    ["deadline → 503", new DeadlineError("power on", 60000), 503, "ServiceTemporarilyUnavailable"],
+    ["anything else → 500", new Error("boom"), 500, "OperationFailed"],
+  ] as const)("%s", (_name, err, status, id) => {
     const e = redfishError(err, "Reset On");
     expect(e.status).toBe(status);
     expect(e.messageId).toBe(id);
