@@ -17,6 +17,8 @@ const mediaInserts = metrics.counter("esxkit_redfish_media_inserts_total", "Redf
 /** How long Reset waits for its action before answering 204 (the action continues). */
 const RESET_WAIT_MS = 10_000;
 const PROGRESS_LOG_MS = 10_000;
+/** How long GET System waits for a hardware read before answering with what it knows. */
+const HARDWARE_WAIT_MS = 2_000;
 
 const TARGET_OF: Record<BootDevice, BootTarget> = { none: "None", pxe: "Pxe", disk: "Hdd", safe: "Hdd", diag: "Diags", cdrom: "Cd", bios: "BiosSetup", floppy: "Floppy" };
 const DEVICE_OF: Partial<Record<BootTarget, BootDevice>> = { None: "none", Pxe: "pxe", Hdd: "disk", Cd: "cdrom", BiosSetup: "bios" };
@@ -115,11 +117,23 @@ class MachineSystem implements RedfishSystem {
 
   async details(): Promise<SystemDetails> {
     const b = this.m.backend;
-    try {
-      this.#hardware = await b.hardware();
-    } catch (err) {
-      // Keep answering with the last known hardware: a GET System (Ironic's power poll) must not fail for it.
-      if (!this.#hardware) this.logger.debug("hardware not readable yet", { err });
+    // A GET System (Ironic's power poll) must neither fail nor wait for the hardware: a VM not
+    // found yet is not asked, and a slow read answers with the last known hardware (the read
+    // goes on and fills the backend's cache).
+    if (b.powerState().state !== "unknown") {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const read = b.hardware();
+      read.catch(() => undefined);
+      try {
+        const hw = await Promise.race([read, new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), HARDWARE_WAIT_MS);
+        })]);
+        if (hw) this.#hardware = hw;
+      } catch (err) {
+        if (!this.#hardware) this.logger.debug("hardware not readable yet", { err });
+      } finally {
+        clearTimeout(timer);
+      }
     }
     const hw = this.#hardware;
     const fw = b.firmware();
