@@ -266,6 +266,26 @@ export class StateWriteError extends EsxkitError {
   }
 }
 
+// ---------------------------------------------------------------- Redfish
+
+/**
+ * A Redfish request that gets an error answer: `status` is the HTTP status, `messageId` a
+ * Base registry message (e.g. "PropertyUnknown"), `args` its arguments. Never carries a secret.
+ */
+export class RedfishRequestError extends EsxkitError {
+  override code = "ESX_REDFISH";
+  constructor(
+    readonly status: number,
+    readonly messageId: string,
+    message: string,
+    readonly extra: { args?: string[]; headers?: Record<string, string>; property?: string } = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "RedfishRequestError";
+  }
+}
+
 // ---------------------------------------------------------------- virtual media
 
 /** The image URL is not one esxkit can fetch (not http/https, malformed). Redfish: 400. */

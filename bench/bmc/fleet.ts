@@ -42,6 +42,8 @@ const services = await Promise.all(
         name: `bmc-${i}`,
         vm: { by: "name", value: name },
         vcenter: "vc1",
+        ipmi: true,
+        redfish: true,
         address: "127.0.0.1",
         port: 0,
         username: "admin",

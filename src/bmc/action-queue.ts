@@ -27,10 +27,26 @@ export class BmcActionQueue {
   #last?: { key: string; job: Promise<void>; settled: boolean };
   #running = 0;
   #opts: ActionQueueOptions;
+  readonly #listeners: Array<(o: ActionOutcome) => void> = [];
 
   constructor(opts: ActionQueueOptions) {
     this.#opts = opts;
     this.ackMs = opts.ackMs ?? 500;
+  }
+
+  /** Also tell `fn` when an action ends (a second front end sharing this queue). */
+  addOutcomeListener(fn: (o: ActionOutcome) => void): void {
+    this.#listeners.push(fn);
+  }
+
+  #tell(o: ActionOutcome): void {
+    this.#opts.onOutcome?.(o);
+    for (const l of this.#listeners) l(o);
+  }
+
+  /** The key of the most recently queued action while it has not finished. */
+  get busyWith(): string | undefined {
+    return this.#last && !this.#last.settled ? this.#last.key : undefined;
   }
 
   /** Actions queued or running. */
@@ -58,10 +74,10 @@ export class BmcActionQueue {
       (): void => undefined,
     );
     entry.job.then(
-      () => this.#opts.onOutcome?.({ key, ok: true }),
+      () => this.#tell({ key, ok: true }),
       (error: unknown) => {
         this.#opts.logger.warn("BMC action failed", { action: key, err: error });
-        this.#opts.onOutcome?.({ key, ok: false, error });
+        this.#tell({ key, ok: false, error });
       },
     );
     return entry.job;

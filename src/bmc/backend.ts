@@ -27,6 +27,17 @@ export interface PowerReading {
 
 export type Firmware = "bios" | "efi";
 
+/** A VM's hardware as a BMC reports it (Redfish ComputerSystem, Ironic inspection). */
+export interface MachineHardware {
+  cpus?: number;
+  memoryMiB?: number;
+  nics: Array<{ label: string; mac: string }>;
+  disks: Array<{ label: string; bytes: number }>;
+  /** EFI Secure Boot; undefined when unknown or not applicable. */
+  secureBoot?: boolean;
+  guestOs?: string;
+}
+
 /**
  * One VM as a BMC sees it. Actions resolve when the action has completed (the VM reached
  * the new state or the task finished) and reject with BmcBackendError, DeadlineError, or
@@ -48,12 +59,22 @@ export interface VmBackend {
   shutdownGuest(): Promise<void>;
   /** Power off, wait until off, power on. */
   cycle(): Promise<void>;
+  /** Orderly reboot through the guest OS (needs a guest agent). */
+  rebootGuest(): Promise<void>;
   /** Diagnostic interrupt; rejects with BmcBackendError("unsupported") where impossible. */
   nmi(): Promise<void>;
   /** The boot override the VM will use, reported truthfully. */
   getBoot(): Promise<BootSetting>;
+  /** getBoot() answered from the watch, no request; undefined while not known. */
+  cachedBoot(): BootSetting | undefined;
   /** Set the boot override. A non-persistent one lasts for the next power-on or reset only. */
   setBoot(setting: BootSetting): Promise<void>;
+  /** Change the firmware (BIOS/EFI); rejects with invalid_state while the VM is powered on. */
+  setFirmware(firmware: Firmware): Promise<void>;
+  /** The VM's BIOS UUID (config.uuid) from the watch, or undefined while not known. */
+  biosUuid(): string | undefined;
+  /** CPUs, memory, NICs, disks: read on demand (cached briefly), never per power-state read. */
+  hardware(): Promise<MachineHardware>;
   /** The VM's firmware type, or undefined while not known. */
   firmware(): Firmware | undefined;
   /** A short description for status output, e.g. "vm-42 (web01)". */

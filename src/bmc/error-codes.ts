@@ -1,5 +1,5 @@
-// How a backend failure becomes an IPMI completion code. Branches on error `code`/`reason`
-// and vim25 fault types, never on message text.
+// How a backend failure becomes an IPMI completion code (and, through failureKind, a Redfish
+// status). Branches on error `code`/`reason` and vim25 fault types, never on message text.
 import { BmcBackendError, DeadlineError, SoapFaultError, StateWriteError, TaskFailedError } from "../errors.ts";
 import { CompletionCode } from "../ipmi/codes/completion.ts";
 
@@ -13,27 +13,34 @@ const PRESENT_STATE_FAULTS = new Set([
   "InvalidDeviceSpec",
 ]);
 
-export function completionCodeFor(err: unknown): number {
-  if (err instanceof BmcBackendError) {
-    switch (err.reason) {
-      case "unsupported":
-        return CompletionCode.subFunctionDisabled;
-      case "invalid_state":
-        return CompletionCode.notSupportedInPresentState;
-      case "unavailable":
-        return CompletionCode.timeout;
-      case "busy":
-        return CompletionCode.nodeBusy;
-    }
-  }
-  if (err instanceof DeadlineError) return CompletionCode.timeout;
-  // The one-shot boot note could not be saved, so the boot order was left unchanged. A full disk
-  // is exactly C4h "out of space" (no room to store the given data). Anything else (EACCES,
-  // EROFS) is D5h "not supported in present state": the request is valid and would succeed once
-  // state_dir is writable, whereas FFh says nothing and D6h/C1h would claim it never works.
-  if (err instanceof StateWriteError) return err.errno === "ENOSPC" || err.errno === "EDQUOT" ? CompletionCode.outOfSpace : CompletionCode.notSupportedInPresentState;
+/** What kind of failure an action met, for every front end (IPMI completion codes, Redfish statuses). */
+export type FailureKind = BmcBackendError["reason"] | "no_permission" | "no_space" | "failed";
+
+export function failureKind(err: unknown): FailureKind {
+  if (err instanceof BmcBackendError) return err.reason;
+  if (err instanceof DeadlineError) return "unavailable";
+  // The one-shot boot note could not be saved, so the boot order was left unchanged. A full
+  // disk is "no space"; anything else (EACCES, EROFS) is a present-state problem: the request
+  // is valid and would succeed once state_dir is writable.
+  if (err instanceof StateWriteError) return err.errno === "ENOSPC" || err.errno === "EDQUOT" ? "no_space" : "invalid_state";
   const fault = err instanceof SoapFaultError || err instanceof TaskFailedError ? err.faultType : undefined;
-  if (fault && PRESENT_STATE_FAULTS.has(fault)) return CompletionCode.notSupportedInPresentState;
-  if (fault === "NoPermission") return CompletionCode.insufficientPrivilege;
-  return CompletionCode.unspecified;
+  if (fault && PRESENT_STATE_FAULTS.has(fault)) return "invalid_state";
+  if (fault === "NoPermission") return "no_permission";
+  return "failed";
+}
+
+// C4h is exactly "out of space" (no room to store the given data); D5h "not supported in
+// present state" rather than FFh (says nothing) or D6h/C1h (would claim it never works).
+const COMPLETION: Record<FailureKind, number> = {
+  unsupported: CompletionCode.subFunctionDisabled,
+  invalid_state: CompletionCode.notSupportedInPresentState,
+  unavailable: CompletionCode.timeout,
+  busy: CompletionCode.nodeBusy,
+  no_permission: CompletionCode.insufficientPrivilege,
+  no_space: CompletionCode.outOfSpace,
+  failed: CompletionCode.unspecified,
+};
+
+export function completionCodeFor(err: unknown): number {
+  return COMPLETION[failureKind(err)];
 }

@@ -3,7 +3,7 @@
 // or reset; the EFI flag of a persistent request sets the firmware, only while powered
 // off) so tests of the IPMI side hold for both.
 import { BmcBackendError } from "../errors.ts";
-import type { BootSetting, Firmware, PowerReading, VmBackend } from "./backend.ts";
+import type { BootSetting, Firmware, MachineHardware, PowerReading, VmBackend } from "./backend.ts";
 
 export interface MemoryBackendOptions {
   name?: string;
@@ -16,6 +16,8 @@ export interface MemoryBackendOptions {
   nmi?: boolean;
   /** Is a guest agent running (soft shutdown possible)? Default true. */
   guestTools?: boolean;
+  uuid?: string;
+  hardware?: MachineHardware;
 }
 
 const NO_OVERRIDE = (efi: boolean): BootSetting => ({ device: "none", persistent: false, efi });
@@ -90,6 +92,27 @@ export class MemoryBackend implements VmBackend {
     await this.powerOn();
   }
 
+  async rebootGuest(): Promise<void> {
+    await this.#step("reboot");
+    if (this.#opts.guestTools === false) throw new BmcBackendError("invalid_state", `${this.name}: no guest agent running`);
+    if (this.power !== "on") throw new BmcBackendError("invalid_state", `${this.name}: cannot reboot a powered-off VM`);
+    this.#boot();
+  }
+
+  async setFirmware(firmware: Firmware): Promise<void> {
+    await this.#step(`firmware ${firmware}`);
+    if (this.power === "on" && firmware !== this.firmwareType) throw new BmcBackendError("invalid_state", `${this.name}: the firmware can only change while powered off`);
+    this.firmwareType = firmware;
+  }
+
+  biosUuid(): string | undefined {
+    return this.#opts.uuid;
+  }
+
+  async hardware(): Promise<MachineHardware> {
+    return this.#opts.hardware ?? { cpus: 2, memoryMiB: 4096, nics: [{ label: "Network adapter 1", mac: "00:50:56:00:00:01" }], disks: [{ label: "Hard disk 1", bytes: 16 << 30 }] };
+  }
+
   async nmi(): Promise<void> {
     if (this.#opts.nmi === false) throw new BmcBackendError("unsupported", `${this.name}: NMI cannot be delivered`);
     await this.#step("nmi");
@@ -101,6 +124,11 @@ export class MemoryBackend implements VmBackend {
     const efi = this.firmwareType === "efi";
     if (this.oneShot) return { ...this.oneShot, persistent: false, efi };
     return { ...this.persistentBoot, efi };
+  }
+
+  cachedBoot(): BootSetting | undefined {
+    const efi = this.firmwareType === "efi";
+    return this.oneShot ? { ...this.oneShot, persistent: false, efi } : { ...this.persistentBoot, efi };
   }
 
   async setBoot(setting: BootSetting): Promise<void> {

@@ -34,6 +34,8 @@ export interface BmcServiceDeps {
   logger: Logger;
   /** How long a power or boot command waits before answering "accepted". Default 500 ms. */
   ackMs?: number;
+  /** The machine's action queue, when another front end (Redfish) shares it. */
+  actions?: BmcActionQueue;
   /** Close the backend in stop(). Default false: the creator owns it. */
   ownsBackend?: boolean;
 }
@@ -144,7 +146,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
   const ctx: BmcCommandContext = {
     backend: deps.backend,
     identity,
-    actions: new BmcActionQueue({ ackMs: deps.ackMs, logger, onOutcome }),
+    actions: deps.actions ?? new BmcActionQueue({ ackMs: deps.ackMs, logger }),
     channel: BMC_CHANNEL,
     privilegeLimit: PRIVILEGE[cfg.privilege],
     authTypeSupport: authTypeSupport(cfg),
@@ -155,6 +157,8 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
     boot: { setInProgress: 0, validBitClearing: 0, bootInfoAck: 0 },
     logger,
   };
+
+  ctx.actions.addOutcomeListener(onOutcome);
 
   const handler = createCommandHandler(ctx, (req, res, name) => {
     const result = res.cc === 0 ? "ok" : `0x${res.cc.toString(16).padStart(2, "0")}`;

@@ -11,12 +11,15 @@ import type { VmSelector } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { MoRef, SoapValue } from "../vsphere/soap/types.ts";
 import type { PowerState } from "../vsphere/vim-types.ts";
-import type { BootSetting, Firmware, PowerReading, VmBackend } from "./backend.ts";
+import { getHardware } from "../vsphere/vm.ts";
+import type { BootSetting, Firmware, MachineHardware, PowerReading, VmBackend } from "./backend.ts";
 import { type BootRestoreStore, memoryBootRestoreStore } from "./boot-restore-store.ts";
 import { VsphereBootControl } from "./vsphere-boot-control.ts";
 import type { HubMember, VsphereHub } from "./vsphere-hub.ts";
-import { powerOffUnlessOff, powerOnUnlessOn, resetRunningVm, sendNmi, shutdownGuestOs } from "./vsphere-power.ts";
+import { powerOffUnlessOff, powerOnUnlessOn, rebootGuestOs, resetRunningVm, sendNmi, shutdownGuestOs } from "./vsphere-power.ts";
 import { VsphereVmLink } from "./vsphere-vm-link.ts";
+
+const HARDWARE_CACHE_MS = 300_000;
 
 export interface VsphereBackendOptions {
   hub: VsphereHub;
@@ -42,6 +45,8 @@ export class VsphereBackend implements VmBackend, HubMember {
   readonly #taskTimeoutMs: number;
   readonly #vm: VsphereVmLink;
   readonly #boot: VsphereBootControl;
+  #hardware?: { at: number; value: Promise<MachineHardware> };
+  readonly #now: () => number;
 
   constructor(o: VsphereBackendOptions) {
     this.selector = o.selector;
@@ -49,6 +54,7 @@ export class VsphereBackend implements VmBackend, HubMember {
     this.#hub = o.hub;
     this.#taskTimeoutMs = o.taskTimeoutMs ?? 60_000;
     const logger = o.logger.child("bmc", { bmc: o.bmcName });
+    this.#now = o.now ?? Date.now;
     this.#vm = new VsphereVmLink({
       hub: o.hub,
       member: this,
@@ -138,6 +144,11 @@ export class VsphereBackend implements VmBackend, HubMember {
     await this.powerOn();
   }
 
+  async rebootGuest(): Promise<void> {
+    await rebootGuestOs(this.#vm);
+    this.#boot.armRestore("guest reboot");
+  }
+
   async nmi(): Promise<void> {
     await sendNmi(this.#vm);
   }
@@ -148,8 +159,43 @@ export class VsphereBackend implements VmBackend, HubMember {
     return this.#boot.getBoot();
   }
 
+  cachedBoot(): BootSetting | undefined {
+    return this.#boot.cachedBoot();
+  }
+
   setBoot(setting: BootSetting): Promise<void> {
     return this.#boot.setBoot(setting);
+  }
+
+  setFirmware(firmware: Firmware): Promise<void> {
+    return this.#boot.setFirmware(firmware);
+  }
+
+  biosUuid(): string | undefined {
+    return this.#vm.uuid ?? (this.selector.by === "uuid" ? this.selector.value : undefined);
+  }
+
+  /** Hardware changes rarely and is read only when a client asks: one read serves 5 minutes. */
+  hardware(): Promise<MachineHardware> {
+    const now = this.#now();
+    if (this.#hardware && now - this.#hardware.at < HARDWARE_CACHE_MS) return this.#hardware.value;
+    const value = this.#vm.withVm("read hardware", async (c, vm) => {
+      const h = await getHardware(c, vm);
+      return {
+        cpus: h.numCpu,
+        memoryMiB: h.memoryMB,
+        nics: h.devices.filter((d) => d.kind === "ethernet" && d.macAddress).map((d) => ({ label: d.label ?? `nic-${d.key}`, mac: (d.macAddress as string).toLowerCase() })),
+        disks: h.devices.filter((d) => d.kind === "disk").map((d) => ({ label: d.label ?? `disk-${d.key}`, bytes: d.capacityBytes ?? 0 })),
+        secureBoot: h.secureBoot,
+        guestOs: h.guestFullName,
+      };
+    });
+    const entry = { at: now, value };
+    this.#hardware = entry;
+    value.catch(() => {
+      if (this.#hardware === entry) this.#hardware = undefined;
+    });
+    return value;
   }
 
   /** Test hook: run a due restore now. */

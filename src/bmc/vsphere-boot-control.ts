@@ -92,6 +92,17 @@ export class VsphereBootControl {
     return { ...deviceOfBootOptions(cfg.bootOptions), efi };
   }
 
+  /** The same answer as getBoot(), from the watched properties: no request (Redfish GET System). */
+  cachedBoot(): BootSetting | undefined {
+    const options = this.#link.bootOptions;
+    if (!options) return undefined;
+    const efi = this.#link.firmware === "efi";
+    const inFlight = this.#inFlightBoot;
+    if (inFlight) return { ...inFlight, persistent: inFlight.persistent && inFlight.device !== "bios", efi };
+    if (this.#pending) return { device: this.#pending.setting.device, persistent: false, efi };
+    return { ...deviceOfBootOptions(options), efi };
+  }
+
   #serialBoot<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#bootChain.then(fn);
     this.#bootChain = run.then(
@@ -141,10 +152,28 @@ export class VsphereBootControl {
           }
           await reconfigBoot(c, vm, next, firmware, this.#o.taskTimeoutMs);
           this.#link.noteFirmware(firmware ?? current.firmware);
+          this.#link.noteBootOptions(next);
         });
       } finally {
         this.#inFlightBoot = undefined;
       }
+    });
+  }
+
+  /** Change BIOS/EFI; vSphere refuses it under a running guest, so say so first. */
+  setFirmware(firmware: VimFirmware): Promise<void> {
+    return this.#serialBoot(async () => {
+      await this.#link.withVm("set firmware", async (c, vm) => {
+        const current = await getBootConfig(c, vm);
+        if (current.firmware === firmware) return;
+        const p = this.#link.powerState();
+        if (!(p.fresh && p.state === "off")) {
+          throw new BmcBackendError("invalid_state", `the boot mode can change only while the VM is powered off (it is ${p.fresh ? p.state : "of unknown power state"}); power it off first`);
+        }
+        await reconfigBoot(c, vm, current.bootOptions, firmware, this.#o.taskTimeoutMs);
+        this.#link.noteFirmware(firmware);
+        this.#logger.info("firmware changed", { from: current.firmware, to: firmware });
+      });
     });
   }
 
@@ -189,6 +218,7 @@ export class VsphereBootControl {
           const current = await getBootConfig(c, vm);
           const next: BootOptions = { ...current.bootOptions, bootOrder: pending.restoreBootOrder };
           await reconfigBoot(c, vm, next, undefined, this.#o.taskTimeoutMs);
+          this.#link.noteBootOptions(next);
         });
         if (this.#pending === pending) this.#clearPending();
         this.#logger.info("boot order restored after one-shot boot", { device: pending.setting.device });

@@ -1,11 +1,11 @@
-// IPMI chassis control on one vSphere VM.
+// Power control of one vSphere VM (IPMI Chassis Control and Redfish Reset both end here).
 //
 // on/off/reset: PowerOnVM_Task/PowerOffVM_Task/ResetVM_Task, awaited to the task's end (a VM
-// already in the wanted state counts as done); soft: ShutdownGuest (needs VMware Tools);
+// already in the wanted state counts as done); soft: ShutdownGuest, reboot: RebootGuest (both need VMware Tools);
 // diag: SendNMI, refused as "unsupported" where the server does not know the method (older
 // vSphere, the simulator).
 import { BmcBackendError } from "../errors.ts";
-import { isInvalidPowerState, powerOffVm, powerOnVm, resetVm, shutdownGuest } from "../vsphere/vm.ts";
+import { isInvalidPowerState, powerOffVm, powerOnVm, rebootGuest, resetVm, shutdownGuest } from "../vsphere/vm.ts";
 import { existingState, faultType } from "./vsphere-faults.ts";
 import type { VsphereVmLink } from "./vsphere-vm-link.ts";
 
@@ -67,6 +67,11 @@ export async function shutdownGuestOs(link: VsphereVmLink): Promise<void> {
       throw err;
     }
   });
+}
+
+/** Orderly reboot through VMware Tools; a VM that is not running is refused. */
+export async function rebootGuestOs(link: VsphereVmLink): Promise<void> {
+  await link.withVm("guest reboot", (c, vm) => rebootGuest(c, vm));
 }
 
 export async function sendNmi(link: VsphereVmLink): Promise<void> {

@@ -8,9 +8,9 @@ import type { VmSelector } from "../config/types.ts";
 import { BmcBackendError, errorCode } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { VimClient } from "../vsphere/client.ts";
-import { str } from "../vsphere/convert.ts";
+import { str, toBootOptions } from "../vsphere/convert.ts";
 import type { MoRef, SoapValue } from "../vsphere/soap/types.ts";
-import type { Firmware as VimFirmware, PowerState } from "../vsphere/vim-types.ts";
+import type { BootOptions, Firmware as VimFirmware, PowerState } from "../vsphere/vim-types.ts";
 import type { PowerReading } from "./backend.ts";
 import { faultType, UNREACHABLE } from "./vsphere-faults.ts";
 import type { HubMember, VsphereHub } from "./vsphere-hub.ts";
@@ -45,6 +45,8 @@ export class VsphereVmLink {
   #power?: PowerState;
   #firmware?: VimFirmware;
   #vmName?: string;
+  #uuid?: string;
+  #bootOptions?: BootOptions;
   /** When one of our own tasks last confirmed the power state. */
   #confirmedAt = 0;
   /** When #power was last set (by the watch, a task or a direct read). */
@@ -84,6 +86,8 @@ export class VsphereVmLink {
     }
     if (changed.includes("config.firmware") || kind === "enter") this.#firmware = str(props["config.firmware"]) as VimFirmware | undefined;
     if (changed.includes("name") || kind === "enter") this.#vmName = str(props.name);
+    if (changed.includes("config.bootOptions") || kind === "enter") this.#bootOptions = props["config.bootOptions"] === undefined ? undefined : toBootOptions(props["config.bootOptions"]);
+    if (changed.includes("config.uuid") || kind === "enter") this.#uuid = str(props["config.uuid"])?.toLowerCase();
     return kind === "modify" && before !== undefined && before !== "poweredOn" && this.#power === "poweredOn";
   }
 
@@ -120,8 +124,23 @@ export class VsphereVmLink {
     this.#powerSetAt = this.#confirmedAt;
   }
 
+  /** config.uuid (BIOS UUID), lower case, from the watch. */
+  get uuid(): string | undefined {
+    return this.#uuid;
+  }
+
+  /** config.bootOptions as the watch last reported it. */
+  get bootOptions(): BootOptions | undefined {
+    return this.#bootOptions;
+  }
+
   get firmware(): VimFirmware | undefined {
     return this.#firmware;
+  }
+
+  /** Boot options we wrote ourselves (the watch reports them too, later). */
+  noteBootOptions(options: BootOptions): void {
+    this.#bootOptions = options;
   }
 
   /** Firmware we read or wrote ourselves (the watch reports it too, later). */

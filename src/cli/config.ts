@@ -14,7 +14,8 @@ export function summarize(c: Config) {
     file: c.file,
     vcenter: Object.values(c.vcenter).map((e) => ({ name: e.name, url: e.url, tls: e.tls.mode })),
     esxi: Object.values(c.esxi).map((e) => ({ name: e.name, url: e.url, tls: e.tls.mode, bmc: e.bmc ? `${e.bmc.address}:${e.bmc.port}` : null })),
-    bmc: c.bmc.map((b) => ({ name: b.name, vm: describeVm(b), vcenter: b.vcenter, listen: `${b.address.includes(":") ? `[${b.address}]` : b.address}:${b.port}`, cipher_suites: b.cipher_suites, ipmi15: b.ipmi15 })),
+    bmc: c.bmc.map((b) => ({ name: b.name, vm: describeVm(b), vcenter: b.vcenter, listen: b.ipmi ? `${b.address.includes(":") ? `[${b.address}]` : b.address}:${b.port}` : null, cipher_suites: b.cipher_suites, ipmi15: b.ipmi15, redfish: b.redfish && c.redfish !== undefined })),
+    redfish: c.redfish ? { listen: c.redfish.listen, tls: c.redfish.tls_cert ? "configured" : "self-signed in state_dir", media_datastore: c.redfish.media_datastore ?? null } : null,
     slp: c.slp.map((s) => ({ name: s.name, urls: s.urls, source: s.profile ? `profile ${s.profile}` : `file ${s.attributes_file}`, interfaces: s.interfaces })),
     watchdog: c.watchdog.map((w) => ({ name: w.name, vm: w.vm, hosts: w.hosts, dry_run: w.dry_run })),
     warnings: c.warnings,
@@ -53,7 +54,11 @@ const check = defineCommand({
     const out: string[] = [`${s.file}: valid${args.secrets === false ? " (secrets not resolved: --no-secrets)" : ""}`];
     for (const v of s.vcenter) out.push(`  vcenter ${v.name}: ${v.url} (tls ${v.tls})`);
     for (const e of s.esxi) out.push(`  esxi ${e.name}: ${e.url} (tls ${e.tls})${e.bmc ? `, physical BMC ${e.bmc}` : ""}`);
-    for (const b of s.bmc) out.push(`  bmc ${b.name}: VM ${b.vm} on vcenter ${b.vcenter}, IPMI on ${b.listen} (suites ${b.cipher_suites.join(",")}${b.ipmi15 ? ", IPMI 1.5" : ""})`);
+    for (const b of s.bmc) {
+      const ipmi = b.listen ? `IPMI on ${b.listen} (suites ${b.cipher_suites.join(",")}${b.ipmi15 ? ", IPMI 1.5" : ""})` : "no IPMI";
+      out.push(`  bmc ${b.name}: VM ${b.vm} on vcenter ${b.vcenter}, ${ipmi}${b.redfish ? ", Redfish" : ""}`);
+    }
+    if (s.redfish) out.push(`  redfish: https://${s.redfish.listen} (certificate ${s.redfish.tls}${s.redfish.media_datastore ? `, media on ${s.redfish.media_datastore}` : ""})`);
     for (const e of s.slp) out.push(`  slp ${e.name}: ${e.urls.join(", ")} from ${e.source}${e.interfaces.length ? ` on ${e.interfaces.join(", ")}` : ""}`);
     for (const w of s.watchdog) out.push(`  watchdog ${w.name}: VM ${w.vm} on ${w.hosts.join(", ")}${w.dry_run ? " (dry run)" : ""}`);
     out.push(`  ${s.bmc.length} BMC(s), ${s.slp.length} SLP entr${s.slp.length === 1 ? "y" : "ies"}, ${s.watchdog.length} watchdog(s)`);

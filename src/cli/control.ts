@@ -77,6 +77,12 @@ export const status = defineCommand({
     stdout(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
     const bmcs = s.services.filter((x) => x.kind === "bmc");
     if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map(bmcRow));
+    for (const r of s.services.filter((x) => x.kind === "redfish")) {
+      printTable(["REDFISH", "LISTEN", "SYSTEMS", "SESSIONS", "TASKS", "THUMBPRINT"], [[r.name, cell(r.listen), cell(r.systems), cell(r.sessions), cell(r.tasks), cell(r.thumbprint)]]);
+      const media = (r.media as Array<Record<string, unknown>> | undefined) ?? [];
+      const progress = (m: Record<string, unknown>) => (m.total ? `${cell(m.bytes)}/${cell(m.total)} B (${Math.floor((100 * Number(m.bytes)) / Number(m.total))}%)` : `${cell(m.bytes)} B`);
+      if (media.length) printTable(["SYSTEM", "DEVICE", "IMAGE", "TRANSFER", "PROGRESS", "CONNECTED"], media.map((m) => [cell(m.system), cell(m.device), cell(m.image), cell(m.error ? `${m.transfer}: ${m.error}` : m.transfer), progress(m), cell(m.connected)]));
+    }
     const slps = s.services.filter((x) => x.kind === "slp");
     if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
     const wds = s.services.filter((x) => x.kind === "watchdog");

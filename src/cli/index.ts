@@ -13,6 +13,7 @@ export const main = defineCommand({
     doctor: () => import("./doctor.ts").then((m) => m.default),
     slp: () => import("./slp.ts").then((m) => m.default),
     ipmi: () => import("./ipmi.ts").then((m) => m.default),
+    redfish: () => import("./redfish.ts").then((m) => m.default),
     status: () => import("./control.ts").then((m) => m.status),
     reload: () => import("./control.ts").then((m) => m.reload),
     bmc: () => import("./control.ts").then((m) => m.bmc),

@@ -90,7 +90,14 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
     } else if (!raw.vcenter[vcenter]) {
       problems.add([...path, "vcenter"], `no [vcenter.${vcenter}] section${vcenterNames.length ? ` (have: ${vcenterNames.join(", ")})` : ""}`);
     }
-    const password = ctx.resolveSecret(b.password, [...path, "password"]);
+    if (b.ipmi) {
+      for (const k of ["port", "username", "password"] as const) {
+        if (b[k] === undefined) problems.add([...path, k], `missing required key "${k}" (or ipmi = false for a machine that only Redfish manages)`, false);
+      }
+    }
+    if (!b.ipmi && !b.redfish) problems.add([...path, "redfish"], "ipmi = false and redfish = false leave nothing to serve for this machine");
+    if (!b.ipmi && !raw.redfish) problems.add([...path, "ipmi"], "ipmi = false needs a [redfish] section, or this machine is served by nothing");
+    const password = b.password === undefined ? "" : ctx.resolveSecret(b.password, [...path, "password"]);
     const name = b.name ?? vm.value;
     const prev = names.get(name);
     if (prev !== undefined) problems.add([...path, b.name ? "name" : "vm"], `duplicate BMC name "${name}" (also bmc[${prev}]); set name = "…"`);
@@ -107,9 +114,11 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
       name,
       vm,
       vcenter: vcenter ?? "",
+      ipmi: b.ipmi,
+      redfish: b.redfish,
       address: b.address,
-      port: b.port,
-      username: b.username,
+      port: b.ipmi ? (b.port ?? 0) : 0,
+      username: b.username ?? "",
       password,
       privilege: b.privilege,
       mac: b.mac?.replace(/-/g, ":").toLowerCase(),
@@ -126,7 +135,7 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
   out.forEach((a, i) => {
     for (let j = 0; j < i; j++) {
       const b = out[j] as BmcConfig;
-      if (a.port === b.port && addressesOverlap(a.address, b.address)) {
+      if (a.ipmi && b.ipmi && a.port === b.port && addressesOverlap(a.address, b.address)) {
         problems.add(["bmc", i, "port"], `port ${a.port} on ${a.address} is already used by bmc[${j}] (${b.address}:${b.port})`);
         break;
       }
@@ -183,7 +192,7 @@ function buildSlp(raw: RawConfig, ctx: BuildContext, problems: Problems): SlpCon
 /** BMCs and SLP entries are both UDP listeners: the same port on overlapping addresses cannot bind twice. */
 function checkSharedPorts(bmcs: BmcConfig[], slps: SlpConfig[], problems: Problems): void {
   slps.forEach((s, i) => {
-    const clash = bmcs.findIndex((b) => b.port === s.port && (s.interfaces.length === 0 || isWildcard(b.address) || s.interfaces.includes(b.address)));
+    const clash = bmcs.findIndex((b) => b.ipmi && b.port === s.port && (s.interfaces.length === 0 || isWildcard(b.address) || s.interfaces.includes(b.address)));
     if (clash >= 0) problems.add(["slp", i, "port"], `UDP port ${s.port} is also bmc[${clash}]'s (${bmcs[clash]?.address}:${s.port})`);
   });
 }
@@ -240,6 +249,12 @@ export function buildConfig(raw: RawConfig, problems: Problems, ctx: BuildContex
     vcenter,
     esxi,
     bmc,
+    redfish: raw.redfish && {
+      ...raw.redfish,
+      password: ctx.resolveSecret(raw.redfish.password, ["redfish", "password"]),
+      tls_cert: raw.redfish.tls_cert === undefined ? undefined : abs(ctx, raw.redfish.tls_cert),
+      tls_key: raw.redfish.tls_key === undefined ? undefined : abs(ctx, raw.redfish.tls_key),
+    },
     slp,
     watchdog: buildWatchdogs(raw, esxi, problems),
     warnings,

@@ -76,9 +76,13 @@ export const bmcSchema = v.strictObject({
   instance_uuid: v.optional(v.pipe(str("an instance uuid"), v.uuid(expect("a uuid like 5010a5c3-…")))),
   vcenter: v.optional(str("a [vcenter.NAME] name")),
   address: v.optional(v.pipe(str("an IP address"), v.ip(expect('an IP address such as "::", "0.0.0.0" or "192.0.2.5"'))), "::"),
-  port: intRange(1, 65535),
-  username: str("a user name"),
-  password: secret,
+  /** IPMI over LAN; false = a Redfish-only machine (then port, username and password are not needed). */
+  ipmi: v.optional(bool, true),
+  /** Shown as a ComputerSystem by the [redfish] service. */
+  redfish: v.optional(bool, true),
+  port: v.optional(intRange(1, 65535)),
+  username: v.optional(str("a user name")),
+  password: v.optional(secret),
   privilege: v.optional(privilege, "administrator"),
   mac: v.optional(v.pipe(str("a MAC address"), v.regex(/^([0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}$/, expect('a MAC address like "02:00:00:aa:bb:cc"')))),
   cipher_suites: v.optional(v.array(v.picklist([0, 3, 17], expect("cipher suite 3 or 17 (0 only with allow_insecure_auth)")), expect("an array of cipher suites")), [17, 3]),
@@ -89,6 +93,18 @@ export const bmcSchema = v.strictObject({
   logins_per_minute_per_source: v.optional(intRange(1, 100_000), 120),
   logins_per_minute_per_user: v.optional(intRange(1, 100_000), 240),
   max_staleness_s: v.optional(intRange(1, 3600), 30),
+});
+
+export const redfishSchema = v.strictObject({
+  listen: v.optional(hostPort, "0.0.0.0:8443"),
+  username: str("a user name"),
+  password: secret,
+  tls_cert: v.optional(str("a path to a PEM certificate")),
+  tls_key: v.optional(str("a path to a PEM private key")),
+  media_datastore: v.optional(str("a datastore name")),
+  session_timeout_s: v.optional(intRange(60, 86_400), 1800),
+  max_sessions: v.optional(intRange(1, 1024), 64),
+  media_wait_s: v.optional(intRange(0, 86_400), 1800),
 });
 
 export const slpSchema = v.strictObject({
@@ -136,6 +152,7 @@ export const configSchema = v.strictObject({
   vcenter: v.optional(v.record(v.string(), vcenterSchema, expect("[vcenter.NAME] tables")), {}),
   esxi: v.optional(v.record(v.string(), esxiSchema, expect("[esxi.NAME] tables")), {}),
   bmc: v.optional(v.array(bmcSchema, expect("[[bmc]] entries")), []),
+  redfish: v.optional(redfishSchema),
   slp: v.optional(v.array(slpSchema, expect("[[slp]] entries")), []),
   watchdog: v.optional(v.array(watchdogSchema, expect("[[watchdog]] entries")), []),
 });

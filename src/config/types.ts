@@ -57,6 +57,10 @@ export interface BmcConfig {
   name: string;
   vm: VmSelector;
   vcenter: string;
+  /** IPMI over LAN on address:port; false = Redfish only (port is then 0). */
+  ipmi: boolean;
+  /** A ComputerSystem of the [redfish] service (when there is one). */
+  redfish: boolean;
   address: string;
   port: number;
   username: string;
@@ -79,6 +83,22 @@ export interface BmcConfig {
   logins_per_minute_per_user?: number;
   /** How long `power status` may answer from the cache while vCenter is unreachable. */
   max_staleness_s: number;
+}
+
+export interface RedfishConfig {
+  /** "host:port" of the one HTTPS listener for every system. */
+  listen: string;
+  username: string;
+  password: string;
+  /** PEM paths; when absent a self-signed pair is generated once into state_dir. */
+  tls_cert?: string;
+  tls_key?: string;
+  /** Where inserted images are uploaded; default the datastore of the VM's vmx. */
+  media_datastore?: string;
+  session_timeout_s: number;
+  max_sessions: number;
+  /** How long InsertMedia holds the request before answering 202 with a task monitor. */
+  media_wait_s: number;
 }
 
 export interface SlpConfig {
@@ -135,6 +155,7 @@ export interface Config {
   vcenter: Record<string, VcenterConfig>;
   esxi: Record<string, EsxiConfig>;
   bmc: BmcConfig[];
+  redfish?: RedfishConfig;
   slp: SlpConfig[];
   watchdog: WatchdogConfig[];
   /** Warnings found while loading (e.g. inline secrets in a world-readable file). */

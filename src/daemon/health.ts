@@ -38,7 +38,7 @@ function esxiConnections(services: ServiceStatus[]): ConnectionStatus[] {
 function counts(services: ServiceStatus[]): string {
   const n: Record<string, number> = {};
   for (const s of services) if (s.up) n[s.kind] = (n[s.kind] ?? 0) + 1;
-  return `${n.bmc ?? 0} BMC, ${n.slp ?? 0} SLP, ${n.watchdog ?? 0} watchdog`;
+  return `${n.bmc ?? 0} BMC, ${n.redfish ? "Redfish, " : ""}${n.slp ?? 0} SLP, ${n.watchdog ?? 0} watchdog`;
 }
 
 export function healthOf(daemon: Daemon): Health {

@@ -2,7 +2,13 @@
 // session (pool) and one property watch (hub) per vCenter, whatever the number of BMCs.
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { BmcActionQueue } from "../bmc/action-queue.ts";
+import type { VmBackend } from "../bmc/backend.ts";
+import { type Machine, MachineRegistry } from "../bmc/machine.ts";
+import { createRedfishService } from "../bmc/redfish-service.ts";
 import { createBmcService } from "../bmc/service.ts";
+import type { VirtualMedia } from "../bmc/virtual-media.ts";
+import { createVsphereMedia } from "../bmc/vsphere-media.ts";
 import { fileBootRestoreStore } from "../bmc/boot-restore-store.ts";
 import { VsphereBackend } from "../bmc/vsphere-backend.ts";
 import type { ConnectionStatus } from "../bmc/hub-health.ts";
@@ -13,6 +19,7 @@ import type { Logger } from "../log/logger.ts";
 import { createSlpService } from "../slp/service.ts";
 import { VimClientPool } from "../vsphere/pool.ts";
 import { createWatchdogService } from "../watchdog/service.ts";
+import { VERSION } from "../version.ts";
 import type { PlannedService, Service } from "./reconcile.ts";
 
 export interface Planner {
@@ -43,7 +50,18 @@ function slpFingerprint(s: SlpConfig): string {
   return entryFingerprint({ s, file });
 }
 
-export function createPlanner(rootLogger: Logger): Planner {
+/**
+ * The virtual media of one machine, for Redfish InsertMedia/EjectMedia: by default the
+ * vSphere implementation (vsphere-media.ts) over the machine's own backend and session.
+ */
+export type VirtualMediaFactory = (b: BmcConfig, config: Config, deps: { backend: VmBackend; hub: VsphereHub; logger: Logger }) => VirtualMedia | undefined;
+
+const vsphereVirtualMedia: VirtualMediaFactory = (b, config, { backend, logger }) =>
+  backend instanceof VsphereBackend ? createVsphereMedia(backend, { bmcName: b.name, logger, mediaDatastore: config.redfish?.media_datastore }) : undefined;
+
+export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: VirtualMediaFactory } = {}): Planner {
+  const machines = new MachineRegistry();
+  const virtualMedia = opts.virtualMedia ?? vsphereVirtualMedia;
   // One pool + hub per vCenter *configuration*: a changed [vcenter.X] gets a fresh session,
   // and its BMCs (whose fingerprints include it) restart onto the new one.
   const shared = new Map<string, Shared>();
@@ -77,12 +95,33 @@ export function createPlanner(rootLogger: Logger): Planner {
           logger: logger.child("bmc", { bmc: b.name }),
           store: fileBootRestoreStore(config.daemon.state_dir, b.name),
         });
-        const svc = createBmcService(b, { backend, logger, ownsBackend: true });
+        const machineLogger = logger.child("bmc", { bmc: b.name });
+        const machine: Machine = {
+          name: b.name,
+          backend,
+          actions: new BmcActionQueue({ logger: machineLogger }),
+          media: virtualMedia(b, config, { backend, hub, logger: machineLogger }),
+          redfish: b.redfish,
+        };
+        const ipmi = b.ipmi ? createBmcService(b, { backend, logger, actions: machine.actions }) : undefined;
         return {
-          start: () => svc.start(),
-          stop: () => svc.stop(),
+          start: async () => {
+            if (ipmi) await ipmi.start();
+            machines.add(machine);
+          },
+          stop: async () => {
+            machines.remove(machine);
+            await ipmi?.stop();
+            // Abort a running transfer before the VM link it uses goes away.
+            await (machine.media as { close?: () => Promise<void> } | undefined)?.close?.();
+            await backend.close();
+          },
           status: () => {
-            const s = svc.status();
+            if (!ipmi) {
+              const p = backend.powerState();
+              return { name: b.name, vm: backend.describe(), listen: "redfish only", powerState: p.state === "unknown" || p.fresh ? p.state : "stale", sessions: 0 };
+            }
+            const s = ipmi.status();
             return { ...s, listen: `${s.address.includes(":") ? `[${s.address}]` : s.address}:${s.port}` };
           },
         };
@@ -93,6 +132,15 @@ export function createPlanner(rootLogger: Logger): Planner {
   return {
     plan(config, logger) {
       const plan: PlannedService[] = config.bmc.map((b) => bmcService(b, config, logger));
+      const rf = config.redfish;
+      if (rf) {
+        plan.push({
+          kind: "redfish",
+          name: "redfish",
+          fingerprint: entryFingerprint({ rf, state: config.daemon.state_dir }),
+          create: () => createRedfishService(rf, { registry: machines, stateDir: config.daemon.state_dir, logger, version: VERSION }),
+        });
+      }
       for (const s of config.slp) {
         plan.push({ kind: "slp", name: s.name, fingerprint: slpFingerprint(s), create: () => createSlpService(s, { logger }) as unknown as Service });
       }

@@ -225,6 +225,7 @@ export function toDevices(v: unknown): VmDevice[] {
       unitNumber: num(o.unitNumber),
       controllerKey: num(o.controllerKey),
       kind: deviceKind(type),
+      ...(type === "VirtualDisk" ? { capacityBytes: num(o.capacityInBytes) ?? (num(o.capacityInKB) ?? 0) * 1024 } : {}),
     };
   });
 }

@@ -110,6 +110,8 @@ export interface VmDevice {
   unitNumber?: number;
   controllerKey?: number;
   kind: "disk" | "cdrom" | "floppy" | "ethernet" | "other";
+  /** VirtualDisk capacityInBytes (or capacityInKB × 1024). */
+  capacityBytes?: number;
 }
 
 /** Datastore summary as a host sees it. */

@@ -3,7 +3,7 @@
 // vim25 fault type (InvalidPowerState, FileLocked, AlreadyExists, …).
 import { SoapFaultError } from "../errors.ts";
 import type { VimClient } from "./client.ts";
-import { fromBootOptions, moref, str, toBootOptions, toDevices, toQuestion } from "./convert.ts";
+import { fromBootOptions, moref, num, str, toBootOptions, toDevices, toQuestion } from "./convert.ts";
 import { retrieveOne, retrieveProperties } from "./properties.ts";
 import type { MoRef, SoapObject, SoapValue } from "./soap/types.ts";
 import { answerVm, waitForTask, type WaitForTaskOptions } from "./tasks.ts";
@@ -94,6 +94,26 @@ export async function getBootConfig(client: VimClient, vm: MoRef): Promise<{ boo
 export async function listDevices(client: VimClient, vm: MoRef): Promise<VmDevice[]> {
   const p = await retrieveOne(client, vm, ["config.hardware.device"]);
   return toDevices(p["config.hardware.device"]);
+}
+
+/** What a BMC reports of a VM's hardware (Redfish ComputerSystem, inspection). */
+export interface VmHardware {
+  numCpu?: number;
+  memoryMB?: number;
+  devices: VmDevice[];
+  guestFullName?: string;
+  secureBoot?: boolean;
+}
+
+export async function getHardware(client: VimClient, vm: MoRef): Promise<VmHardware> {
+  const p = await retrieveOne(client, vm, ["config.hardware.numCPU", "config.hardware.memoryMB", "config.hardware.device", "config.guestFullName", "config.bootOptions"]);
+  return {
+    numCpu: num(p["config.hardware.numCPU"]),
+    memoryMB: num(p["config.hardware.memoryMB"]),
+    devices: toDevices(p["config.hardware.device"]),
+    guestFullName: str(p["config.guestFullName"]),
+    secureBoot: toBootOptions(p["config.bootOptions"]).efiSecureBootEnabled,
+  };
 }
 
 /** runtime.powerState of one VM. */

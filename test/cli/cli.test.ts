@@ -38,6 +38,7 @@ describe("esxkit CLI", () => {
     const r = esxkit(["config", "check", "-c", "config.toml"], {
       VC_PASSWORD: "a-secret",
       BMC_PASSWORD: "b-secret",
+      REDFISH_PASSWORD: "r-secret",
       BMC01: "c-secret",
       BMC02: "d-secret",
       CREDENTIALS_DIRECTORY: join(root, "test/fixtures/credentials"),
@@ -45,7 +46,9 @@ describe("esxkit CLI", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("valid");
-    expect(r.stdout).toContain("bmc lab-vesxi01: VM lab-vesxi01 on vcenter lab, IPMI on [::]:6230");
+    expect(r.stdout).toContain("bmc lab-vesxi01: VM lab-vesxi01 on vcenter lab, IPMI on [::]:6230 (suites 17,3), Redfish");
+    expect(r.stdout).toContain("redfish: https://0.0.0.0:8443 (certificate self-signed in state_dir)");
+    expect(r.stdout).not.toContain("r-secret");
     expect(r.stdout).not.toContain("a-secret");
   });
 

@@ -9,7 +9,7 @@ import { ConfigError } from "../../src/errors.ts";
 const dir = mkdtempSync(join(tmpdir(), "esxkit-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const env = { VC_PASSWORD: "vc-secret-1", BMC_PASSWORD: "bmc-secret-1" } as NodeJS.ProcessEnv;
+const env = { VC_PASSWORD: "vc-secret-1", BMC_PASSWORD: "bmc-secret-1", REDFISH_PASSWORD: "rf-secret" } as NodeJS.ProcessEnv;
 const vcenter = `[vcenter.lab]\nurl = "https://vcsa.example/sdk"\nusername = "u"\npassword = "env:VC_PASSWORD"\n`;
 const bmc = (extra = "", port = "6230") => `\n[[bmc]]\nvm = "vm1"\nport = ${port}\nusername = "admin"\npassword = "env:BMC_PASSWORD"\n${extra}`;
 
@@ -47,6 +47,7 @@ const cases: Case[] = [
   { name: "slp without profile or file", toml: `[[slp]]\nhost = "esx.example"\n`, line: 1, path: "slp[0]", message: /profile = "lsi-msm" or attributes_file/ },
   { name: "missing required key", toml: `${vcenter}\n[[bmc]]\nvm = "a"\nport = 7000\npassword = "env:BMC_PASSWORD"\n`, line: 6, path: "bmc[0].username", message: /missing required key "username"/ },
   { name: "SLP and BMC on one UDP port", toml: `${vcenter}${bmc()}\n[[slp]]\nhost = "esx.example"\nprofile = "lsi-msm"\nport = 6230\n`, line: 15, path: "slp[0].port", message: /UDP port 6230 is also bmc\[0\]'s/ },
+  { name: "Redfish-only machine without [redfish]", toml: `${vcenter}\n[[bmc]]\nvm = "a"\nipmi = false\n`, line: 8, path: "bmc[0].ipmi", message: /needs a \[redfish\] section/ },
   { name: "bad enum", toml: `[daemon]\nlog_level = "loud"\n`, line: 2, path: "daemon.log_level", message: /one of "debug", "info", "warn", "error"/ },
   { name: "IPMI 1.5 password too long", toml: `${vcenter}${bmc("ipmi15 = true\n")}`.replace("env:BMC_PASSWORD", "seventeen-bytes-x"), line: 10, path: "bmc[0].password", message: /IPMI 1\.5 \(ipmi15 = true\) passwords are at most 16 bytes \(this one has 17\)/ },
   { name: "secret of the wrong type", toml: vcenter.replace('"env:VC_PASSWORD"', "12345678"), line: 4, path: "vcenter.lab.password", message: /the value itself, got a number\n(?!.*12345678)/s },
@@ -106,6 +107,13 @@ describe("valid configs", () => {
     expect(c.vcenter.lab?.tls.mode).toBe("thumbprint");
     expect(c.slp[0]?.urls).toEqual(["service:wbem:https://esxi-main.example.jp:5989"]);
     expect(c.watchdog[0]?.hosts).toEqual(["esx01", "esx02"]);
+    expect(c.redfish).toMatchObject({ listen: "0.0.0.0:8443", username: "admin", password: "rf-secret", session_timeout_s: 1800, max_sessions: 64, media_wait_s: 1800 });
+    expect(c.bmc[0]).toMatchObject({ ipmi: true, redfish: true });
+  });
+
+  test("a Redfish-only machine needs no IPMI port or credentials", () => {
+    const c = parseConfig(`${vcenter}\n[redfish]\nusername = "admin"\npassword = "env:BMC_PASSWORD"\n\n[[bmc]]\nvm = "vm1"\nipmi = false\n`, join(dir, "rf.toml"), { env });
+    expect(c.bmc[0]).toMatchObject({ ipmi: false, redfish: true, port: 0 });
   });
 
   test("defaults, a single vcenter is implied, thumbprints are normalised", () => {

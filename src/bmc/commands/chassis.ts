@@ -1,10 +1,10 @@
 // Chassis (netFn 00): status, power control, restart cause. Boot options are in boot-options.ts.
-import { BmcBackendError } from "../../errors.ts";
 import { ChassisCmd, ChassisControl } from "../../ipmi/codes/commands.ts";
 import { CompletionCode } from "../../ipmi/codes/completion.ts";
 import { NetFn } from "../../ipmi/codes/netfn.ts";
 import { PrivilegeLevel } from "../../ipmi/codes/privilege.ts";
 import type { IpmiRequest } from "../../ipmi/server/types.ts";
+import { type PowerAction, runPowerAction } from "../power-actions.ts";
 import { type BmcCommand, type BmcCommandContext, fail, reply } from "./context.ts";
 
 const GET_SYSTEM_RESTART_CAUSE = 0x07;
@@ -18,7 +18,6 @@ export const RESTART_CAUSE_CHASSIS_CONTROL = 0x01;
 /** FRU, SDR, SEL, system management and bridge device addresses: the BMC itself (20h). */
 const BMC_ADDRESS = 0x20;
 
-export type PowerAction = "on" | "off" | "cycle" | "reset" | "diag" | "soft";
 
 const ACTIONS: Record<number, PowerAction> = {
   [ChassisControl.powerDown]: "off",
@@ -39,39 +38,8 @@ function getChassisStatus(req: IpmiRequest, ctx: BmcCommandContext) {
   return reply(b1, b2, 0x00);
 }
 
-function requireState(ctx: BmcCommandContext, action: PowerAction): void {
-  const p = ctx.backend.powerState();
-  // IPMI v2.0 §28.3: power cycle of a system that is off should do nothing and answer D5h.
-  // The same holds for reset and NMI: there is nothing running to reset or interrupt.
-  if (p.fresh && p.state === "off") throw new BmcBackendError("invalid_state", `power ${action}: the VM is powered off`);
-}
-
-async function runPowerAction(ctx: BmcCommandContext, action: PowerAction, channel: number): Promise<void> {
-  const b = ctx.backend;
-  switch (action) {
-    case "on":
-      await b.powerOn();
-      break;
-    case "off":
-      await b.powerOff();
-      break;
-    case "soft":
-      if (b.powerState().fresh && b.powerState().state === "off") return;
-      await b.shutdownGuest();
-      break;
-    case "cycle":
-      requireState(ctx, action);
-      await b.cycle();
-      break;
-    case "reset":
-      requireState(ctx, action);
-      await b.reset();
-      break;
-    case "diag":
-      requireState(ctx, action);
-      await b.nmi();
-      return;
-  }
+async function runChassisControl(ctx: BmcCommandContext, action: PowerAction, channel: number): Promise<void> {
+  await runPowerAction(ctx.backend, action);
   if (action === "on" || action === "cycle" || action === "reset") {
     ctx.chassis.restartCause = RESTART_CAUSE_CHASSIS_CONTROL;
     ctx.chassis.restartChannel = channel;
@@ -87,7 +55,7 @@ async function chassisControl(req: IpmiRequest, ctx: BmcCommandContext) {
   // rather than accept a command that cannot be carried out.
   if (!ctx.backend.powerState().fresh) return fail(CompletionCode.timeout);
   ctx.logger.info("chassis control", { action, user: req.session?.user, peer: req.source.address });
-  return { cc: await ctx.actions.submit(`power:${action}`, () => runPowerAction(ctx, action, req.channel)) };
+  return { cc: await ctx.actions.submit(`power:${action}`, () => runChassisControl(ctx, action, req.channel)) };
 }
 
 export const chassisCommands: BmcCommand[] = [

@@ -12,6 +12,8 @@ export function bmcConfig(over: Partial<BmcConfig> = {}): BmcConfig {
     name: "bmc-test",
     vm: { by: "name", value: "vm-test" },
     vcenter: "vc1",
+    ipmi: true,
+    redfish: true,
     address: "127.0.0.1",
     port: 0,
     username: BMC_USER,

@@ -1,0 +1,134 @@
+// The [redfish] service: one HTTPS listener serving every registered machine as a
+// ComputerSystem (redfish-systems.ts), with its certificate either configured or generated
+// once into state_dir (private key 0600). It runs as one daemon service beside the BMCs.
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { RedfishConfig } from "../config/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { metrics } from "../log/metrics.ts";
+import { createSelfSigned, pemThumbprint } from "../net/x509.ts";
+import { LoginLimiter } from "../redfish/login-limiter.ts";
+import { type RedfishServer, startRedfishServer } from "../redfish/server.ts";
+import { SessionStore } from "../redfish/sessions.ts";
+import { TaskStore } from "../redfish/tasks.ts";
+import type { MachineRegistry } from "./machine.ts";
+import { redfishProvider } from "./redfish-systems.ts";
+
+const sessionsGauge = metrics.gauge("esxkit_redfish_sessions", "Open Redfish sessions.");
+const transfersGauge = metrics.gauge("esxkit_redfish_media_transfers", "Virtual media transfers by state.");
+const GAUGE_INTERVAL_MS = 15_000;
+
+export interface RedfishTls {
+  cert: string;
+  key: string;
+  thumbprint: string;
+  /** "configured" or the generated files' path. */
+  source: string;
+}
+
+/** The configured PEM pair, or the self-signed one in state_dir (made on first use). */
+export function redfishTls(cfg: RedfishConfig, stateDir: string, logger?: Logger): RedfishTls {
+  if (cfg.tls_cert && cfg.tls_key) {
+    const cert = readFileSync(cfg.tls_cert, "utf8");
+    return { cert, key: readFileSync(cfg.tls_key, "utf8"), thumbprint: pemThumbprint(cert) ?? "unknown", source: cfg.tls_cert };
+  }
+  const certPath = join(stateDir, "redfish.crt");
+  const keyPath = join(stateDir, "redfish.key");
+  if (!existsSync(certPath) || !existsSync(keyPath)) {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const names = ["localhost", "127.0.0.1", "::1", hostname()];
+    const host = /^(\[?[^\]]+\]?):\d+$/.exec(cfg.listen)?.[1]?.replace(/^\[|\]$/g, "");
+    if (host && host !== "0.0.0.0" && host !== "::" && !names.includes(host)) names.push(host);
+    const made = createSelfSigned({ commonName: `esxkit ${hostname()}`, altNames: names });
+    writeFileSync(keyPath, made.keyPem, { mode: 0o600 });
+    chmodSync(keyPath, 0o600);
+    writeFileSync(certPath, made.certPem, { mode: 0o644 });
+    logger?.info("Redfish: generated a self-signed certificate", { cert: certPath, thumbprint: made.thumbprint });
+  }
+  const cert = readFileSync(certPath, "utf8");
+  return { cert, key: readFileSync(keyPath, "utf8"), thumbprint: pemThumbprint(cert) ?? "unknown", source: certPath };
+}
+
+function splitListen(listen: string): { hostname: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(listen);
+  return { hostname: m?.[1] ?? "0.0.0.0", port: Number(m?.[2] ?? 8443) };
+}
+
+export interface RedfishServiceDeps {
+  registry: MachineRegistry;
+  stateDir: string;
+  logger: Logger;
+  version: string;
+}
+
+export function createRedfishService(cfg: RedfishConfig, deps: RedfishServiceDeps) {
+  const logger = deps.logger.child("redfish");
+  const provider = redfishProvider(deps.registry, logger);
+  const sessions = new SessionStore({ idleTimeoutMs: cfg.session_timeout_s * 1000, max: cfg.max_sessions });
+  const tasks = new TaskStore();
+  let server: RedfishServer | undefined;
+  let tls: RedfishTls | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  const media = () =>
+    provider.systems().flatMap((s) =>
+      s.media().filter((m) => m.inserted || m.transfer).map((m) => ({ system: s.name, device: m.id, image: m.image, connected: m.connected, transfer: m.transfer?.state, bytes: m.transfer?.bytes, total: m.transfer?.total, error: m.transfer?.error })),
+    );
+  const updateGauges = () => {
+    sessionsGauge.set(undefined, sessions.size);
+    const counts: Record<string, number> = { downloading: 0, done: 0, failed: 0 };
+    for (const m of media()) if (m.transfer) counts[m.transfer] = (counts[m.transfer] ?? 0) + 1;
+    for (const [state, n] of Object.entries(counts)) transfersGauge.set({ state }, n);
+  };
+
+  return {
+    async start() {
+      tls = redfishTls(cfg, deps.stateDir, logger);
+      const { hostname: host, port } = splitListen(cfg.listen);
+      const serviceUuid = createHash("sha256").update(`esxkit-redfish:${tls.thumbprint}`).digest("hex");
+      server = startRedfishServer({
+        hostname: host,
+        port,
+        tls: { cert: tls.cert, key: tls.key },
+        env: {
+          provider,
+          sessions,
+          tasks,
+          limiter: new LoginLimiter({ burst: 5, refillMs: 12_000 }),
+          logger,
+          credentials: { username: cfg.username, password: cfg.password },
+          mediaWaitMs: cfg.media_wait_s * 1000,
+          serviceUuid: `${serviceUuid.slice(0, 8)}-${serviceUuid.slice(8, 12)}-5${serviceUuid.slice(13, 16)}-a${serviceUuid.slice(17, 20)}-${serviceUuid.slice(20, 32)}`,
+          version: deps.version,
+        },
+      });
+      logger.info("Redfish listening", { url: server.url, systems: provider.systems().length, thumbprint: tls.thumbprint });
+      timer = setInterval(updateGauges, GAUGE_INTERVAL_MS);
+      timer.unref?.();
+    },
+    async stop() {
+      clearInterval(timer);
+      sessions.clear();
+      await server?.stop();
+      server = undefined;
+      logger.info("Redfish stopped");
+    },
+    status(): Record<string, unknown> {
+      return {
+        listen: server ? server.url.replace(/^https:\/\//, "") : cfg.listen,
+        listening: server !== undefined,
+        thumbprint: tls?.thumbprint,
+        systems: provider.systems().length,
+        sessions: sessions.size,
+        tasks: tasks.running().length,
+        media: media(),
+      };
+    },
+    /** The bound port (tests with port 0). */
+    port(): number | undefined {
+      return server?.port;
+    },
+  };
+}
