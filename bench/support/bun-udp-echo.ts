@@ -11,3 +11,4 @@ await Bun.udpSocket({
   },
 });
 console.log("ready");
+export {};

@@ -30,8 +30,8 @@ export interface LoadResult {
 }
 
 /** Sends `total` copies of `template` (id at `idOffset`) to 127.0.0.1:port, `window` in flight. */
-export async function runLoad(port: number, template: Uint8Array, o: { idOffset: number; total: number; window: number; warmup: number }): Promise<LoadResult> {
-  const p = Bun.spawn([loadgenBinary(), "client", "127.0.0.1", String(port), Buffer.from(template).toString("hex"), String(o.idOffset), String(o.total), String(o.window), String(o.warmup)], {
+export async function runLoad(port: number, template: Uint8Array, o: { idOffset: number; total: number; window: number; warmup: number; hexIdOffset?: number }): Promise<LoadResult> {
+  const p = Bun.spawn([loadgenBinary(), "client", "127.0.0.1", String(port), Buffer.from(template).toString("hex"), String(o.idOffset), String(o.total), String(o.window), String(o.warmup), ...(o.hexIdOffset === undefined ? [] : [String(o.hexIdOffset)])], {
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -45,6 +45,7 @@ export async function runLoad(port: number, template: Uint8Array, o: { idOffset:
 
 export interface EchoServer {
   port: number;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -57,6 +58,7 @@ async function startReady(cmd: string[], port: number): Promise<EchoServer> {
   if (!value || !new TextDecoder().decode(value).includes("ready")) throw new Error(`${cmd.join(" ")} did not start`);
   return {
     port,
+    pid: p.pid,
     async stop() {
       p.kill("SIGTERM");
       await p.exited;

@@ -4,7 +4,9 @@
 // byte offset `idoff` (SLP: the XID at 10), and a reply is matched to its request by the same
 // bytes. A request unanswered for 200 ms is counted lost and replaced.
 //
-//   udp-loadgen client HOST PORT HEX-TEMPLATE IDOFF TOTAL WINDOW WARMUP
+//   udp-loadgen client HOST PORT HEX-TEMPLATE IDOFF TOTAL WINDOW WARMUP [HEXOFF]
+//     with HEXOFF, the id is also written there as 4 hex digits (so no two requests in flight
+//     have the same content: defeats any cache keyed by content)
 //     prints one JSON line {sent, received, lost, seconds, rps, p50us, p99us, maxus}
 //   udp-loadgen echo PORT
 //     a C UDP echo server on 127.0.0.1:PORT (the generator's own ceiling); stops on SIGTERM
@@ -66,10 +68,13 @@ static int client(int argc, char **argv) {
   long total = atol(argv[6]);
   int window = atoi(argv[7]);
   long warmup = atol(argv[8]);
+  int hexoff = argc > 9 ? atoi(argv[9]) : -1;
   size_t len = strlen(hex) / 2;
   unsigned char *tpl = malloc(len);
   for (size_t i = 0; i < len; i++) tpl[i] = (unsigned char)(hexval(hex[2 * i]) << 4 | hexval(hex[2 * i + 1]));
   if (idoff < 0 || (size_t)idoff + 2 > len) return fprintf(stderr, "bad id offset\n"), 2;
+  if (hexoff >= 0 && (size_t)hexoff + 4 > len) return fprintf(stderr, "bad hex offset\n"), 2;
+  static const char digits[] = "0123456789abcdef";
 
   int s = socket(AF_INET, SOCK_DGRAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
@@ -94,6 +99,9 @@ static int client(int argc, char **argv) {
     id = (id + 1) & 0xffff;                                \
     tpl[idoff] = (unsigned char)(id >> 8);                 \
     tpl[idoff + 1] = (unsigned char)(id & 0xff);           \
+    if (hexoff >= 0)                                       \
+      for (int d = 0; d < 4; d++)                          \
+        tpl[hexoff + d] = (unsigned char)digits[(id >> (12 - 4 * d)) & 0xf]; \
     if (issued == warmup) t0 = now_us();                   \
     measured[id] = issued >= warmup;                       \
     sent_at[id] = now_us();                                \
