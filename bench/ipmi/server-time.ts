@@ -11,32 +11,12 @@ import { startIpmiSim } from "../../test/support/ipmi/peers.ts";
 import { startCapture } from "../../test/support/ipmi/tshark.ts";
 import { startVcsim } from "../../test/support/vcsim.ts";
 import { BMC_USER, bmcEnv, bmcSection, vcenterSection } from "../support/bmc-config.ts";
+import { serverTimes } from "../support/capture.ts";
 import { startServe, waitUntil } from "../support/serve.ts";
 import { freeUdpPort, median, quantile } from "../support/stats.ts";
 
 const rounds = Number(process.argv[2] ?? 5);
 const requests = Number(process.argv[3] ?? 300);
-
-/** (request → reply) gaps in µs, in order, from the datagrams to and from `port` (ASF pings left out). */
-async function serverTimes(file: string, port: number): Promise<number[]> {
-  const p = Bun.spawnSync(["tshark", "-r", file, "-T", "fields", "-e", "frame.time_epoch", "-e", "udp.srcport", "-e", "udp.dstport", "-e", "udp.length"], { stdout: "pipe", stderr: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`tshark -r failed: ${p.stderr.toString()}`);
-  const gaps: number[] = [];
-  let pending: number | undefined;
-  for (const line of p.stdout.toString().split("\n")) {
-    const [t, src, dst, len] = line.split("\t");
-    if (!t || Number(len) <= 8 + 12) continue; // ASF presence ping/pong (the capture's start marker)
-    // frame.time_epoch has µs resolution on lo; keep it as a decimal string → µs.
-    const [s, frac = ""] = t.split(".");
-    const us = Number(s) * 1e6 + Number(frac.padEnd(6, "0").slice(0, 6));
-    if (Number(dst) === port) pending = us;
-    else if (Number(src) === port && pending !== undefined) {
-      gaps.push(us - pending);
-      pending = undefined;
-    }
-  }
-  return gaps;
-}
 
 async function measure(port: number): Promise<{ deviceId: number[]; chassis: number[] }> {
   const c = await IpmiClient.connect({ host: "127.0.0.1", port, username: BMC_USER.name, password: BMC_USER.password, cipherSuites: [3] });
@@ -45,7 +25,7 @@ async function measure(port: number): Promise<{ deviceId: number[]; chassis: num
     const cap = await startCapture(port);
     for (let i = 0; i < requests; i++) await c.getDeviceId();
     for (let i = 0; i < requests; i++) await c.chassisStatus();
-    const gaps = await serverTimes(await cap.stop(), port);
+    const gaps = serverTimes(await cap.stop(), port);
     if (gaps.length !== 2 * requests) throw new Error(`capture holds ${gaps.length} request/reply pairs, expected ${2 * requests}`);
     return { deviceId: gaps.slice(0, requests), chassis: gaps.slice(requests) };
   } finally {

@@ -15,15 +15,17 @@ export interface Served {
   /** performance.now() just before the process was spawned. */
   startedAt: number;
   rssKb(): number;
+  /** The last 4,000 characters the daemon wrote to stderr (its log). */
+  log(): string;
   stop(): Promise<void>;
 }
 
 /** `body` is the config after a [daemon] section that points state and control socket into the scratch dir. */
-export async function startServe(body: string, env: Record<string, string> = {}): Promise<Served> {
+export async function startServe(body: string, env: Record<string, string> = {}, daemonKeys = ""): Promise<Served> {
   if (!(await Bun.file(BINARY).exists())) throw new Error(`${BINARY} is missing: run \`npm run build\` first`);
   const dir = mkdtempSync(join(tmpdir(), "esxkit-bench-serve-"));
   const configPath = join(dir, "config.toml");
-  writeFileSync(configPath, `[daemon]\nlog_level = "warn"\nstate_dir = "${join(dir, "state")}"\ncontrol_socket = "${join(dir, "control.sock")}"\n\n${body}`, { mode: 0o600 });
+  writeFileSync(configPath, `[daemon]\nstate_dir = "${join(dir, "state")}"\ncontrol_socket = "${join(dir, "control.sock")}"\n${daemonKeys}\n${body}`, { mode: 0o600 });
   const startedAt = performance.now();
   const proc = Bun.spawn([BINARY, "serve", "-c", configPath], {
     stdin: "ignore",
@@ -49,6 +51,7 @@ export async function startServe(body: string, env: Record<string, string> = {})
         throw new Error(`esxkit serve exited: ${stderr}`);
       }
     },
+    log: () => stderr,
     async stop() {
       clearTimeout(killer);
       proc.kill("SIGTERM");
