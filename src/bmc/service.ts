@@ -8,7 +8,7 @@ import { IpmiSessionEngine } from "../ipmi/server/engine.ts";
 import type { EngineOptions, IpmiUser } from "../ipmi/server/types.ts";
 import { bindIpmiUdp, type IpmiUdpBinding } from "../ipmi/server/udp.ts";
 import type { Logger } from "../log/logger.ts";
-import { metrics } from "../log/metrics.ts";
+import { type BoundCounter, metrics } from "../log/metrics.ts";
 import { type ActionOutcome, BmcActionQueue } from "./action-queue.ts";
 import type { VmBackend } from "./backend.ts";
 import type { BmcCommandContext } from "./commands/context.ts";
@@ -23,6 +23,17 @@ const SESSION_GAUGE_INTERVAL_MS = 15_000;
 const PRIVILEGE: Record<BmcConfig["privilege"], 2 | 3 | 4> = { user: 2, operator: 3, administrator: 4 };
 
 const requests = metrics.counter("esxkit_ipmi_requests_total", "IPMI requests answered by virtual BMCs, by command and result.");
+/** One bound series per (command, completion code): the labels are rendered once, not per request. */
+const requestSeries = new Map<string, BoundCounter>();
+function countRequest(command: string, cc: number): void {
+  const k = `${command}|${cc}`;
+  let b = requestSeries.get(k);
+  if (!b) {
+    b = requests.labels({ command, result: cc === 0 ? "ok" : `0x${cc.toString(16).padStart(2, "0")}` });
+    requestSeries.set(k, b);
+  }
+  b.inc();
+}
 const sessionsGauge = metrics.gauge("esxkit_ipmi_sessions", "IPMI sessions open on each virtual BMC.");
 
 export interface BmcServiceDeps {
@@ -103,7 +114,8 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
   let cfg = initial;
   const logger = deps.logger.child("bmc", { bmc: cfg.name });
   const identity = createIdentity({ name: cfg.name, vcenter: cfg.vcenter, vm: cfg.vm, mac: cfg.mac });
-  let lastCommand: BmcLastCommand | undefined;
+  // Kept raw per request; the status shape (with an ISO time) is built when status is asked for.
+  let lastCommand: { name: string; cc: number; atMs: number; peer: string } | undefined;
   let binding: IpmiUdpBinding | undefined;
   let gaugeTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -130,9 +142,8 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
   };
 
   const handler = createCommandHandler(ctx, (req, res, name) => {
-    const result = res.cc === 0 ? "ok" : `0x${res.cc.toString(16).padStart(2, "0")}`;
-    requests.inc({ command: name, result });
-    lastCommand = { name, cc: res.cc, result: res.cc === 0 ? "ok" : completionCodeName(res.cc), at: new Date().toISOString(), peer: req.source.address };
+    countRequest(name, res.cc);
+    lastCommand = { name, cc: res.cc, atMs: Date.now(), peer: req.source.address };
     if (logger.enabled("debug")) logger.debug("ipmi command", { command: name, cc: res.cc, data: Buffer.from(req.data).toString("hex"), peer: req.source.address, user: req.session?.user });
   });
 
@@ -197,7 +208,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
         port: a?.port ?? cfg.port,
         listening: binding !== undefined,
         powerState: p.state === "unknown" || p.fresh ? p.state : "stale",
-        lastCommand,
+        lastCommand: lastCommand && describeLastCommand(lastCommand),
         sessions: engine.sessionCount(),
       };
     },
@@ -225,4 +236,8 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
       return { guidText: identity.guidText, macText: formatMac(identity.mac) };
     },
   };
+}
+
+function describeLastCommand(c: { name: string; cc: number; atMs: number; peer: string }): BmcLastCommand {
+  return { name: c.name, cc: c.cc, result: c.cc === 0 ? "ok" : completionCodeName(c.cc), at: new Date(c.atMs).toISOString(), peer: c.peer };
 }
