@@ -35,6 +35,9 @@ export interface ReconcileResult {
   failed: Array<{ key: string; error: string }>;
 }
 
+/** Service starts in flight at once (see apply). */
+const STARTS_IN_FLIGHT = 64;
+
 const keyOf = (p: { kind: string; name: string }) => `${p.kind}:${p.name}`;
 
 export class ServiceSet {
@@ -54,21 +57,39 @@ export class ServiceSet {
       if (next) changed.add(key);
       else result.stopped.push(key);
     }
+    const toStart: Array<[string, PlannedService]> = [];
     for (const [key, p] of wanted) {
-      if (this.running.has(key)) {
-        result.unchanged.push(key);
-        continue;
-      }
-      try {
-        const service = p.create();
-        await service.start();
-        this.running.set(key, { planned: p, service });
-        (changed.has(key) ? result.restarted : result.started).push(key);
-      } catch (err) {
-        this.logger.error("service failed to start", { service: key, error: err });
-        result.failed.push({ key, error: err instanceof Error ? err.message : String(err) });
-      }
+      if (this.running.has(key)) result.unchanged.push(key);
+      else toStart.push([key, p]);
     }
+    // Started STARTS_IN_FLIGHT at a time (each start is mostly waiting for a bind or a lookup:
+    // thousands of BMCs would otherwise start one event-loop turn after another); results are
+    // recorded in config order all the same.
+    const outcomes: Array<{ service: Service } | { error: unknown }> = new Array(toStart.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < toStart.length; i = next++) {
+        const [, p] = toStart[i]!;
+        try {
+          const service = p.create();
+          await service.start();
+          outcomes[i] = { service };
+        } catch (error) {
+          outcomes[i] = { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STARTS_IN_FLIGHT, toStart.length) }, worker));
+    toStart.forEach(([key, p], i) => {
+      const o = outcomes[i]!;
+      if ("service" in o) {
+        this.running.set(key, { planned: p, service: o.service });
+        (changed.has(key) ? result.restarted : result.started).push(key);
+      } else {
+        this.logger.error("service failed to start", { service: key, error: o.error });
+        result.failed.push({ key, error: o.error instanceof Error ? o.error.message : String(o.error) });
+      }
+    });
     return result;
   }
 
