@@ -1,192 +1,189 @@
-// On demand (not a test): virtual BMC figures for the README.
-//   node_modules/.bin/bun bench/bmc/bench.ts [runs=50]
-// Everything runs on 127.0.0.1 against the govmomi simulator (500 VMs); the BMCs run in a
-// separate process (fleet.ts) so their resident memory can be read.
-//  1. median of `runs` × `ipmitool -I lanplus -C 3 chassis power status` against esxkit
-//     (vSphere backend) and, interleaved in the same run, against OpenIPMI's ipmi_sim: ratio;
-//  2. vCenter HTTP requests per `power status`;
-//  3. RSS with 1, 100, 500 BMCs, and the time from process start until all of them answer;
-//  4. p50/p95 of `power status` with 50 concurrent ipmitool clients on 50 BMCs.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import type { Subprocess } from "bun";
+// Virtual BMCs through the shipped daemon (run on demand, not a test):
+//   node_modules/.bin/bun bench/bmc/bench.ts [runs=30]
+// `dist/esxkit serve` with [[bmc]] entries as a user writes them (documented defaults unless a
+// row says otherwise) against the govmomi simulator (500 VMs), everything on loopback:
+//  1. median `ipmitool -I lanplus -C 3 chassis power status`, esxkit and (interleaved) OpenIPMI's
+//     ipmi_sim: ratio; and the vCenter requests per `power status`, read from esxkit's /metrics;
+//  2. resident memory with 1, 500 and 5,000 BMCs in one process, and the time from spawning it
+//     until every BMC answers an RMCP presence ping and a sample of them a full-session
+//     `power status` with a real power state;
+//  3. 50 concurrent sessions on one BMC (max_sessions = 64): server time per request from a
+//     capture, against one session alone on the same BMC in the same run.
 import { IpmiClient } from "../../src/ipmi/client/client.ts";
-import { VimClient } from "../../src/vsphere/client.ts";
-import { listVms } from "../../src/vsphere/search.ts";
-import { ADMIN, run, startIpmiSim } from "../../test/support/ipmi/peers.ts";
-import { startVcsim, type Vcsim } from "../../test/support/vcsim.ts";
+import { PRESENCE_PING, run, startIpmiSim } from "../../test/support/ipmi/peers.ts";
+import { startCapture } from "../../test/support/ipmi/tshark.ts";
+import { startVcsim } from "../../test/support/vcsim.ts";
+import { BMC_USER, bmcEnv, bmcSection, vcenterSection } from "../support/bmc-config.ts";
+import { serverTimes } from "../support/capture.ts";
+import { startServe, waitUntil } from "../support/serve.ts";
+import { freeUdpPort, median, quantile } from "../support/stats.ts";
 
-const runs = Number(process.argv[2] ?? 50);
-const dir = mkdtempSync(join(tmpdir(), "esxkit-bench-bmc-"));
-const fleetScript = resolve(import.meta.dir, "fleet.ts");
+const runs = Number(process.argv[2] ?? 30);
+const sim = await startVcsim({ args: ["-vm", "250"] });
+// vcsim's model names: 250 VMs on the standalone host, 250 in the cluster's pool.
+const VMS = Array.from({ length: 500 }, (_, i) => (i < 250 ? `DC0_H0_VM${i}` : `DC0_C0_RP0_VM${i - 250}`));
+const env = bmcEnv(sim);
 
-const quantile = (xs: number[], q: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-};
-const median = (xs: number[]) => quantile(xs, 0.5);
-
-async function ipmitoolStatus(port: number): Promise<number> {
+async function ipmitoolStatus(port: number, address = "127.0.0.1"): Promise<number> {
   const t0 = performance.now();
-  const r = await run("ipmitool", ["-I", "lanplus", "-C", "3", "-H", "127.0.0.1", "-p", String(port), "-U", ADMIN.name, "-P", ADMIN.password, "chassis", "power", "status"], 30_000);
+  const r = await run("ipmitool", ["-I", "lanplus", "-C", "3", "-H", address, "-p", String(port), "-U", BMC_USER.name, "-P", BMC_USER.password, "chassis", "power", "status"], 30_000);
   const ms = performance.now() - t0;
-  if (r.code !== 0 || !/Chassis Power is/.test(r.stdout)) throw new Error(`ipmitool against port ${port} failed: ${r.stdout}${r.stderr}`);
+  if (r.code !== 0 || !/Chassis Power is/.test(r.stdout)) throw new Error(`ipmitool against ${address}:${port} failed: ${r.stdout}${r.stderr}`);
   return ms;
 }
 
-interface Fleet {
-  proc: Subprocess<"pipe", "pipe", "inherit">;
-  ports: number[];
-  startedAt: number;
-  stats(): Promise<{ vcenterRequests: number; watchRequests: number }>;
-  rssKb(): Promise<number>;
-  stop(): Promise<void>;
+async function powerStatus(address: string, port: number): Promise<boolean> {
+  try {
+    const c = await IpmiClient.connect({ host: address, port, username: BMC_USER.name, password: BMC_USER.password, cipherSuites: [3], retransmitMs: 200, connectTimeoutMs: 3000 });
+    try {
+      await c.chassisStatus({ timeoutMs: 2000 }); // C3h (not synchronised with vCenter yet) throws
+      return true;
+    } finally {
+      await c.close().catch(() => {});
+    }
+  } catch {
+    return false;
+  }
 }
 
-async function startFleet(sim: Vcsim, vms: string[], count: number): Promise<Fleet> {
-  const specFile = join(dir, `fleet-${count}.json`);
-  writeFileSync(specFile, JSON.stringify({ url: sim.url, thumbprint: sim.thumbprintSha256, username: sim.username, password: sim.password, vms, count, backend: "vsphere" }));
-  const startedAt = performance.now();
-  const proc = Bun.spawn([process.execPath, fleetScript, specFile], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  const reader = proc.stdout.getReader();
-  const decoder = new TextDecoder();
-  let buffered = "";
-  const nextLine = async (): Promise<string> => {
-    for (;;) {
-      const nl = buffered.indexOf("\n");
-      if (nl >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
-        return line;
-      }
-      const { value, done } = await reader.read();
-      if (done) throw new Error("fleet exited");
-      buffered += decoder.decode(value, { stream: true });
-    }
-  };
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 60_000);
-  const { ports } = JSON.parse(await nextLine()) as { ports: number[] };
-  clearTimeout(timer);
-  return {
-    proc,
-    ports,
-    startedAt,
-    async stats() {
-      proc.stdin.write("stats\n");
-      proc.stdin.flush();
-      return JSON.parse(await nextLine());
+/** Pings every address:port until each has answered; ms since `since`. */
+async function allPong(targets: { address: string; port: number }[], since: number, deadlineMs: number): Promise<number> {
+  const waiting = new Set(targets.map((t) => `${t.address}:${t.port}`));
+  const sock = await Bun.udpSocket({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(_s, _d, port, address) {
+        waiting.delete(`${address}:${port}`);
+      },
+      error() {},
     },
-    async rssKb() {
-      const status = await Bun.file(`/proc/${proc.pid}/status`).text();
-      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-    },
-    async stop() {
-      proc.stdin.end();
-      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-      await proc.exited;
-      clearTimeout(t);
-    },
-  };
-}
-
-/** Ask every BMC for its power state until all have answered with one; ms since process start. */
-async function timeUntilAllAnswer(fleet: Fleet): Promise<number> {
-  const pending = [...fleet.ports];
-  const deadline = performance.now() + 60_000;
-  const answerOnce = async (port: number) => {
-    for (;;) {
-      if (performance.now() > deadline) throw new Error(`BMC on port ${port} never answered`);
-      try {
-        const c = await IpmiClient.connect({ host: "127.0.0.1", port, username: ADMIN.name, password: ADMIN.password, retransmitMs: 200, connectTimeoutMs: 5000 });
-        try {
-          await c.chassisStatus({ timeoutMs: 2000 });
-          return;
-        } finally {
-          await c.close().catch(() => undefined);
-        }
-      } catch {
-        await Bun.sleep(20); // not synchronised with vCenter yet (C3h), or busy
-      }
-    }
-  };
-  const workers = Array.from({ length: 32 }, async () => {
-    for (let port = pending.pop(); port !== undefined; port = pending.pop()) await answerOnce(port);
   });
-  await Promise.all(workers);
-  return performance.now() - fleet.startedAt;
+  const deadline = performance.now() + deadlineMs;
+  try {
+    while (waiting.size > 0) {
+      if (performance.now() > deadline) throw new Error(`${waiting.size} BMCs never answered a ping`);
+      // The first 512 not yet answered, every 20 ms: enough to see each BMC as soon as it is up,
+      // without a flood of pings (most to ports not bound yet) slowing the start being measured.
+      let sent = 0;
+      for (const k of waiting) {
+        if (sent++ === 512) break;
+        const i = k.lastIndexOf(":");
+        try {
+          sock.send(PRESENCE_PING, Number(k.slice(i + 1)), k.slice(0, i));
+        } catch {
+          // ICMP port unreachable from an earlier ping (not bound yet) surfaces here
+        }
+      }
+      await Bun.sleep(20);
+    }
+    return performance.now() - since;
+  } finally {
+    sock.close();
+  }
 }
 
-const sim = await startVcsim({ args: ["-vm", "250"] });
-const ipmiSim = await startIpmiSim();
+async function vcenterRequests(metricsPort: number): Promise<{ total: number; watch: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  let total = 0;
+  let watch = 0;
+  for (const m of text.matchAll(/^esxkit_vcenter_request_seconds_count\{([^}]*)\} (\d+)/gm)) {
+    total += Number(m[2]);
+    if (/WaitForUpdatesEx/.test(m[1]!)) watch += Number(m[2]);
+  }
+  return { total, watch };
+}
+
 try {
-  const c = await VimClient.connect({ name: "bench", url: sim.url, username: sim.username, password: sim.password, tls: { mode: "thumbprint", thumbprint: sim.thumbprintSha256 }, timeout_ms: 10_000 });
-  const vms = (await listVms(c)).map((v) => v.name).sort();
-  await c.close();
-  console.log(`simulator: ${vms.length} VMs; runs per latency figure: ${runs}`);
-
-  // 1 + 2: latency against one BMC and ipmi_sim, interleaved; vCenter requests meanwhile.
-  const one = await startFleet(sim, vms, 1);
-  await timeUntilAllAnswer(one);
-  for (let i = 0; i < 5; i++) {
-    await ipmitoolStatus(one.ports[0]!);
-    await ipmitoolStatus(ipmiSim.port);
-  }
-  const before = await one.stats();
-  const ours: number[] = [];
-  const theirs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    ours.push(await ipmitoolStatus(one.ports[0]!));
-    theirs.push(await ipmitoolStatus(ipmiSim.port));
-  }
-  const after = await one.stats();
-  await one.stop();
-  const total = after.vcenterRequests - before.vcenterRequests;
-  const watch = after.watchRequests - before.watchRequests;
-  console.log(`ipmitool -C 3 power status, esxkit:   median ${median(ours).toFixed(1)} ms`);
-  console.log(`ipmitool -C 3 power status, ipmi_sim: median ${median(theirs).toFixed(1)} ms`);
-  console.log(`ratio esxkit / ipmi_sim: ${(median(ours) / median(theirs)).toFixed(3)} (target <= 1.10)`);
-  console.log(`vCenter HTTP requests during ${runs} power status: ${total} (of which the idle watch's long polls: ${watch}) = ${((total - watch) / runs).toFixed(3)} per status (target 0)`);
-
-  // 3: memory and start-up time.
-  for (const n of [1, 100, 500]) {
-    const fleet = await startFleet(sim, vms, n);
-    const allMs = await timeUntilAllAnswer(fleet);
-    await Bun.sleep(1000);
-    const rss = await fleet.rssKb();
-    await fleet.stop();
-    console.log(`${String(n).padStart(3)} BMCs: RSS ${(rss / 1024).toFixed(1)} MB; all answered power status ${allMs.toFixed(0)} ms after process start`);
-  }
-
-  // 4: 50 concurrent ipmitool clients, each on its own BMC.
-  const fifty = await startFleet(sim, vms, 50);
-  await timeUntilAllAnswer(fifty);
-  const latencies: number[] = [];
-  const perClient = Math.max(1, Math.round(runs / 5));
-  await Promise.all(
-    fifty.ports.map(async (port) => {
-      for (let i = 0; i < perClient; i++) latencies.push(await ipmitoolStatus(port));
-    }),
-  );
-  console.log(`50 concurrent ipmitool clients on 50 BMCs (${latencies.length} requests): p50 ${quantile(latencies, 0.5).toFixed(1)} ms, p95 ${quantile(latencies, 0.95).toFixed(1)} ms`);
-  // The same load without 50 process starts per round: one open session per client, so the
-  // figure is the BMCs' own answer time (on this 2-core machine, shared with the clients).
-  const inSession: number[] = [];
-  const clients = await Promise.all(fifty.ports.map((port) => IpmiClient.connect({ host: "127.0.0.1", port, username: ADMIN.name, password: ADMIN.password, cipherSuites: [3] })));
-  await Promise.all(
-    clients.map(async (client) => {
+  // ---- 1. ipmitool latency and vCenter requests
+  {
+    const ipmiSim = await startIpmiSim({ name: BMC_USER.name, password: BMC_USER.password, maxPrivilege: 4 }, { chassisControl: false });
+    const port = await freeUdpPort();
+    const metricsPort = await freeUdpPort(); // a free number; TCP on it is free in practice
+    const served = await startServe(`${vcenterSection(sim)}${bmcSection({ name: "bench", vm: VMS[0]!, address: "127.0.0.1", port })}`, env, `metrics_listen = "127.0.0.1:${metricsPort}"`);
+    try {
+      await waitUntil("BMC answering power status", 30_000, () => powerStatus("127.0.0.1", port));
+      for (let i = 0; i < 5; i++) await Promise.all([ipmitoolStatus(port), ipmitoolStatus(ipmiSim.port)].map((p) => p.catch(() => 0)));
+      const before = await vcenterRequests(metricsPort);
+      const ours: number[] = [];
+      const theirs: number[] = [];
       for (let i = 0; i < runs; i++) {
-        const t0 = performance.now();
-        await client.chassisStatus();
-        inSession.push(performance.now() - t0);
+        ours.push(await ipmitoolStatus(port));
+        theirs.push(await ipmitoolStatus(ipmiSim.port));
       }
-    }),
-  );
-  await Promise.all(clients.map((client) => client.close()));
-  await fifty.stop();
-  console.log(`50 concurrent in-session clients (suite 3) on 50 BMCs (${inSession.length} requests): p50 ${quantile(inSession, 0.5).toFixed(2)} ms, p95 ${quantile(inSession, 0.95).toFixed(2)} ms`);
+      const after = await vcenterRequests(metricsPort);
+      const ratios = ours.map((o, i) => o / theirs[i]!);
+      console.log(`1. ipmitool -C 3 chassis power status, ${runs} runs interleaved (config: 1 [[bmc]], defaults, + metrics_listen):`);
+      console.log(`   esxkit median ${median(ours).toFixed(1)} ms · ipmi_sim median ${median(theirs).toFixed(1)} ms · ratio ${(median(ours) / median(theirs)).toFixed(2)} (median of pairwise ratios ${median(ratios).toFixed(2)}; target ≤ 1.10)`);
+      console.log(`   vCenter requests meanwhile: ${after.total - before.total} (long polls of the idle watch: ${after.watch - before.watch}) → ${((after.total - before.total - (after.watch - before.watch)) / runs).toFixed(2)} per status (target 0)`);
+    } finally {
+      await served.stop();
+      await ipmiSim.close();
+    }
+  }
+
+  // ---- 2. fleets: memory and time until all answer. Each BMC has its own loopback address
+  //         (127.1.x.y), all on one port, as BMCs on a management network would.
+  console.log("2. N BMCs in one esxkit serve (config: N [[bmc]] entries, 500 VMs, defaults):");
+  for (const n of [1, 500, 5000]) {
+    const port = await freeUdpPort();
+    const targets = Array.from({ length: n }, (_, i) => ({ address: `127.1.${i >> 8}.${i & 255}`, port }));
+    const body = vcenterSection(sim) + targets.map((t, i) => bmcSection({ name: `bmc-${i}`, vm: VMS[i % VMS.length]!, address: t.address, port })).join("");
+    const served = await startServe(body, env);
+    try {
+      const pingMs = await allPong(targets, served.startedAt, 60_000).catch((err) => {
+        throw new Error(`${(err as Error).message}; esxkit log: ${served.log()}`);
+      });
+      const sample = [...new Set([0, n - 1, ...Array.from({ length: Math.min(n, 48) }, (_, k) => Math.floor((k * n) / 48))])].map((i) => targets[i]!);
+      const pending = new Set(sample);
+      while (pending.size > 0) {
+        if (performance.now() - served.startedAt > 120_000) throw new Error(`${pending.size} sampled BMCs never answered power status`);
+        await Promise.all([...pending].map(async (t) => (await powerStatus(t.address, t.port)) && pending.delete(t)));
+      }
+      const statusMs = performance.now() - served.startedAt;
+      await Bun.sleep(1000);
+      const rss = served.rssKb();
+      console.log(`   ${String(n).padStart(5)} BMCs: RSS ${(rss / 1024).toFixed(1)} MB (target < 250 MB at 5,000); all answered a ping ${pingMs.toFixed(0)} ms after spawn (target ≤ 2,000 ms); ${sample.length} sampled answered power status by ${statusMs.toFixed(0)} ms`);
+    } finally {
+      await served.stop();
+    }
+  }
+
+  // ---- 3. 50 concurrent sessions on one BMC
+  {
+    const port = await freeUdpPort();
+    const served = await startServe(`${vcenterSection(sim)}${bmcSection({ name: "bench", vm: VMS[0]!, address: "127.0.0.1", port, extra: "max_sessions = 64\n" })}`, env);
+    try {
+      await waitUntil("BMC answering power status", 30_000, () => powerStatus("127.0.0.1", port));
+      const connect = () => IpmiClient.connect({ host: "127.0.0.1", port, username: BMC_USER.name, password: BMC_USER.password, cipherSuites: [3] });
+      const measure = async (clients: IpmiClient[], perClient: number) => {
+        const client: number[] = [];
+        const cap = await startCapture(port);
+        await Promise.all(
+          clients.map(async (c) => {
+            for (let i = 0; i < perClient; i++) {
+              const t0 = performance.now();
+              await c.chassisStatus();
+              client.push((performance.now() - t0) * 1000);
+            }
+          }),
+        );
+        return { server: serverTimes(await cap.stop(), port), client };
+      };
+      const alone = [await connect()];
+      for (let i = 0; i < 20; i++) await alone[0]!.chassisStatus();
+      const one = await measure(alone, 50 * 10);
+      const fifty = [alone[0]!, ...(await Promise.all(Array.from({ length: 49 }, connect)))];
+      const many = await measure(fifty, 10);
+      await Promise.all(fifty.map((c) => c.close().catch(() => {})));
+      const f = (xs: number[]) => `p50 ${(quantile(xs, 0.5) / 1000).toFixed(2)} ms, p99 ${(quantile(xs, 0.99) / 1000).toFixed(2)} ms`;
+      console.log("3. Get Chassis Status on one BMC (config: 1 [[bmc]], max_sessions = 64, otherwise defaults):");
+      console.log(`   1 session, ${one.server.length} requests: server time ${f(one.server)}; at the client ${f(one.client)}`);
+      console.log(`   50 concurrent sessions, ${many.server.length} requests: server time ${f(many.server)} (target p99 ≤ 5 ms); at the client ${f(many.client)}`);
+    } finally {
+      await served.stop();
+    }
+  }
 } finally {
-  await ipmiSim.close();
   await sim.stop();
-  rmSync(dir, { recursive: true, force: true });
 }

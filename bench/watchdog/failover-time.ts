@@ -16,9 +16,12 @@ import { TaskFailedError } from "../../src/errors.ts";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { defaultHost } from "../../src/vsphere/host.ts";
 import { powerOnVm, registerVm } from "../../src/vsphere/vm.ts";
-import { movedChoice } from "../../src/watchdog/failover.ts";
 import { type Cluster, startCluster, VM_NAME } from "../../test/support/watchdog/cluster.ts";
 import { clusterConfigToml, clusterEnv } from "../../test/support/watchdog/config-file.ts";
+
+/** The oracle's own answer to the "moved or copied" question (the watchdog has its own). */
+const iMovedIt = (q: { choices: Array<{ key: string; label: string; summary?: string }> }) =>
+  q.choices.find((c) => c.label === "button.uuid.movedTheVM" || /^I moved it$/i.test(c.summary ?? ""))?.key;
 
 const ESXKIT = join(import.meta.dir, "../../dist/esxkit");
 const runs = Number(process.argv[2] ?? 5);
@@ -111,7 +114,7 @@ async function oracleRun(): Promise<number> {
     const vm = await registerVm(client, { path: "[shared-ds] vcsa/vcsa.vmx", name: VM_NAME, host });
     for (;;) {
       try {
-        await powerOnVm(client, vm, { onQuestion: movedChoice });
+        await powerOnVm(client, vm, { onQuestion: iMovedIt });
         break;
       } catch (err) {
         if (!(err instanceof TaskFailedError && err.faultType === "FileLocked") || performance.now() - t0 > BOUND_MS) throw err;

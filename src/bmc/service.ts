@@ -9,7 +9,7 @@ import { DEFAULT_LOGIN_LIMITS } from "../ipmi/server/login-limits.ts";
 import type { EngineOptions, IpmiUser } from "../ipmi/server/types.ts";
 import { bindIpmiUdp, type IpmiUdpBinding } from "../ipmi/server/udp.ts";
 import type { Logger } from "../log/logger.ts";
-import { metrics } from "../log/metrics.ts";
+import { type BoundCounter, metrics } from "../log/metrics.ts";
 import { type ActionOutcome, BmcActionQueue } from "./action-queue.ts";
 import type { VmBackend } from "./backend.ts";
 import type { BmcCommandContext } from "./commands/context.ts";
@@ -25,6 +25,17 @@ const SWEEP_INTERVAL_MS = 5000;
 const PRIVILEGE: Record<BmcConfig["privilege"], 2 | 3 | 4> = { user: 2, operator: 3, administrator: 4 };
 
 const requests = metrics.counter("esxkit_ipmi_requests_total", "IPMI requests answered by virtual BMCs, by command and result.");
+/** One bound series per (command, completion code): the labels are rendered once, not per request. */
+const requestSeries = new Map<string, BoundCounter>();
+function countRequest(command: string, cc: number): void {
+  const k = `${command}|${cc}`;
+  let b = requestSeries.get(k);
+  if (!b) {
+    b = requests.labels({ command, result: cc === 0 ? "ok" : `0x${cc.toString(16).padStart(2, "0")}` });
+    requestSeries.set(k, b);
+  }
+  b.inc();
+}
 const sessionsGauge = metrics.gauge("esxkit_ipmi_sessions", "Authenticated IPMI sessions on each virtual BMC (what status calls sessions).");
 const pendingGauge = metrics.gauge("esxkit_ipmi_sessions_pending", "IPMI session setups under way (opened, not yet authenticated) on each virtual BMC.");
 const loginFailures = metrics.counter("esxkit_ipmi_login_failures_total", "Refused IPMI session setups on each virtual BMC, by reason (wrong_password, unknown_user, privilege, rate_limited, no_slot, abandoned, protocol).");
@@ -131,7 +142,8 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
   let cfg = initial;
   const logger = deps.logger.child("bmc", { bmc: cfg.name });
   const identity = createIdentity({ name: cfg.name, vcenter: cfg.vcenter, vm: cfg.vm, mac: cfg.mac });
-  let lastCommand: BmcLastCommand | undefined;
+  // Kept raw per request; the status shape (with an ISO time) is built when status is asked for.
+  let lastCommand: { name: string; cc: number; atMs: number; peer: string } | undefined;
   let binding: IpmiUdpBinding | undefined;
   let stopCollecting: (() => void) | undefined;
   let sweepTimer: ReturnType<typeof setInterval> | undefined;
@@ -161,9 +173,8 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
   ctx.actions.addOutcomeListener(onOutcome);
 
   const handler = createCommandHandler(ctx, (req, res, name) => {
-    const result = res.cc === 0 ? "ok" : `0x${res.cc.toString(16).padStart(2, "0")}`;
-    requests.inc({ command: name, result });
-    lastCommand = { name, cc: res.cc, result: res.cc === 0 ? "ok" : completionCodeName(res.cc), at: new Date().toISOString(), peer: req.source.address };
+    countRequest(name, res.cc);
+    lastCommand = { name, cc: res.cc, atMs: Date.now(), peer: req.source.address };
     if (logger.enabled("debug")) logger.debug("ipmi command", { command: name, cc: res.cc, data: Buffer.from(req.data).toString("hex"), peer: req.source.address, user: req.session?.user });
   });
 
@@ -235,7 +246,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
         port: a?.port ?? cfg.port,
         listening: binding !== undefined,
         powerState: p.state === "unknown" || p.fresh ? p.state : "stale",
-        lastCommand,
+        lastCommand: lastCommand && describeLastCommand(lastCommand),
         sessions: c.active,
         pendingSessions: c.pending,
       };
@@ -264,4 +275,8 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
       return { guidText: identity.guidText, macText: formatMac(identity.mac) };
     },
   };
+}
+
+function describeLastCommand(c: { name: string; cc: number; atMs: number; peer: string }): BmcLastCommand {
+  return { name: c.name, cc: c.cc, result: c.cc === 0 ? "ok" : completionCodeName(c.cc), at: new Date(c.atMs).toISOString(), peer: c.peer };
 }

@@ -68,14 +68,6 @@ function isWildcard(addr: string): boolean {
   return addr === "::" || addr === "0.0.0.0";
 }
 
-/** Two listeners clash when they share a port and one address covers the other. */
-function addressesOverlap(a: string, b: string): boolean {
-  if (a === b) return true;
-  if (a === "::" || b === "::") return true; // dual stack covers IPv4 too
-  if (a === "0.0.0.0") return !b.includes(":");
-  if (b === "0.0.0.0") return !a.includes(":");
-  return false;
-}
 
 function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcConfig[] {
   const vcenterNames = Object.keys(raw.vcenter);
@@ -132,16 +124,42 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
       max_staleness_s: b.max_staleness_s,
     };
   });
+  const ports: ListenersByPort = new Map();
   out.forEach((a, i) => {
-    for (let j = 0; j < i; j++) {
+    if (!a.ipmi) return; // a Redfish-only machine listens on no IPMI port
+    const j = firstClash(a, i, ports);
+    if (j !== undefined) {
       const b = out[j] as BmcConfig;
-      if (a.ipmi && b.ipmi && a.port === b.port && addressesOverlap(a.address, b.address)) {
-        problems.add(["bmc", i, "port"], `port ${a.port} on ${a.address} is already used by bmc[${j}] (${b.address}:${b.port})`);
-        break;
-      }
+      problems.add(["bmc", i, "port"], `port ${a.port} on ${a.address} is already used by bmc[${j}] (${b.address}:${b.port})`);
     }
   });
   return out;
+}
+
+/** Per port: the first entry, the first IPv4 one, and the first on each address. */
+type ListenersByPort = Map<number, { any: number; ipv4?: number; byAddress: Map<string, number> }>;
+
+/**
+ * The lowest index before `i` whose listener clashes with entry i's, then records entry i (call
+ * in index order). Two listeners clash when they share a port and one address covers the other:
+ * the same address, "::" (dual stack covers IPv4 too), or "0.0.0.0" against any IPv4 address.
+ * O(1) per entry, so thousands of BMCs sharing one port cost nothing.
+ */
+function firstClash(a: BmcConfig, i: number, ports: ListenersByPort): number | undefined {
+  const p = ports.get(a.port);
+  let clash: number | undefined;
+  if (p) {
+    const candidates = [p.byAddress.get(a.address), p.byAddress.get("::")];
+    if (a.address === "::") candidates.push(p.any);
+    else if (a.address === "0.0.0.0") candidates.push(p.ipv4);
+    else if (!a.address.includes(":")) candidates.push(p.byAddress.get("0.0.0.0"));
+    for (const c of candidates) if (c !== undefined && (clash === undefined || c < clash)) clash = c;
+  }
+  const entry = p ?? { any: i, byAddress: new Map<string, number>() };
+  if (!entry.byAddress.has(a.address)) entry.byAddress.set(a.address, i);
+  if (entry.ipv4 === undefined && !a.address.includes(":")) entry.ipv4 = i;
+  ports.set(a.port, entry);
+  return clash;
 }
 
 function buildSlp(raw: RawConfig, ctx: BuildContext, problems: Problems): SlpConfig[] {

@@ -61,6 +61,9 @@ export interface ServiceSetOptions {
   onChange?: () => void;
 }
 
+/** Service starts in flight at once (see apply). */
+const STARTS_IN_FLIGHT = 64;
+
 const keyOf = (p: { kind: string; name: string }) => `${p.kind}:${p.name}`;
 
 export class ServiceSet {
@@ -83,6 +86,7 @@ export class ServiceSet {
       if (next) changed.add(key);
       else result.stopped.push(key);
     }
+    const toStart: Array<[string, Entry]> = [];
     for (const [key, p] of wanted) {
       if (this.entries.has(key)) {
         result.unchanged.push(key);
@@ -90,7 +94,20 @@ export class ServiceSet {
       }
       const e: Entry = { planned: p, up: false, removed: false };
       this.entries.set(key, e);
-      await this.attempt(key, e, false);
+      toStart.push([key, e]);
+    }
+    // Started STARTS_IN_FLIGHT at a time (each start is mostly waiting for a bind or a lookup:
+    // thousands of BMCs would otherwise start one event-loop turn after another); results are
+    // recorded in config order all the same. A failed start goes on retrying (attempt()).
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < toStart.length; i = next++) {
+        const [key, e] = toStart[i] as [string, Entry];
+        await this.attempt(key, e, false);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STARTS_IN_FLIGHT, toStart.length) }, worker));
+    for (const [key, e] of toStart) {
       if (e.up) (changed.has(key) ? result.restarted : result.started).push(key);
       else result.failed.push({ key, error: e.retry?.info().error ?? "not started" });
     }

@@ -1,6 +1,6 @@
 // IPMI cryptography on node:crypto: RAKP HMACs and key derivation, RMCP+ integrity
 // (HMAC-SHA1-96, HMAC-SHA256-128), AES-CBC-128 confidentiality, IPMI 1.5 MD5 auth codes.
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
 import { IpmiDecodeError } from "../errors.ts";
 import { AuthAlg, IntegrityAlg } from "./codes/cipher-suites.ts";
 
@@ -13,7 +13,8 @@ export function hmac(hash: Hash, key: Uint8Array, ...parts: Uint8Array[]): Uint8
 }
 
 export function random(n: number): Uint8Array {
-  return new Uint8Array(randomBytes(n));
+  // The Web Crypto CSPRNG: the same kernel source as randomBytes, a fifth of the cost per call (one per sealed reply).
+  return crypto.getRandomValues(new Uint8Array(n));
 }
 
 /** The HMAC hash behind a RAKP authentication algorithm; undefined for RAKP-none. */

@@ -27,12 +27,22 @@ export class Counter implements Family {
     const k = labelKey(labels);
     this.values.set(k, (this.values.get(k) ?? 0) + n);
   }
+  /** One series with its labels rendered once: for hot paths that count per packet. */
+  labels(labels?: Labels): BoundCounter {
+    const k = labelKey(labels);
+    const values = this.values;
+    return { inc: (n = 1) => void values.set(k, (values.get(k) ?? 0) + n) };
+  }
   get(labels?: Labels): number {
     return this.values.get(labelKey(labels)) ?? 0;
   }
   render(): string[] {
     return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ""} ${v}`);
   }
+}
+
+export interface BoundCounter {
+  inc(n?: number): void;
 }
 
 export class Gauge implements Family {

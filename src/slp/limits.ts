@@ -70,7 +70,11 @@ interface CachedReply {
   expires: number;
 }
 
-/** Replies per (source address, port, XID) for `ttlMs`; a retransmission with identical bytes gets the same reply. */
+/**
+ * Replies per (source address, port, XID) for `ttlMs`; a retransmission with identical bytes gets the same reply.
+ * Every entry lives the same `ttlMs` and a re-put moves its key to the back, so the Map's insertion
+ * order is expiry order: expired entries are only ever at the front, and put() is O(1) amortised.
+ */
 export class ReplyCache {
   private map = new Map<string, CachedReply>();
   constructor(
@@ -84,6 +88,7 @@ export class ReplyCache {
   }
 
   get(address: string, port: number, xid: number, request: Uint8Array): Uint8Array | undefined {
+    if (this.map.size === 0) return undefined;
     const k = this.key(address, port, xid);
     const c = this.map.get(k);
     if (!c) return undefined;
@@ -91,21 +96,20 @@ export class ReplyCache {
       this.map.delete(k);
       return undefined;
     }
-    return Buffer.from(c.request).equals(request) ? c.reply : undefined;
+    return sameBytes(c.request, request) ? c.reply : undefined;
   }
 
   put(address: string, port: number, xid: number, request: Uint8Array, reply: Uint8Array): void {
     if (this.ttlMs <= 0) return;
     const t = this.now();
-    if (this.map.size >= this.maxEntries) {
-      for (const [k, c] of this.map) {
-        if (c.expires < t) this.map.delete(k);
-      }
-      while (this.map.size >= this.maxEntries) this.map.delete(this.map.keys().next().value as string);
-    }
     const k = this.key(address, port, xid);
     this.map.delete(k);
-    this.map.set(k, { request: Uint8Array.from(request), reply, expires: t + this.ttlMs });
+    // Drop expired entries from the front (oldest first), then the oldest live one if still full.
+    for (const [old, c] of this.map) {
+      if (c.expires >= t && this.map.size < this.maxEntries) break;
+      this.map.delete(old);
+    }
+    this.map.set(k, { request: new Uint8Array(request), reply, expires: t + this.ttlMs });
   }
 
   /** Forgets every reply (the served entries changed: a cached reply may name a stopped one). */
@@ -116,4 +120,10 @@ export class ReplyCache {
   get size(): number {
     return this.map.size;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -8,7 +8,8 @@ export interface RegistrationStats {
   requests: number;
   replies: number;
   drops: number;
-  lastRequest?: Date;
+  /** Wall-clock ms of the latest request (a number: no Date per packet). */
+  lastRequestMs?: number;
 }
 
 /** What one [[slp]] entry contributes to a responder. */
@@ -33,6 +34,9 @@ export interface SharedLimits {
 
 export class RegistrationTable {
   private readonly regs = new Map<string, Registration>();
+  /** visible() per local address and transport, while no entry has an allowlist (then the source does not matter). */
+  private readonly visibleByLocal = new Map<string, { regs: Registration[]; served: boolean }>();
+  private anyAllowlist = false;
 
   get size(): number {
     return this.regs.size;
@@ -40,10 +44,17 @@ export class RegistrationTable {
 
   set(r: Registration): void {
     this.regs.set(r.id, r);
+    this.changed();
   }
 
   delete(id: string): void {
     this.regs.delete(id);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.visibleByLocal.clear();
+    this.anyAllowlist = [...this.regs.values()].some((r) => !r.allow.empty);
   }
 
   /** The addresses to serve on, and those of them that also take TCP. */
@@ -71,7 +82,19 @@ export class RegistrationTable {
   }
 
   /** Registrations that serve `local` (over TCP: with tcp on) and allow `source`; `served` false when none serve `local`. */
-  visible(local: string, source: string, tcp = false): { regs: Registration[]; served: boolean } {
+  visible(local: string, source: string, tcp = false): { regs: readonly Registration[]; served: boolean } {
+    if (this.anyAllowlist) return this.scan(local, source, tcp);
+    const k = tcp ? `tcp|${local}` : local;
+    let v = this.visibleByLocal.get(k);
+    if (!v) {
+      // Bounded: only addresses that have a socket of ours reach here.
+      v = this.scan(local, source, tcp);
+      this.visibleByLocal.set(k, v);
+    }
+    return v;
+  }
+
+  private scan(local: string, source: string, tcp: boolean): { regs: Registration[]; served: boolean } {
     const regs: Registration[] = [];
     let served = false;
     for (const r of this.regs.values()) {
@@ -84,7 +107,7 @@ export class RegistrationTable {
 }
 
 /** The registrations whose entries went into a reply (all of them for a reply naming no entry). */
-export function contributors(regs: Registration[], outcome: Outcome & { kind: "reply" }): Registration[] {
+export function contributors(regs: readonly Registration[], outcome: Outcome & { kind: "reply" }): readonly Registration[] {
   if (outcome.entries.length === 0 || regs.length === 1) return regs;
   return regs.filter((r) => r.entries.some((e) => outcome.entries.includes(e)));
 }

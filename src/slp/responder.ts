@@ -11,6 +11,7 @@
 // in udp-sockets.ts and tcp-listeners.ts, the entries in registrations.ts; this file keeps
 // them in step and takes each request through admission, the handler and the limits.
 import type { Logger } from "../log/logger.ts";
+import { AnswerMemo } from "./answer-memo.ts";
 import { handleRequest, type Outcome, TCP_MAX_REPLY, UDP_MAX_REPLY } from "./handler.ts";
 import { ByteRateCap, ReplyCache, SourceRateLimiter } from "./limits.ts";
 import { interfaceForSource, plainIPv4, SelfAddresses, SLP_MULTICAST_GROUP } from "./net.ts";
@@ -44,6 +45,7 @@ export class SlpResponder {
   private readonly counters: TrafficCounters;
   private readonly predicates = new PredicateCache();
   private readonly cache: ReplyCache;
+  private readonly memo = new AnswerMemo();
   private limiter = new SourceRateLimiter(10, 20);
   private byteCap = new ByteRateCap(262_144);
   private started = false;
@@ -92,6 +94,7 @@ export class SlpResponder {
   private registrationsChanged(): void {
     // A retransmission must not get a cached reply that names an entry stopped or reloaded since.
     this.cache.clear();
+    this.memo.clear();
     this.applyLimits();
   }
 
@@ -131,7 +134,7 @@ export class SlpResponder {
   }
 
   /** The registrations a request may see, once it is within its source's rate; undefined (a drop, counted) otherwise. */
-  private admit(local: string, source: string, tcp: boolean, fn: number | undefined, cast: "multicast" | "unicast"): Registration[] | undefined {
+  private admit(local: string, source: string, tcp: boolean, fn: number | undefined, cast: "multicast" | "unicast"): readonly Registration[] | undefined {
     const v = this.table.visible(local, source, tcp);
     if (v.regs.length === 0) return void this.counters.drop(v.served ? "not-allowed" : "no-service", []);
     if (!this.limiter.take(source)) return void this.counters.drop("rate-limited", v.regs);
@@ -140,7 +143,7 @@ export class SlpResponder {
   }
 
   /** Runs the handler over the entries of `regs`; a drop is counted and comes back undefined. */
-  private answer(msg: Uint8Array, source: string, local: string, multicast: boolean, maxReplyBytes: number, regs: Registration[]): (Outcome & { kind: "reply" }) | undefined {
+  private answer(msg: Uint8Array, source: string, local: string, multicast: boolean, maxReplyBytes: number, regs: readonly Registration[]): (Outcome & { kind: "reply" }) | undefined {
     const entries = regs.length === 1 ? regs[0]!.entries : regs.flatMap((r) => r.entries);
     const outcome = handleRequest(
       msg,
@@ -154,7 +157,7 @@ export class SlpResponder {
 
   private onDatagram(data: Buffer, port: number, address: string, bound: string, viaGroup: boolean): void {
     const source = plainIPv4(address);
-    let regs: Registration[] = [];
+    let regs: readonly Registration[] = [];
     try {
       let local = bound;
       if (viaGroup) {
@@ -168,6 +171,8 @@ export class SlpResponder {
       regs = admitted;
       const out = this.udp.socketFor(local);
       if (!out) return this.counters.drop("no-socket", regs);
+      const memoKey = this.memo.key(data);
+      if (memoKey !== undefined) return this.answerByContent(out, memoKey, data, source, port, local, viaGroup, regs);
       const xid = data.length >= 12 ? (data[10]! << 8) | data[11]! : -1;
       const cached = xid >= 0 ? this.cache.get(source, port, xid, data) : undefined;
       if (cached) return this.send(out, cached, port, source, regs, data[1]!);
@@ -182,6 +187,17 @@ export class SlpResponder {
     }
   }
 
+  /** A request whose reply depends on its bytes alone: from the memo, or through the handler into it. */
+  private answerByContent(out: UdpSocket, key: number, data: Buffer, source: string, port: number, local: string, viaGroup: boolean, regs: readonly Registration[]): void {
+    const hit = this.memo.get(key, data, local, viaGroup, regs);
+    if (hit) return this.send(out, hit.bytes, port, source, hit.contributors, hit.replyFunction);
+    const reply = this.answer(data, source, local, viaGroup, UDP_MAX_REPLY, regs);
+    if (!reply) return;
+    const answer = { replyFunction: reply.replyFunction, contributors: contributors(regs, reply) };
+    this.memo.put(key, data, local, viaGroup, regs, reply.bytes, answer);
+    this.send(out, reply.bytes, port, source, answer.contributors, answer.replyFunction);
+  }
+
   private send(sock: UdpSocket, bytes: Uint8Array, port: number, address: string, regs: readonly Registration[], replyFn: number): void {
     if (!this.byteCap.take(bytes.length)) return this.counters.drop("reply-cap", regs);
     if (!sock.send(bytes, port, address)) return this.counters.drop("send-failed", regs);
@@ -190,7 +206,7 @@ export class SlpResponder {
 
   private onTcpRequest(msg: Buffer, remote: string, local: string): Uint8Array | undefined {
     const source = plainIPv4(remote);
-    let regs: Registration[] = [];
+    let regs: readonly Registration[] = [];
     try {
       const admitted = this.admit(local, source, true, msg[1], "unicast");
       if (!admitted) return undefined;

@@ -100,7 +100,7 @@ export function createSlpService(cfg: SlpConfig, deps: { logger: Logger; respond
         host: cfg.host,
         urls: entries.map((e) => e.url),
         addresses: registration.interfaces,
-        lastRequest: s.lastRequest?.toISOString(),
+        lastRequest: s.lastRequestMs === undefined ? undefined : new Date(s.lastRequestMs).toISOString(),
         requests: s.requests,
         replies: s.replies,
         drops: s.drops,

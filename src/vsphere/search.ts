@@ -72,15 +72,29 @@ export function normalizeUuid(u: string): string {
  * Pick the VM a selector names from a list (e.g. from listVms, so many selectors cost one read).
  * Throws NotFoundError, or AmbiguousError listing the candidates when several match.
  */
-export function matchVm(vms: VmIdentity[], selector: VmSelector, where = "the inventory"): VmIdentity {
-  let hits: VmIdentity[];
-  if (selector.by === "name") {
-    hits = vms.filter((v) => v.name === selector.value);
-  } else {
-    const want = normalizeUuid(selector.value);
-    const field = selector.by === "uuid" ? "uuid" : "instanceUuid";
-    hits = vms.filter((v) => v[field] !== undefined && normalizeUuid(v[field]) === want);
+/** Lookup maps over one listing, built on first use: a daemon resolving thousands of BMCs against one listing does one pass, not one per BMC. */
+const indexes = new WeakMap<VmIdentity[], Record<VmSelector["by"], Map<string, VmIdentity[]>>>();
+
+function indexOf(vms: VmIdentity[]): Record<VmSelector["by"], Map<string, VmIdentity[]>> {
+  let ix = indexes.get(vms);
+  if (ix) return ix;
+  ix = { name: new Map(), uuid: new Map(), instance_uuid: new Map() };
+  const add = (m: Map<string, VmIdentity[]>, k: string, v: VmIdentity) => {
+    const list = m.get(k);
+    if (list) list.push(v);
+    else m.set(k, [v]);
+  };
+  for (const v of vms) {
+    add(ix.name, v.name, v);
+    if (v.uuid !== undefined) add(ix.uuid, normalizeUuid(v.uuid), v);
+    if (v.instanceUuid !== undefined) add(ix.instance_uuid, normalizeUuid(v.instanceUuid), v);
   }
+  indexes.set(vms, ix);
+  return ix;
+}
+
+export function matchVm(vms: VmIdentity[], selector: VmSelector, where = "the inventory"): VmIdentity {
+  const hits = indexOf(vms)[selector.by].get(selector.by === "name" ? selector.value : normalizeUuid(selector.value)) ?? [];
   const label = selector.by === "name" ? `named "${selector.value}"` : `with ${selector.by} ${selector.value}`;
   if (hits.length === 0) throw new NotFoundError(`no VM ${label} in ${where}`);
   if (hits.length > 1) {

@@ -136,9 +136,11 @@ export interface ExternalBmc {
 
 /**
  * OpenIPMI ipmi_sim: IPMI 1.5 (none/MD2/MD5/straight) and RMCP+ suites 0-5, no suite 17.
- * Chassis power lives in a state file its chassis_control script reads and writes.
+ * Chassis power lives in a state file its chassis_control script reads and writes; with
+ * `chassisControl: false` there is no script and ipmi_sim answers from its own state (the
+ * benchmarks' baseline: no shell started per request).
  */
-export async function startIpmiSim(user = ADMIN): Promise<ExternalBmc> {
+export async function startIpmiSim(user = ADMIN, opts: { chassisControl?: boolean } = {}): Promise<ExternalBmc> {
   const dir = mkdtempSync(join(tmpdir(), "esxkit-ipmisim-"));
   mkdirSync(join(dir, "state"));
   const port = await freeUdpPort();
@@ -179,8 +181,7 @@ set_working_mc 0x20
     allowed_auths_admin md5
     guid a123456789abcdefa123456789abcdef
   endlan
-  chassis_control "${script} 0x20"
-  user 2 true "${user.name}" "${user.password}" admin 10 md5
+${opts.chassisControl === false ? "" : `  chassis_control "${script} 0x20"\n`}  user 2 true "${user.name}" "${user.password}" admin 10 md5
 `,
   );
   writeFileSync(join(dir, "sim.emu"), "mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n");

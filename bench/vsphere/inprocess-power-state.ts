@@ -1,6 +1,6 @@
 // Time to read the power state of N VMs (default 1000) from the simulator, with reading them
 // one object per request as the baseline in the same run.
-// Run on demand:  bun bench/vsphere/power-state.ts [N] [rounds]
+// Run on demand:  bun bench/vsphere/inprocess-power-state.ts [N] [rounds]
 import { str } from "../../src/vsphere/convert.ts";
 import { retrieveProperties } from "../../src/vsphere/properties.ts";
 import { connectSim } from "../../test/support/vsphere/sim.ts";

@@ -1,5 +1,5 @@
 // XML decode throughput on a ~100 KB RetrievePropertiesEx response, with saxes as the baseline in the same run.
-// Run on demand:  bun bench/vsphere/xml-decode.ts [targetKB]
+// Run on demand:  bun bench/vsphere/inprocess-xml-decode.ts [targetKB]
 // Input: the simulator's RetrievePropertiesEx capture for VMs (test/fixtures/vim25/vcsim-vpx-rpex-vms.xml, 22 VM
 // properties incl. config.hardware.device, guest, summary), its ObjectContents repeated with fresh MoRef values
 // until the body reaches the target size. The shape stays that of a real answer.

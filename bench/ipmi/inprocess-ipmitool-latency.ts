@@ -1,7 +1,7 @@
 // On demand: median wall time of `ipmitool -I lanplus -C 3 chassis power status` against the
 // session engine (in-memory chassis) and, in the same run, against OpenIPMI's ipmi_sim, as a
 // ratio. Also suite 17 against the engine, and the engine's session setup cost in-process.
-//   node_modules/.bin/bun bench/ipmi/ipmitool-latency.ts [runs=50]
+//   node_modules/.bin/bun bench/ipmi/inprocess-ipmitool-latency.ts [runs=50]
 import { IpmiClient } from "../../src/ipmi/client/client.ts";
 import { ADMIN, run, startEngine, startIpmiSim } from "../../test/support/ipmi/peers.ts";
 

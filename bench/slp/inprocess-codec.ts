@@ -1,11 +1,10 @@
-// SLP responder benchmark (run on demand: `bun bench/slp/bench.ts`).
-//  1. Unicast SrvRqst and AttrRqst on loopback: requests/s and p50/p99 latency, with a
-//     pipelining client in its own process; a plain UDP echo server is the same-run baseline.
+// In-process SLP microbenchmarks (run on demand: `bun bench/slp/inprocess-codec.ts`); the daemon
+// itself is measured by bench/slp/serve.ts. Each section below runs components in this process:
+//  1. (throughput and latency: bench/slp/serve.ts, through the daemon, with a C load generator)
 //  2. Amplification (reply bytes / request bytes) per request type, typical and smallest requests.
 //  3. The 1-million-datagram decoder+handler fuzz run, with memory sampled every tenth.
 //  4. The live fuzz run against the socket (reply cache on, as in the daemon), memory, liveness probe.
 import { loadavg } from "node:os";
-import { join } from "node:path";
 import { silentLogger } from "../../src/log/logger.ts";
 import { buildEntries } from "../../src/slp/entries.ts";
 import { handleRequest, type HandlerState, UDP_MAX_REPLY } from "../../src/slp/handler.ts";
@@ -19,67 +18,10 @@ import { mutate, Rng, seeds } from "../../test/support/slp/fuzz.ts";
 import { attrRqst, MCAST, srvRqst, srvTypeRqst } from "../../test/support/slp/requests.ts";
 import { freePort, UdpProbe } from "../../test/support/slp/udp-client.ts";
 
-const DURATION_MS = Number(process.env.BENCH_MS ?? 5000);
-// Requests in flight: a shallow and a deep pipeline (latency vs. throughput).
-const WINDOWS = (process.env.BENCH_WINDOWS ?? "4,16").split(",").map(Number);
 const FUZZ_N = Number(process.env.BENCH_FUZZ ?? 1_000_000);
 const LIVE_N = Number(process.env.BENCH_LIVE ?? 100_000);
 
-interface ClientResult {
-  kind: string;
-  window: number;
-  sent: number;
-  received: number;
-  rps: number;
-  p50us: number;
-  p99us: number;
-  maxus: number;
-}
-
-async function runClient(port: number, kind: string, window: number): Promise<ClientResult> {
-  const p = Bun.spawn([process.execPath, join(import.meta.dir, "client.ts"), String(port), kind, String(window), String(DURATION_MS)], { stdout: "pipe", stderr: "inherit" });
-  const timer = setTimeout(() => p.kill(), DURATION_MS + 20_000);
-  const out = await new Response(p.stdout).text();
-  await p.exited;
-  clearTimeout(timer);
-  return JSON.parse(out) as ClientResult;
-}
-
-function line(r: ClientResult, label: string): string {
-  return `${label.padEnd(22)} ${String(r.rps).padStart(7)} req/s   p50 ${String(r.p50us).padStart(5)} µs   p99 ${String(r.p99us).padStart(5)} µs   max ${String(r.maxus).padStart(6)} µs   (${r.received}/${r.sent} answered, window ${r.window})`;
-}
-
-console.log(`SLP responder benchmark — bun ${Bun.version}, ${navigator.hardwareConcurrency} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}, ${DURATION_MS} ms per run\n`);
-
-// ---- 1. throughput and latency
-const echoPort = await freePort();
-const echo = await Bun.udpSocket({
-  hostname: "127.0.0.1",
-  port: echoPort,
-  socket: {
-    data(s, data, port, address) {
-      s.send(data, port, address);
-    },
-  },
-});
-const port = await freePort();
-const responder = new SlpResponder({ port, logger: silentLogger, multicast: false, replyCacheMs: 0 });
-await responder.start();
-const svc = createSlpService(slpConfig({ port, rate_per_source: 1e9, rate_burst: 1e9, reply_bytes_per_s: 1e12 }), { logger: silentLogger, responder });
-await svc.start();
-console.log("1. Unicast on loopback (responder in this process, client in another; reply cache off so every request is handled):");
-for (const w of WINDOWS) {
-  const baseline = await runClient(echoPort, "echo", w);
-  const srv = await runClient(port, "srv", w);
-  const attr = await runClient(port, "attr", w);
-  console.log(`   ${line(baseline, "UDP echo (baseline)")}`);
-  console.log(`   ${line(srv, "SrvRqst → SrvRply")}   ${(srv.rps / baseline.rps).toFixed(2)}× echo`);
-  console.log(`   ${line(attr, "AttrRqst → AttrRply")}   ${(attr.rps / baseline.rps).toFixed(2)}× echo`);
-  console.log(`   target ≥ 40000 SrvRqst/s with p99 < 1000 µs at window ${w}: ${srv.rps >= 40_000 && srv.p99us < 1000 ? "met" : "NOT met"}\n`);
-}
-echo.close();
-await svc.stop();
-await responder.stop();
+console.log(`SLP in-process benchmark — bun ${Bun.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(" ")}\n`);
 
 // ---- 2. amplification
 // Per request type: what a typical UA sends, and the smallest request that gets the largest

@@ -1,7 +1,7 @@
 // HTTP requests a PropertyWatch of N VMs costs at start and per change, for N = 10, 100, 1000
 // (or the sizes given), against the simulator. The baseline is polling each VM's power state
 // with one request per VM, which costs N requests per poll.
-// Run on demand:  bun bench/vsphere/watch-cost.ts [N ...]
+// Run on demand:  bun bench/vsphere/inprocess-watch-cost.ts [N ...]
 import type { VimClient } from "../../src/vsphere/client.ts";
 import { str } from "../../src/vsphere/convert.ts";
 import { listVms } from "../../src/vsphere/search.ts";
