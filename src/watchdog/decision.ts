@@ -16,9 +16,11 @@ export interface DecisionInputs {
   paused: boolean;
   st: PersistedState;
   now: number;
+  /** Whether a host's BMC is shown to be its own (bmc-identity.ts). */
+  fenceable?: (host: string) => boolean;
 }
 
-export function decideNext({ cfg, learned, health, lastRound, paused, st, now }: DecisionInputs): Decision {
+export function decideNext({ cfg, learned, health, lastRound, paused, st, now, fenceable }: DecisionInputs): Decision {
   const vmHost = learned ? health.get(learned.host) : undefined;
   const others = cfg.hosts.filter((h) => h !== learned?.host).map((h) => lastRound?.answered[h] ?? false);
   const isolation = lastRound?.isolationReachable ?? [];
@@ -35,6 +37,7 @@ export function decideNext({ cfg, learned, health, lastRound, paused, st, now }:
       safety: checkSafety(st.history, now, cfg),
       failoverInProgress: !!st.failover,
       retryPending: st.retryAt !== undefined && now < st.retryAt,
+      vmHostFenceable: learned && fenceable ? fenceable(learned.host) : undefined,
     },
     st.state,
   );

@@ -3,13 +3,14 @@
 // VM (failover.ts) — the failover record persisted before each step so a restart resumes it.
 import { randomUUID } from "node:crypto";
 import type { EsxiConfig, WatchdogConfig } from "../config/types.ts";
-import { FailoverError } from "../errors.ts";
+import { errorCode, FailoverError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Aftercare } from "./aftercare.ts";
+import type { BmcIdentities } from "./bmc-identity.ts";
 import type { Clock } from "./clock.ts";
 import type { WatchdogEvents } from "./events.ts";
 import { type FailoverRecord, planPlacement, runFailover, scanCopies, targetChosenEvent } from "./failover.ts";
-import { fenceHost, type OpenChassis } from "./fence.ts";
+import { type ChassisSession, fenceHost, type OpenChassis } from "./fence.ts";
 import type { HostHealthTracker } from "./host-health.ts";
 import type { HostClients } from "./hosts.ts";
 import { ipmiChassisOpener } from "./ipmi-chassis.ts";
@@ -32,6 +33,7 @@ export interface FailoverDriverDeps {
   state: StateKeeper;
   events: WatchdogEvents;
   health: HostHealthTracker;
+  identities: BmcIdentities;
 }
 
 export class FailoverDriver {
@@ -93,9 +95,14 @@ export class FailoverDriver {
       events.emit({ kind: "fence_started", severity: "warning", message: `fencing ${failedHost}: chassis power off via BMC ${bmc.address}:${bmc.port}`, fields: { host: failedHost, bmc: `${bmc.address}:${bmc.port}`, target: placed.chosen } });
       let fenced: Awaited<ReturnType<typeof fenceHost>>;
       try {
-        fenced = await fenceHost(bmc, { open: this.#d.openChassis ?? ipmiChassisOpener(log), timeoutMs: cfg.fence_timeout_s * 1000, logger: log, signal, now: () => clock.now(), sleep: clock.sleep });
+        const verify = (session: ChassisSession) => this.#d.identities.verifyFenceSession(failedHost, bmc, session);
+        fenced = await fenceHost(bmc, { open: this.#d.openChassis ?? ipmiChassisOpener(log), timeoutMs: cfg.fence_timeout_s * 1000, logger: log, verify, signal, now: () => clock.now(), sleep: clock.sleep });
       } catch (err) {
         if (signal.aborted) return;
+        if (errorCode(err) === "ESX_BMC_IDENTITY") {
+          this.#failed("fence_failed", `no fence, so no failover: ${(err as Error).message}`, { bmc_identity: this.#d.identities.get(failedHost) });
+          return;
+        }
         this.#failed("fence_failed", `no confirmed fence of ${failedHost}, so no failover: ${(err as Error).message}`);
         return;
       }

@@ -7,6 +7,7 @@ import type { EndpointConfig, EsxiConfig, WatchdogConfig } from "../config/types
 import type { Logger } from "../log/logger.ts";
 import { metrics as defaultMetrics, type MetricsRegistry } from "../log/metrics.ts";
 import { Aftercare } from "./aftercare.ts";
+import { BmcIdentities, mayBeFenceable } from "./bmc-identity.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { decideNext } from "./decision.ts";
 import { WatchdogEvents } from "./events.ts";
@@ -14,6 +15,7 @@ import { FailoverDriver } from "./failover-driver.ts";
 import type { OpenChassis } from "./fence.ts";
 import { HostHealthTracker } from "./host-health.ts";
 import { HostClients } from "./hosts.ts";
+import { ipmiChassisOpener } from "./ipmi-chassis.ts";
 import { journalPath } from "./journal.ts";
 import { Learner } from "./learner.ts";
 import { Notifier } from "./notify.ts";
@@ -71,6 +73,7 @@ class Watchdog implements WatchdogService {
   readonly #learner: Learner;
   readonly #aftercare: Aftercare;
   readonly #driver: FailoverDriver;
+  readonly #identities: BmcIdentities;
   #lastRound: RoundResult | undefined;
   #abort = new AbortController();
   #loop: Promise<void> | undefined;
@@ -124,6 +127,22 @@ class Watchdog implements WatchdogService {
       refreshMs: deps.refreshIntervalMs ?? Math.max(30_000, 15 * cfg.probe_interval_ms),
     });
     const state = this.#state;
+    this.#identities = new BmcIdentities({
+      watchdog: cfg.name,
+      hosts: cfg.hosts,
+      esxi: deps.esxi,
+      clients: this.#clients,
+      open: deps.openChassis ?? ipmiChassisOpener(this.#log),
+      stateDir: deps.stateDir,
+      log: this.#log,
+      now,
+      alertOnce,
+      clearAlert: (key) => events.clearAlert(key),
+      emit,
+      recheckMs: deps.refreshIntervalMs ?? Math.max(30_000, 15 * cfg.probe_interval_ms),
+      retryMs: Math.max(2000, 3 * cfg.probe_interval_ms),
+      timeoutMs: Math.min(5000, cfg.fence_timeout_s * 1000),
+    });
     this.#aftercare = new Aftercare({ clients: this.#clients, log: this.#log, vcenter: deps.vcenter, state: () => state.st, persist: () => state.persist(), emit, alertOnce, now, postRetryMs: Math.max(2000, 5 * cfg.probe_interval_ms) });
     this.#driver = new FailoverDriver({
       cfg,
@@ -137,6 +156,7 @@ class Watchdog implements WatchdogService {
       state,
       events,
       health: this.#health,
+      identities: this.#identities,
     });
   }
 
@@ -163,13 +183,14 @@ class Watchdog implements WatchdogService {
     this.#loop = undefined;
     await this.#learner.stop();
     await this.#aftercare.stop();
+    await this.#identities.stop();
     await this.#driver.planning;
     await this.#clients.closeAll(new Set(this.#cfg.hosts.filter((h) => this.#lastRound?.answered[h])));
     await this.#events.flush();
   }
 
   status(): WatchdogStatus {
-    return watchdogStatus({ cfg: this.#cfg, state: this.#state, pause: this.#pause.info, health: this.#health, learned: this.#learner.learned, rounds: this.#rounds });
+    return watchdogStatus({ cfg: this.#cfg, state: this.#state, pause: this.#pause.info, health: this.#health, learned: this.#learner.learned, rounds: this.#rounds, identities: this.#identities.snapshot() });
   }
 
   pause(ttlMs?: number, reason?: string): PauseInfo {
@@ -213,11 +234,12 @@ class Watchdog implements WatchdogService {
         () => epoch === driver.epoch && !driver.busy,
       );
     }
+    if (!driver.busy) this.#identities.refresh();
     const learned = this.#learner.learned;
     if (learned && !driver.busy && !this.#cfg.dry_run && this.#state.st.stale.length) this.#aftercare.cleanStale(learned, (h) => this.#health.isUp(h));
     this.#aftercare.postPending();
 
-    const d = decideNext({ cfg: this.#cfg, learned: this.#learner.learned, health: this.#health, lastRound: this.#lastRound, paused: this.#pause.info.paused, st: this.#state.st, now: this.#clock.now() });
+    const d = decideNext({ cfg: this.#cfg, learned: this.#learner.learned, health: this.#health, lastRound: this.#lastRound, paused: this.#pause.info.paused, st: this.#state.st, now: this.#clock.now(), fenceable: (h) => mayBeFenceable(this.#identities.get(h)) });
     this.#state.decided(d);
     if (d.action === "fence_and_failover") await driver.fenceAndFailover(signal);
     else if (d.action === "resume_failover") await driver.resumeFailover(signal);

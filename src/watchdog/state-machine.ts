@@ -22,7 +22,7 @@ export type WatchdogState = (typeof WATCHDOG_STATES)[number];
 /** Steps of a failover after the fence is confirmed, persisted so a restart resumes there. */
 export type FailoverPhase = "fenced" | "registered" | "powering_on";
 
-export type HeldReason = "paused" | "cooldown" | "rate_limit" | "dry_run" | "vm_powered_off";
+export type HeldReason = "paused" | "cooldown" | "rate_limit" | "dry_run" | "vm_powered_off" | "bmc_identity" | "claimed_elsewhere";
 
 export interface Observation {
   learned: boolean;
@@ -40,6 +40,8 @@ export interface Observation {
   failoverInProgress: boolean;
   /** After a failed fence or failover, the retry backoff has not run out yet. */
   retryPending: boolean;
+  /** The VM's host's BMC is shown to be that host's (bmc-identity.ts); default true. */
+  vmHostFenceable?: boolean;
 }
 
 export type Action = "none" | "fence_and_failover" | "resume_failover";
@@ -78,6 +80,9 @@ export function decide(o: Observation, current: WatchdogState): Decision {
   }
   if (o.retryPending && (current === "fence_failed" || current === "failover_failed")) {
     return { state: current, action: "none", reason: "waiting before the next attempt" };
+  }
+  if (o.vmHostFenceable === false) {
+    return { state: "held", action: "none", reason: "the VM's host is down, but its BMC is not shown to be its own (see bmcIdentity): it is never fenced", held: "bmc_identity" };
   }
   if (o.dryRun) return { state: "held", action: "none", reason: "dry run: would fence the host and fail the VM over", held: "dry_run" };
   return { state: "fencing", action: "fence_and_failover", reason: "the VM's host is down and the VM does not answer" };

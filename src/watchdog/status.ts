@@ -1,5 +1,6 @@
 // What `esxkit status` and the daemon's status endpoint show about one watchdog.
 import type { WatchdogConfig } from "../config/types.ts";
+import type { BmcIdentity } from "./bmc-identity.ts";
 import type { FailoverRecord } from "./failover.ts";
 import type { HostHealthTracker } from "./host-health.ts";
 import type { HealthCounter } from "./hysteresis.ts";
@@ -28,6 +29,8 @@ export interface WatchdogStatus {
   learnedAt?: string;
   /** Probe rounds completed since start. */
   rounds: number;
+  /** Per host: is its BMC shown to be its own? Only "verified" and "pinned" hosts are ever fenced. */
+  bmcIdentity: Record<string, BmcIdentity>;
 }
 
 export interface StatusSources {
@@ -37,9 +40,10 @@ export interface StatusSources {
   health: HostHealthTracker;
   learned: LearnedVm | undefined;
   rounds: number;
+  identities: Record<string, BmcIdentity>;
 }
 
-export function watchdogStatus({ cfg, state, pause, health, learned, rounds }: StatusSources): WatchdogStatus {
+export function watchdogStatus({ cfg, state, pause, health, learned, rounds, identities }: StatusSources): WatchdogStatus {
   const { st, decision } = state;
   return {
     name: cfg.name,
@@ -58,5 +62,6 @@ export function watchdogStatus({ cfg, state, pause, health, learned, rounds }: S
     staleCopies: st.stale.map((s) => s.host),
     learnedAt: learned?.learnedAt,
     rounds,
+    bmcIdentity: identities,
   };
 }
