@@ -24,7 +24,7 @@ export interface BmcIdentity {
   state: IdentityState;
   /** "address:port" of the BMC the verdict is about (a changed address is checked afresh). */
   bmc: string;
-  /** The BMC's GUID, read in RFC 4122 order (as it came off the wire). */
+  /** The BMC's GUID, read in SMBIOS order (the commonest), or as the order it matched in. */
   guid?: string;
   /** The byte order in which it matched. */
   order?: GuidOrder;
@@ -52,16 +52,16 @@ const where = (bmc: PhysicalBmcConfig) => `${bmc.address}:${bmc.port}`;
 export function judgeIdentity(bmc: PhysicalBmcConfig, read: BmcGuid | Error, hostUuid: string | undefined, now: number): BmcIdentity {
   const base = { bmc: where(bmc), checkedAt: new Date(now).toISOString(), ...(hostUuid ? { hostUuid } : {}), ...(bmc.guid ? { pinned: normalizeUuid(bmc.guid) } : {}) };
   if (read instanceof Error) return { ...base, state: "unidentified", reason: `the BMC's System GUID could not be read: ${read.message}` };
-  const guid = guidString(read.bytes);
+  const guid = guidString(read.bytes, "smbios");
   const seen = { ...base, guid, source: read.source };
   if (isBlankGuid(read.bytes)) return { ...seen, state: "unidentified", reason: `the BMC reports a blank System GUID (${guid})` };
   if (bmc.guid) {
     const order = matchGuid(read.bytes, bmc.guid);
-    return order ? { ...seen, state: "pinned", order } : { ...seen, state: "mismatch", reason: `the BMC reports System GUID ${guid}, not the pinned bmc.guid ${base.pinned}` };
+    return order ? { ...seen, guid: guidString(read.bytes, order), state: "pinned", order } : { ...seen, state: "mismatch", reason: `the BMC reports System GUID ${guid}, not the pinned bmc.guid ${base.pinned}` };
   }
   if (!hostUuid) return { ...seen, state: "unidentified", reason: "the host's hardware uuid is not known yet (it is read while the host answers)" };
   const order = matchGuid(read.bytes, hostUuid);
-  if (order) return { ...seen, state: "verified", order };
+  if (order) return { ...seen, guid: guidString(read.bytes, order), state: "verified", order };
   if (read.source === "rakp2") {
     return { ...seen, state: "unidentified", reason: `the BMC does not answer Get System GUID, and its session GUID ${guid} is not the host's hardware uuid ${hostUuid}: set bmc.guid = "${guid}" if this BMC is the host's` };
   }
