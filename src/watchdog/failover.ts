@@ -108,7 +108,7 @@ export async function planPlacement(cfg: WatchdogConfig, learned: LearnedVm, fai
     clients,
     healthy,
   );
-  const placed = chooseTarget({ candidates, failedHost, selfHost: cfg.self_host, datastoreUrl: learned.datastoreUrl, networks: learned.networks, order: cfg.hosts });
+  const placed = chooseTarget({ candidates, failedHost, selfHost: cfg.self_host, datastoreUrl: learned.datastoreUrl, networks: learned.networks });
   return { ...placed, facts };
 }
 

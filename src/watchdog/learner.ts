@@ -90,7 +90,7 @@ export class Learner {
     );
     if (!isCurrent()) return;
     const previous = this.learned;
-    const outcome = locateVm(views, cfg.vm, previous, cfg.hosts);
+    const outcome = locateVm(views, cfg.vm, previous, [...cfg.hosts].sort());
     const previousHostSeen = !!previous && views.some((v) => v.host === previous.host);
     if (outcome.kind === "split_brain") {
       this.#d.alertOnce("split_brain", { kind: "split_brain", severity: "error", message: `the VM is powered on on several hosts: ${outcome.hosts.join(", ")}`, fields: { hosts: outcome.hosts } });
