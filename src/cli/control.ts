@@ -51,6 +51,15 @@ function durationArg(text: string): number {
 type ServiceStatus = { kind: string; name: string } & Record<string, unknown>;
 const cell = (v: unknown) => (v === undefined || v === null ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
 
+/** What a watchdog's row cannot say: why it waits, split brain, BMCs it will never fence through. */
+function watchdogNotes(w: ServiceStatus): string[] {
+  const notes: string[] = [];
+  if (w.state !== "healthy" && typeof w.reason === "string") notes.push(`${String(w.state)}: ${w.reason}`);
+  const ids = (w.bmcIdentity ?? {}) as Record<string, { state?: string; reason?: string }>;
+  for (const [host, id] of Object.entries(ids)) if (id.state === "mismatch" || id.state === "unidentified") notes.push(`never fences ${host}: ${id.reason ?? id.state}`);
+  return notes;
+}
+
 export const status = defineCommand({
   meta: { name: "status", description: "show what the running daemon is doing" },
   args: { ...socketArgs, ...jsonArg },
@@ -63,7 +72,10 @@ export const status = defineCommand({
     const slps = s.services.filter((x) => x.kind === "slp");
     if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
     const wds = s.services.filter((x) => x.kind === "watchdog");
-    if (wds.length) printTable(["WATCHDOG", "VM", "STATE", "HOST", "PAUSED", "LAST TRANSITION"], wds.map((w) => [w.name, cell(w.vm), cell(w.state), cell(w.host), cell(w.paused), cell(w.lastTransition)]));
+    if (wds.length) {
+      printTable(["WATCHDOG", "VM", "STATE", "HOST", "PAUSED", "LAST TRANSITION"], wds.map((w) => [w.name, cell(w.vm), cell(w.state), cell(w.host), cell(w.paused), cell(w.lastTransition)]));
+      for (const w of wds) for (const line of watchdogNotes(w)) process.stdout.write(`${w.name}: ${line}\n`);
+    }
     for (const f of s.failed ?? []) process.stdout.write(`FAILED ${f.key}: ${f.error}\n`);
     if (!s.services.length) process.stdout.write("no services running\n");
   },

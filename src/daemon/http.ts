@@ -25,8 +25,11 @@ export function startMetricsServer(listen: string, daemon: Daemon): MetricsServe
       const path = new URL(req.url).pathname;
       if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
       if (path === "/healthz") {
-        const ok = daemon.config !== undefined;
-        return new Response(ok ? "ok\n" : "starting\n", { status: ok ? 200 : 503 });
+        if (daemon.config === undefined) return new Response("starting\n", { status: 503 });
+        // A protected VM running on two hosts is not healthy, whatever else is.
+        const split = daemon.services.status().filter((s) => s.kind === "watchdog" && s.state === "split_brain");
+        if (split.length) return new Response(split.map((s) => `split brain: watchdog ${s.name}: ${String(s.reason ?? "")}\n`).join(""), { status: 503 });
+        return new Response("ok\n", { status: 200 });
       }
       if (path === "/metrics") {
         const counts: Record<string, number> = { bmc: 0, slp: 0, watchdog: 0 };

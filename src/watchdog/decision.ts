@@ -18,9 +18,13 @@ export interface DecisionInputs {
   now: number;
   /** Whether a host's BMC is shown to be its own (bmc-identity.ts). */
   fenceable?: (host: string) => boolean;
+  /** Another instance holds the failover claim: why this one waits. */
+  claimedElsewhere?: string;
+  /** What the split-brain tracker sees, if anything. */
+  splitBrain?: string;
 }
 
-export function decideNext({ cfg, learned, health, lastRound, paused, st, now, fenceable }: DecisionInputs): Decision {
+export function decideNext({ cfg, learned, health, lastRound, paused, st, now, fenceable, claimedElsewhere, splitBrain }: DecisionInputs): Decision {
   const vmHost = learned ? health.get(learned.host) : undefined;
   const others = cfg.hosts.filter((h) => h !== learned?.host).map((h) => lastRound?.answered[h] ?? false);
   const isolation = lastRound?.isolationReachable ?? [];
@@ -38,6 +42,8 @@ export function decideNext({ cfg, learned, health, lastRound, paused, st, now, f
       failoverInProgress: !!st.failover,
       retryPending: st.retryAt !== undefined && now < st.retryAt,
       vmHostFenceable: learned && fenceable ? fenceable(learned.host) : undefined,
+      claimedElsewhere,
+      splitBrain,
     },
     st.state,
   );

@@ -8,6 +8,9 @@ import type { Logger } from "../log/logger.ts";
 import { metrics as defaultMetrics, type MetricsRegistry } from "../log/metrics.ts";
 import { Aftercare } from "./aftercare.ts";
 import { BmcIdentities, mayBeFenceable } from "./bmc-identity.ts";
+import { FailoverArbiter } from "./claim.ts";
+import { FenceAftermath } from "./fence-aftermath.ts";
+import { SplitBrainTracker } from "./split-brain.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { decideNext } from "./decision.ts";
 import { WatchdogEvents } from "./events.ts";
@@ -29,6 +32,9 @@ import { type WatchdogStatus, watchdogStatus } from "./status.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { RETRY_BACKOFF_MS } from "./failover-driver.ts";
 export type { WatchdogStatus } from "./status.ts";
+
+/** How long after a fence another host going silent raises the silent_after_fence alarm. */
+export const SILENT_AFTER_FENCE_MS = 5 * 60_000;
 
 export interface WatchdogDeps {
   esxi: Record<string, EsxiConfig>;
@@ -74,6 +80,9 @@ class Watchdog implements WatchdogService {
   readonly #aftercare: Aftercare;
   readonly #driver: FailoverDriver;
   readonly #identities: BmcIdentities;
+  readonly #arbiter: FailoverArbiter;
+  readonly #splitBrain: SplitBrainTracker;
+  readonly #aftermath: FenceAftermath;
   #lastRound: RoundResult | undefined;
   #abort = new AbortController();
   #loop: Promise<void> | undefined;
@@ -114,6 +123,8 @@ class Watchdog implements WatchdogService {
       vmHost: () => this.#learner.learned?.host,
       onDryRunHeld: () => this.#driver.planDryRun(),
     });
+    this.#splitBrain = new SplitBrainTracker({ watchdog: cfg.name, metrics, emit, now });
+    const splitBrain = this.#splitBrain;
     this.#pause = new PauseControl({ stateDir: deps.stateDir, name: cfg.name, now, emit });
     this.#learner = new Learner({
       cfg,
@@ -125,6 +136,11 @@ class Watchdog implements WatchdogService {
       alertOnce,
       clearAlert: (key) => events.clearAlert(key),
       refreshMs: deps.refreshIntervalMs ?? Math.max(30_000, 15 * cfg.probe_interval_ms),
+      splitBrain,
+      onSplitResolved: (_host, others) => {
+        for (const h of others) this.#aftercare.addStale(h);
+        this.#state.persist();
+      },
     });
     const state = this.#state;
     this.#identities = new BmcIdentities({
@@ -143,7 +159,9 @@ class Watchdog implements WatchdogService {
       retryMs: Math.max(2000, 3 * cfg.probe_interval_ms),
       timeoutMs: Math.min(5000, cfg.fence_timeout_s * 1000),
     });
-    this.#aftercare = new Aftercare({ clients: this.#clients, log: this.#log, vcenter: deps.vcenter, state: () => state.st, persist: () => state.persist(), emit, alertOnce, now, postRetryMs: Math.max(2000, 5 * cfg.probe_interval_ms) });
+    this.#aftermath = new FenceAftermath({ now, alertOnce, windowMs: SILENT_AFTER_FENCE_MS });
+    this.#arbiter = new FailoverArbiter({ cfg, clients: this.#clients, stateDir: deps.stateDir, log: this.#log, now });
+    this.#aftercare = new Aftercare({ clients: this.#clients, log: this.#log, vcenter: deps.vcenter, state: () => state.st, persist: () => state.persist(), emit, alertOnce, splitBrain, now, postRetryMs: Math.max(2000, 5 * cfg.probe_interval_ms) });
     this.#driver = new FailoverDriver({
       cfg,
       esxi: deps.esxi,
@@ -157,6 +175,8 @@ class Watchdog implements WatchdogService {
       events,
       health: this.#health,
       identities: this.#identities,
+      arbiter: this.#arbiter,
+      aftermath: this.#aftermath,
     });
   }
 
@@ -190,7 +210,7 @@ class Watchdog implements WatchdogService {
   }
 
   status(): WatchdogStatus {
-    return watchdogStatus({ cfg: this.#cfg, state: this.#state, pause: this.#pause.info, health: this.#health, learned: this.#learner.learned, rounds: this.#rounds, identities: this.#identities.snapshot() });
+    return watchdogStatus({ cfg: this.#cfg, state: this.#state, pause: this.#pause.info, health: this.#health, learned: this.#learner.learned, rounds: this.#rounds, identities: this.#identities.snapshot(), claim: { holder: this.#arbiter.holder, epoch: this.#arbiter.heldEpoch, remainingS: Math.round(this.#arbiter.remaining() / 1000), elsewhere: this.#driver.claimedElsewhere }, splitBrain: this.#splitBrain.active });
   }
 
   pause(ttlMs?: number, reason?: string): PauseInfo {
@@ -225,6 +245,7 @@ class Watchdog implements WatchdogService {
     this.#lastRound = round;
     this.#rounds++;
     this.#health.observe(round);
+    this.#aftermath.observe(this.#cfg.hosts.filter((h) => this.#health.get(h)?.health === "down"));
 
     const driver = this.#driver;
     if (!driver.busy && this.#learner.due) {
@@ -239,7 +260,8 @@ class Watchdog implements WatchdogService {
     if (learned && !driver.busy && !this.#cfg.dry_run && this.#state.st.stale.length) this.#aftercare.cleanStale(learned, (h) => this.#health.isUp(h));
     this.#aftercare.postPending();
 
-    const d = decideNext({ cfg: this.#cfg, learned: this.#learner.learned, health: this.#health, lastRound: this.#lastRound, paused: this.#pause.info.paused, st: this.#state.st, now: this.#clock.now(), fenceable: (h) => mayBeFenceable(this.#identities.get(h)) });
+    const d = decideNext({ cfg: this.#cfg, learned: this.#learner.learned, health: this.#health, lastRound: this.#lastRound, paused: this.#pause.info.paused, st: this.#state.st, now: this.#clock.now(), fenceable: (h) => mayBeFenceable(this.#identities.get(h)), claimedElsewhere: driver.claimedElsewhere, splitBrain: this.#splitBrain.active?.message });
+    if (d.action === "none") driver.settle();
     this.#state.decided(d);
     if (d.action === "fence_and_failover") await driver.fenceAndFailover(signal);
     else if (d.action === "resume_failover") await driver.resumeFailover(signal);

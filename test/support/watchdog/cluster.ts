@@ -194,6 +194,8 @@ export async function controlCommand(path: string, cmd: Record<string, unknown>,
     done = res;
     fail = rej;
   });
+  // A host that is down refuses the connection: nobody awaits `answer` then.
+  answer.catch(() => undefined);
   const timer = setTimeout(() => fail(new Error(`control ${JSON.stringify(cmd)}: no answer within ${timeoutMs} ms`)), timeoutMs);
   const sock = await Bun.connect({
     unix: path,
@@ -210,6 +212,9 @@ export async function controlCommand(path: string, cmd: Record<string, unknown>,
         fail(new Error(`control ${JSON.stringify(cmd)}: closed without an answer`));
       },
     },
+  }).catch((err: unknown) => {
+    clearTimeout(timer);
+    throw err;
   });
   sock.write(`${JSON.stringify(cmd)}\n`);
   try {
