@@ -78,3 +78,21 @@ describe("BMC identity", () => {
     expect(critical).toEqual(["esx04"]);
   });
 });
+
+describe("after a fence", () => {
+  test("another watched host going silent raises a critical alarm naming both hosts", async () => {
+    const c = await cluster([{ name: "esx01", runsVm: true }, { name: "esx02" }, { name: "esx03" }]);
+    const w = await runWatchdog(c, testConfig(["esx01", "esx02", "esx03"]));
+    left.running.push(w);
+    left.dirs.push(w.stateDir);
+    await waitFor(() => w.service.status().state === "healthy" && w.service.status().host === "esx01", "the VM learned on esx01", 30_000, () => w.tail());
+    c.host("esx01").crash();
+    await waitFor(() => w.service.status().state === "healthy" && w.service.status().host === "esx02", "the VM restarted on esx02", 45_000, () => w.tail());
+    expect(w.kinds()).not.toContain("silent_after_fence");
+    c.host("esx03").crash();
+    const alarm = await waitFor(() => w.journal().find((r) => r.kind === "silent_after_fence"), "the alarm", 30_000, () => w.tail());
+    expect(alarm.severity).toBe("critical");
+    expect(alarm).toMatchObject({ host: "esx03", fenced: "esx01" });
+    expect(String(alarm.message)).toContain("esx03 went silent");
+  });
+});
