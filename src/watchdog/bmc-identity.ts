@@ -5,6 +5,7 @@
 // src/ipmi/guid.ts). A mismatch, or a BMC that cannot be identified, means that host is never
 // fenced; a `bmc.guid` pin replaces the host's uuid in the comparison. The fence session
 // itself checks again (verifyFenceSession) before it sends power off.
+import { join } from "node:path";
 import type { EsxiConfig, PhysicalBmcConfig } from "../config/types.ts";
 import { BmcIdentityError } from "../errors.ts";
 import { type GuidOrder, guidString, isBlankGuid, matchGuid, normalizeUuid } from "../ipmi/guid.ts";
@@ -16,7 +17,6 @@ import type { BmcGuid, ChassisSession, OpenChassis } from "./fence.ts";
 import type { HostClients } from "./hosts.ts";
 import type { WatchdogEvent } from "./notify.ts";
 import { fileSafe, readJson, watchdogDir, writeJsonDurably } from "./store.ts";
-import { join } from "node:path";
 
 export type IdentityState = "unchecked" | "verified" | "pinned" | "mismatch" | "unidentified";
 
@@ -110,7 +110,13 @@ export class BmcIdentities {
 
   constructor(d: IdentityDeps) {
     this.#d = d;
-    const saved = readJson(this.#file()) as { hosts?: Record<string, BmcIdentity> } | undefined;
+    let saved: { hosts?: Record<string, BmcIdentity> } | undefined;
+    try {
+      saved = readJson(this.#file()) as typeof saved;
+    } catch (err) {
+      // Starting afresh is safe: every BMC is checked again before it may be fenced through.
+      d.log.warn("cannot read the persisted BMC identities; checking every BMC afresh", { error: err });
+    }
     for (const h of d.hosts) {
       const bmc = d.esxi[h]?.bmc;
       const s = saved?.hosts?.[h];

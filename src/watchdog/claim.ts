@@ -77,13 +77,26 @@ export interface ArbiterDeps {
   now: () => number;
 }
 
-/** This installation's holder name: the machine's name and a persisted random id. */
-export function holderId(stateDir: string): string {
+/**
+ * This installation's holder name: the machine's name and a random id persisted in state_dir.
+ * When state_dir cannot be read or written the id lives for this process only: after a restart
+ * its own claim then has to expire like anyone's (slower, never unsafe).
+ */
+export function holderId(stateDir: string, log?: Logger): string {
   const file = join(watchdogDir(stateDir), "instance.json");
-  let id = (readJson(file) as { id?: unknown } | undefined)?.id;
+  let id: unknown;
+  try {
+    id = (readJson(file) as { id?: unknown } | undefined)?.id;
+  } catch (err) {
+    log?.warn("cannot read the instance id; using one for this process only", { file, error: err });
+  }
   if (typeof id !== "string" || !/^[0-9a-f-]{8,}$/.test(id)) {
     id = randomUUID();
-    writeJsonDurably(file, { id });
+    try {
+      writeJsonDurably(file, { id });
+    } catch (err) {
+      log?.warn("cannot persist the instance id; using one for this process only", { file, error: err });
+    }
   }
   const host = hostname().replace(/[^A-Za-z0-9-]/g, "-").slice(0, 40) || "host";
   return `${host}_${(id as string).slice(0, 8)}`;
@@ -98,7 +111,7 @@ export class FailoverArbiter {
 
   constructor(d: ArbiterDeps) {
     this.#d = d;
-    this.holder = holderId(d.stateDir);
+    this.holder = holderId(d.stateDir, d.log);
   }
 
   get ttlMs(): number {

@@ -2,13 +2,13 @@
 // SearchDatastore_Task through a real host): one winner per epoch, release, expiry counted from
 // first sight, a restarted holder superseding its own claim, races, and no arbiter at all.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { errorCode } from "../../src/errors.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { defaultHost, hostDatastores } from "../../src/vsphere/host.ts";
-import { CLAIM_FOLDER, FailoverArbiter, parseClaims } from "../../src/watchdog/claim.ts";
+import { CLAIM_FOLDER, FailoverArbiter, holderId, parseClaims } from "../../src/watchdog/claim.ts";
 import { HostClients } from "../../src/watchdog/hosts.ts";
 import type { LearnedVm } from "../../src/watchdog/learn.ts";
 import { type Cluster, startCluster, VM_NAME } from "../support/watchdog/cluster.ts";
@@ -80,6 +80,17 @@ describe("the failover claim", () => {
       expect(new Set(outs.map((o) => o.epoch)).size).toBe(1);
       await racers[outs.findIndex((o) => o.won)]!.release();
     }
+  });
+
+  test("the holder id persists in state_dir, and an unwritable state_dir does not stop the watchdog", () => {
+    const dir = makeStateDir();
+    dirs.push(dir);
+    expect(holderId(dir)).toBe(holderId(dir));
+    const blocked = join(dir, "a-file");
+    writeFileSync(blocked, "not a directory");
+    const once = holderId(blocked);
+    expect(once).toMatch(/^[A-Za-z0-9-]+_[0-9a-f]{8}$/);
+    expect(holderId(blocked)).not.toBe(once); // per process only: a restart waits for its old claim
   });
 
   test("no host to reach the datastore through: no claim (so no fence)", async () => {
