@@ -163,7 +163,9 @@ export class BmcIdentities {
   /** Before power off, on the fence's own session: throws BmcIdentityError unless it is the host's BMC. */
   async verifyFenceSession(host: string, bmc: PhysicalBmcConfig, session: ChassisSession): Promise<void> {
     const known = this.#ids.get(host)?.hostUuid;
-    const read = await readGuid(session).catch((err: Error) => err);
+    // A lost reply is retried by the fence loop (on a new session) within fence_timeout_s: no
+    // power command is sent before a verdict. Only a definite verdict refuses the fence.
+    const read = session.systemGuid ? await session.systemGuid() : new Error("this BMC session cannot read a System GUID");
     const id = judgeIdentity(bmc, read, known, this.#d.now());
     this.#set(host, id);
     this.#save();
