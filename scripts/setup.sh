@@ -17,6 +17,7 @@ DEBIAN_PACKAGES=(
   socat                                        # Ironic's console pattern (socat + ipmitool sol)
   python3-sushy redfishtool python3-ironic     # real Redfish clients: Ironic's library, its driver, redfishtool
   systemd                                      # systemd-analyze verify/security on the shipped unit
+  python3-seccomp                              # the unit's SystemCallFilter= emulated in tests (libseccomp)
 )
 
 missing=()

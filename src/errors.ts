@@ -53,6 +53,15 @@ export class UsageError extends EsxkitError {
   }
 }
 
+/** `install-service` will not write the unit: the file exists, or the unit could not run the binary. Exit code 1. */
+export class InstallError extends EsxkitError {
+  override code = "ESX_INSTALL";
+  constructor(message: string) {
+    super(message);
+    this.name = "InstallError";
+  }
+}
+
 // ---------------------------------------------------------------- network (shared)
 
 /** A call that did not finish within its deadline. */
@@ -242,6 +251,21 @@ export class BmcBackendError extends EsxkitError {
   }
 }
 
+/** A file under state_dir could not be written (permissions, read-only mount, disk full). */
+export class StateWriteError extends EsxkitError {
+  override code = "ESX_STATE_WRITE";
+  constructor(
+    readonly path: string,
+    /** The errno code, e.g. "EACCES", "EROFS", "ENOSPC". */
+    readonly errno: string,
+    what: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot write ${what} ${path} (${errno})`, options);
+    this.name = "StateWriteError";
+  }
+}
+
 // ---------------------------------------------------------------- SLP
 
 /** A malformed or refused SLP message; `reason` is a stable short tag used for drop counters. */
@@ -313,6 +337,17 @@ export class FailoverError extends EsxkitError {
   ) {
     super(message, options);
     this.name = "FailoverError";
+  }
+}
+
+/** A socket could not be bound (the daemon retries it); `errno` is the OS's code (EADDRINUSE …). */
+export class BindError extends EsxkitError {
+  override code = "ESX_BIND";
+  readonly errno: string | undefined;
+  constructor(message: string, errno: string | undefined, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BindError";
+    this.errno = errno;
   }
 }
 

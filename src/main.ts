@@ -1,15 +1,10 @@
 #!/usr/bin/env bun
 // citty decides on colour when it is loaded, from NO_COLOR/TERM/CI only: help piped to a
 // file or a pager would carry escape codes. Decide here, before it loads.
-if (!process.stdout.isTTY && process.env.NO_COLOR === undefined) process.env.NO_COLOR = "1";
+// (Not process.stdout.isTTY: building the stdout stream is most of a command's start.)
+import { isTerminal } from "./log/terminal.ts";
 
-// `esxkit … | head` closes the pipe early: that is the reader's choice, not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (err: NodeJS.ErrnoException) => {
-    if (err.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw err;
-  });
-}
+if (!isTerminal(1) && process.env.NO_COLOR === undefined) process.env.NO_COLOR = "1";
 
 const { main } = await import("./cli/index.ts");
 const { runCli } = await import("./cli/run.ts");

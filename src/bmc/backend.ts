@@ -33,8 +33,12 @@ export type Firmware = "bios" | "efi";
  * a vSphere error. Every action is bounded by a deadline inside the backend.
  */
 export interface VmBackend {
-  /** Synchronous, from a cache: answering `power status` must cost nothing. */
-  powerState(): PowerReading;
+  /**
+   * Synchronous, from a cache: answering `power status` must cost nothing.
+   * `peek`: for status displays. Without it a stale reading counts as a refused read (logged,
+   * aggregated) and may make the backend ask the hypervisor directly.
+   */
+  powerState(opts?: { peek?: boolean }): PowerReading;
   powerOn(): Promise<void>;
   /** Hard power off. */
   powerOff(): Promise<void>;

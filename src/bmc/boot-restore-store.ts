@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { VmSelector } from "../config/types.ts";
+import { StateWriteError } from "../errors.ts";
 import type { BootableDevice } from "../vsphere/vim-types.ts";
 import type { BootSetting } from "./backend.ts";
 
@@ -38,10 +39,14 @@ export function fileBootRestoreStore(stateDir: string, bmcName: string): BootRes
       }
     },
     save(p) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
       const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, `${JSON.stringify(p)}\n`, { mode: 0o600 });
-      renameSync(tmp, file);
+      try {
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        writeFileSync(tmp, `${JSON.stringify(p)}\n`, { mode: 0o600 });
+        renameSync(tmp, file);
+      } catch (err) {
+        throw new StateWriteError(file, (err as NodeJS.ErrnoException).code ?? "error", "the one-shot boot restore note", { cause: err });
+      }
     },
     clear() {
       rmSync(file, { force: true });

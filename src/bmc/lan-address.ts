@@ -12,13 +12,14 @@ export interface LanAddress {
 
 const ZERO = 0;
 
-/** Default gateways by interface name, from /proc/net/route (Linux); empty elsewhere. */
+/** Default gateways by interface name, from the route table (Linux); empty elsewhere. */
 export function defaultGateways(routeTable?: string): Map<string, number> {
   const gateways = new Map<string, number>();
   let text = routeTable;
   if (text === undefined) {
     try {
-      text = readFileSync("/proc/net/route", "utf8");
+      // /proc/self/net, not /proc/net: the unit's ProcSubset=pid hides everything but process directories.
+      text = readFileSync("/proc/self/net/route", "utf8");
     } catch {
       return gateways;
     }

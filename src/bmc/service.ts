@@ -1,10 +1,11 @@
 // One virtual BMC: an IPMI session engine bound to address:port, answering with the
 // command table over a VmBackend. The daemon creates one per [[bmc]] entry.
 import type { BmcConfig } from "../config/types.ts";
-import { BmcBackendError, errorCode } from "../errors.ts";
+import { BindError, BmcBackendError, errorCode } from "../errors.ts";
 import { AuthType } from "../ipmi/codes/auth-types.ts";
 import { completionCodeName } from "../ipmi/codes/completion.ts";
 import { IpmiSessionEngine } from "../ipmi/server/engine.ts";
+import { DEFAULT_LOGIN_LIMITS } from "../ipmi/server/login-limits.ts";
 import type { EngineOptions, IpmiUser } from "../ipmi/server/types.ts";
 import { bindIpmiUdp, type IpmiUdpBinding } from "../ipmi/server/udp.ts";
 import type { Logger } from "../log/logger.ts";
@@ -18,12 +19,15 @@ import { lanAddressFor } from "./lan-address.ts";
 
 /** The LAN channel every esxkit BMC is; Auth Capabilities, Channel Info and Access agree on it. */
 export const BMC_CHANNEL = 1;
-const SESSION_GAUGE_INTERVAL_MS = 15_000;
+/** How often idle and half-open sessions are looked for (an abandoned login is reported then). */
+const SWEEP_INTERVAL_MS = 5000;
 
 const PRIVILEGE: Record<BmcConfig["privilege"], 2 | 3 | 4> = { user: 2, operator: 3, administrator: 4 };
 
 const requests = metrics.counter("esxkit_ipmi_requests_total", "IPMI requests answered by virtual BMCs, by command and result.");
-const sessionsGauge = metrics.gauge("esxkit_ipmi_sessions", "IPMI sessions open on each virtual BMC.");
+const sessionsGauge = metrics.gauge("esxkit_ipmi_sessions", "Authenticated IPMI sessions on each virtual BMC (what status calls sessions).");
+const pendingGauge = metrics.gauge("esxkit_ipmi_sessions_pending", "IPMI session setups under way (opened, not yet authenticated) on each virtual BMC.");
+const loginFailures = metrics.counter("esxkit_ipmi_login_failures_total", "Refused IPMI session setups on each virtual BMC, by reason (wrong_password, unknown_user, privilege, rate_limited, no_slot, abandoned, protocol).");
 
 export interface BmcServiceDeps {
   backend: VmBackend;
@@ -50,7 +54,10 @@ export interface BmcStatus {
   listening: boolean;
   powerState: "on" | "off" | "unknown" | "stale";
   lastCommand?: BmcLastCommand;
+  /** Authenticated sessions (the same number as esxkit_ipmi_sessions). */
   sessions: number;
+  /** Session setups under way, not yet authenticated (esxkit_ipmi_sessions_pending). */
+  pendingSessions: number;
 }
 
 export interface BmcService {
@@ -91,6 +98,10 @@ function engineSettings(cfg: BmcConfig): Partial<EngineOptions> {
     allowInsecureAuth: cfg.allow_insecure_auth,
     maxSessions: cfg.max_sessions,
     sessionTimeoutMs: cfg.session_timeout_s * 1000,
+    loginLimits: {
+      perSourcePerMinute: cfg.logins_per_minute_per_source ?? DEFAULT_LOGIN_LIMITS.perSourcePerMinute,
+      perUserPerMinute: cfg.logins_per_minute_per_user ?? DEFAULT_LOGIN_LIMITS.perUserPerMinute,
+    },
   };
 }
 
@@ -99,13 +110,29 @@ function identityKey(cfg: BmcConfig): string {
   return JSON.stringify([cfg.name, cfg.vm, cfg.vcenter, cfg.mac ?? null, cfg.address, cfg.port]);
 }
 
+/** A bind failure worded for `status`, the log and systemd's STATUS line. */
+function bindError(address: string, port: number, err: unknown): BindError {
+  const code = errorCode(err);
+  const where = `${address.includes(":") ? `[${address}]` : address}:${port}/udp`;
+  const text =
+    code === "EADDRNOTAVAIL"
+      ? `${where}: address ${address} not available on this host`
+      : code === "EADDRINUSE"
+        ? `${where} in use (EADDRINUSE): another process or another [[bmc]] holds it`
+        : code === "EACCES" && port < 1024
+          ? `${where}: permission denied; ports below 1024 (623 is IPMI's) need root or CAP_NET_BIND_SERVICE (\`setcap cap_net_bind_service=+ep esxkit\`, or AmbientCapabilities=CAP_NET_BIND_SERVICE in the unit)`
+          : `cannot bind ${where}: ${err instanceof Error ? err.message : String(err)}`;
+  return new BindError(text, code, { cause: err });
+}
+
 export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcService {
   let cfg = initial;
   const logger = deps.logger.child("bmc", { bmc: cfg.name });
   const identity = createIdentity({ name: cfg.name, vcenter: cfg.vcenter, vm: cfg.vm, mac: cfg.mac });
   let lastCommand: BmcLastCommand | undefined;
   let binding: IpmiUdpBinding | undefined;
-  let gaugeTimer: ReturnType<typeof setInterval> | undefined;
+  let stopCollecting: (() => void) | undefined;
+  let sweepTimer: ReturnType<typeof setInterval> | undefined;
 
   const onOutcome = (o: ActionOutcome) => {
     if (!o.key.startsWith("power:")) return;
@@ -122,7 +149,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
     privilegeLimit: PRIVILEGE[cfg.privilege],
     authTypeSupport: authTypeSupport(cfg),
     cipherSuites: [...cfg.cipher_suites],
-    sessionCount: () => engine.sessionCount(),
+    sessionCount: () => engine.activeSessionCount(),
     lanAddress: (peer) => lanAddressFor(cfg.address, peer),
     chassis: { lastPowerOnViaIpmi: false, powerControlFault: false, restartCause: 0, restartChannel: 0 },
     boot: { setInProgress: 0, validBitClearing: 0, bootInfoAck: 0 },
@@ -144,9 +171,19 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
     handler,
     logger,
     requiredPrivilege,
+    onLoginFailure: (f) => loginFailures.inc({ bmc: cfg.name, reason: f.reason }),
   });
 
-  const updateGauge = () => sessionsGauge.set({ bmc: cfg.name }, engine.sessionCount());
+  // One count, read where it is shown: status, Get Channel Info and /metrics all ask the engine.
+  const sessionCounts = () => {
+    const active = engine.activeSessionCount();
+    return { active, pending: engine.sessionCount() - active };
+  };
+  const updateGauges = () => {
+    const c = sessionCounts();
+    sessionsGauge.set({ bmc: cfg.name }, c.active);
+    pendingGauge.set({ bmc: cfg.name }, c.pending);
+  };
 
   return {
     name: cfg.name,
@@ -156,39 +193,36 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
       try {
         binding = await bindIpmiUdp(cfg.address, cfg.port, engine);
       } catch (err) {
-        const code = errorCode(err);
-        const hint =
-          code === "EACCES" && cfg.port < 1024
-            ? "ports below 1024 (623 is IPMI's) need root or CAP_NET_BIND_SERVICE: `setcap cap_net_bind_service=+ep esxkit`, or AmbientCapabilities=CAP_NET_BIND_SERVICE in the systemd unit"
-            : code === "EADDRNOTAVAIL"
-              ? "the address is not configured on any interface of this host"
-              : code === "EADDRINUSE"
-                ? "another process (or another [[bmc]]) already uses this address and port"
-                : undefined;
-        logger.error("BMC cannot bind its address", { address: cfg.address, port: cfg.port, err, hint });
-        throw err;
+        // The daemon logs it (once per distinct error) and retries.
+        throw bindError(cfg.address, cfg.port, err);
       }
       const a = binding.address();
       logger.info("BMC listening", { address: a.address, port: a.port, vm: deps.backend.describe(), guid: identity.guidText });
-      updateGauge();
-      gaugeTimer = setInterval(updateGauge, SESSION_GAUGE_INTERVAL_MS);
-      gaugeTimer.unref?.();
+      updateGauges();
+      stopCollecting = metrics.onCollect(updateGauges);
+      // The engine expires sessions lazily; without traffic, a wrong password would go unreported.
+      sweepTimer = setInterval(() => engine.sessionCount(), SWEEP_INTERVAL_MS);
+      sweepTimer.unref?.();
     },
 
     async stop() {
-      clearInterval(gaugeTimer);
-      gaugeTimer = undefined;
+      stopCollecting?.();
+      stopCollecting = undefined;
+      clearInterval(sweepTimer);
+      sweepTimer = undefined;
       const b = binding;
       binding = undefined;
       engine.closeAll();
       sessionsGauge.delete({ bmc: cfg.name });
+      pendingGauge.delete({ bmc: cfg.name });
       if (b) await b.close();
       if (deps.ownsBackend) await deps.backend.close();
       logger.info("BMC stopped");
     },
 
     status() {
-      const p = deps.backend.powerState();
+      const p = deps.backend.powerState({ peek: true });
+      const c = sessionCounts();
       const a = binding?.address();
       return {
         name: cfg.name,
@@ -198,7 +232,8 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
         listening: binding !== undefined,
         powerState: p.state === "unknown" || p.fresh ? p.state : "stale",
         lastCommand,
-        sessions: engine.sessionCount(),
+        sessions: c.active,
+        pendingSessions: c.pending,
       };
     },
 

@@ -10,6 +10,7 @@
 import type { VmSelector } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import type { MoRef, SoapValue } from "../vsphere/soap/types.ts";
+import type { PowerState } from "../vsphere/vim-types.ts";
 import type { BootSetting, Firmware, PowerReading, VmBackend } from "./backend.ts";
 import { type BootRestoreStore, memoryBootRestoreStore } from "./boot-restore-store.ts";
 import { VsphereBootControl } from "./vsphere-boot-control.ts";
@@ -51,6 +52,7 @@ export class VsphereBackend implements VmBackend, HubMember {
     this.#vm = new VsphereVmLink({
       hub: o.hub,
       member: this,
+      bmcName: o.bmcName,
       selector: o.selector,
       maxStalenessMs: o.maxStalenessMs,
       logger,
@@ -79,6 +81,10 @@ export class VsphereBackend implements VmBackend, HubMember {
     this.#vm.unresolved(err);
   }
 
+  powerRead(state: string, at: number): void {
+    this.#vm.confirmed(state as PowerState, at);
+  }
+
   update(kind: "enter" | "modify" | "leave", props: Readonly<Record<string, SoapValue>>, changed: readonly string[]): void {
     // Powered on by someone else (vSphere Client, HA): that boot used the one-shot device too.
     if (this.#vm.update(kind, props, changed)) this.#boot.armRestore("power-on seen");
@@ -86,8 +92,8 @@ export class VsphereBackend implements VmBackend, HubMember {
 
   // ------------------------------------------------------------------ state
 
-  powerState(): PowerReading {
-    return this.#vm.powerState();
+  powerState(opts?: { peek?: boolean }): PowerReading {
+    return this.#vm.powerState(opts);
   }
 
   firmware(): Firmware | undefined {

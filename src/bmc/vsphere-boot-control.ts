@@ -120,6 +120,7 @@ export class VsphereBootControl {
           const oneShot = !setting.persistent && setting.device !== "none" && setting.device !== "bios";
           if (oneShot) {
             this.#cancelRestoreTimer();
+            const previous = this.#pending;
             this.#pending = {
               vcenter: this.#o.vcenter,
               vm: this.#o.selector,
@@ -127,7 +128,14 @@ export class VsphereBootControl {
               restoreBootOrder: this.#pending?.restoreBootOrder ?? current.bootOptions.bootOrder ?? [],
               armed: false,
             };
-            this.#store.save(this.#pending);
+            try {
+              this.#store.save(this.#pending);
+            } catch (err) {
+              // Without the note a restart would leave the VM booting from the one-shot device for good.
+              this.#pending = previous;
+              this.#logger.error("one-shot boot device refused: the boot restore note cannot be written; boot order left unchanged", { path: (err as { path?: string }).path, error: err });
+              throw err;
+            }
           } else if (setting.device !== "bios") {
             this.#clearPending();
           }
@@ -144,7 +152,12 @@ export class VsphereBootControl {
   armRestore(reason: string): void {
     if (!this.#pending || this.#pending.armed || this.#closed) return;
     this.#pending.armed = true;
-    this.#store.save(this.#pending);
+    try {
+      this.#store.save(this.#pending);
+    } catch (err) {
+      // The restore still runs from memory; only a restart before it would lose it.
+      this.#logger.error("cannot update the boot restore note", { path: (err as { path?: string }).path, error: err });
+    }
     this.#logger.info("one-shot boot device used; previous boot order will be restored", { reason, device: this.#pending.setting.device });
     this.#scheduleRestore();
   }

@@ -2,14 +2,19 @@
 // their VMs (one inventory read for any number of pending selectors), and keeps one
 // WaitForUpdatesEx watch over all of them, so `power status` costs no vCenter request.
 import type { VmSelector } from "../config/types.ts";
-import { errorCode } from "../errors.ts";
+import { errorCode, SoapFaultError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { VimClient } from "../vsphere/client.ts";
 import { refKey } from "../vsphere/convert.ts";
+import { type ObjectProps, retrieveProperties } from "../vsphere/properties.ts";
 import { listVms, matchVm } from "../vsphere/search.ts";
 import type { MoRef, SoapValue } from "../vsphere/soap/types.ts";
 import { VM_BMC_PATHS } from "../vsphere/vm.ts";
 import { PropertyWatch } from "../vsphere/watch.ts";
+import { type ConnectionStatus, HubHealth } from "./hub-health.ts";
+
+/** Direct power reads (when a BMC's state is stale) start at most this often per vCenter. */
+export const POWER_READ_INTERVAL_MS = 1000;
 
 /** What the hub needs from a VM backend. */
 export interface HubMember {
@@ -22,6 +27,8 @@ export interface HubMember {
   unresolved(err: unknown): void;
   /** Watched properties changed (kind "leave": the VM left the inventory). */
   update(kind: "enter" | "modify" | "leave", props: Readonly<Record<string, SoapValue>>, changed: readonly string[]): void;
+  /** A direct read found the VM in `state`; the state was current at `at` (ms since epoch) or later. */
+  powerRead?(state: string, at: number): void;
 }
 
 export interface VsphereHubOptions {
@@ -63,12 +70,84 @@ export class VsphereHub {
   #retryTimer?: ReturnType<typeof setTimeout>;
   #retryDelay: number;
   #closed = false;
+  readonly #health: HubHealth;
+  /** VMs whose power state a BMC found stale: read directly, coalesced, rate-limited. */
+  readonly #readWanted = new Map<string, MoRef>();
+  #reading?: Promise<void>;
+  #readTimer?: ReturnType<typeof setTimeout>;
+  #lastReadAt = 0;
+  #joinedDuringPass = false;
 
   constructor(opts: VsphereHubOptions) {
     this.#opts = opts;
     this.vcenter = opts.vcenter;
     this.#logger = opts.logger.child("bmc", { vcenter: opts.vcenter });
     this.#retryDelay = opts.retryMs?.initial ?? 1000;
+    this.#health = new HubHealth(opts.vcenter, this.#logger);
+  }
+
+  /** The connection as `status` shows it: connected, last answer, last error. */
+  connection(): ConnectionStatus {
+    // A healthy watch answers at least every maxWaitSeconds; allow 5 s more for the round trip.
+    const within = this.#watch ? this.#watchMaxWait * 1000 + 5000 : 60_000;
+    return this.#health.snapshot(within);
+  }
+
+  /**
+   * A member's power state is stale (its read is refused with 0xC3). Logged (aggregated), and
+   * the VM's power state is read directly, so reads are answered again as soon as vCenter is.
+   */
+  staleRead(bmc: string, ref: MoRef): void {
+    if (this.#closed) return;
+    this.#health.staleRead(bmc, this.lastSyncAt());
+    this.#readWanted.set(refKey(ref), ref);
+    this.#scheduleRead();
+  }
+
+  #scheduleRead(): void {
+    if (this.#reading || this.#readTimer || this.#closed || this.#readWanted.size === 0) return;
+    // The timer also coalesces: every BMC asking in the same moment shares one read.
+    const wait = Math.max(0, this.#lastReadAt + POWER_READ_INTERVAL_MS - Date.now());
+    this.#readTimer = setTimeout(() => {
+      this.#readTimer = undefined;
+      this.#reading = this.#readPower().finally(() => {
+        this.#reading = undefined;
+        this.#scheduleRead();
+      });
+    }, wait);
+    this.#readTimer.unref?.();
+  }
+
+  /** One RetrievePropertiesEx of runtime.powerState for every wanted VM. */
+  async #readPower(): Promise<void> {
+    const refs = [...this.#readWanted.values()];
+    this.#readWanted.clear();
+    // The answer is at least as new as the request: confirm from when it was sent.
+    const sentAt = Date.now();
+    this.#lastReadAt = sentAt;
+    let found: ObjectProps[];
+    try {
+      const client = await this.#opts.getClient();
+      found = await retrieveProperties(client, { type: "VirtualMachine", refs, paths: ["runtime.powerState"] });
+    } catch (err) {
+      if (err instanceof SoapFaultError) {
+        // vCenter answered (a VM is gone, say): the watch reports that; nothing to confirm.
+        this.#health.ok();
+        this.#logger.debug("direct power read refused", { err });
+        return;
+      }
+      this.#health.error(err);
+      return;
+    }
+    this.#health.ok();
+    for (const o of found) {
+      const state = o.props["runtime.powerState"];
+      if (typeof state !== "string") continue;
+      for (const m of this.#byRef.get(refKey(o.ref)) ?? []) m.powerRead?.(state, sentAt);
+    }
+    this.#health.fresh();
+    // The endpoint answers: the watch need not sit out its backoff or an overdue wait.
+    this.#watch?.poke();
   }
 
   client(): Promise<VimClient> {
@@ -106,6 +185,7 @@ export class VsphereHub {
     if (this.#closed || !this.#members.has(m)) return;
     this.#release(m);
     this.#pending.add(m);
+    if (this.#resolving) this.#joinedDuringPass = true;
     queueMicrotask(() => void this.#resolvePending());
   }
 
@@ -142,6 +222,11 @@ export class VsphereHub {
       this.#resolving = undefined;
     });
     await this.#resolving;
+    // Members that joined while that pass ran were not tried yet: no failure backoff for them.
+    if (this.#joinedDuringPass) {
+      this.#joinedDuringPass = false;
+      return this.#resolvePending();
+    }
     if (this.#pending.size > 0 && !this.#retryTimer && !this.#closed) {
       this.#retryTimer = setTimeout(() => {
         this.#retryTimer = undefined;
@@ -159,7 +244,9 @@ export class VsphereHub {
     try {
       client = await this.#opts.getClient();
       vms = await listVms(client);
+      this.#health.ok();
     } catch (err) {
+      this.#health.error(err);
       this.#logger.warn("cannot list VMs; will retry", { err, pending: batch.length });
       for (const m of batch) m.unresolved(err);
       return;
@@ -217,6 +304,7 @@ export class VsphereHub {
     const readded = refs.some((r) => this.#removed.has(refKey(r)));
     if (this.#watch && this.#watchMaxWait <= maxWaitSeconds && !readded) {
       await this.#watch.add(refs).catch((err) => this.#logger.warn("watch add failed", { err }));
+      this.#logger.info("watching VMs", { vms: this.#byRef.size, added: refs.length, maxWaitSeconds: this.#watchMaxWait });
       return;
     }
     // No watch yet, a new member needs fresher news than the running watch delivers, or a VM
@@ -230,6 +318,14 @@ export class VsphereHub {
       maxWaitSeconds,
       logger: this.#logger,
     });
+    watch.onSync(() => {
+      if (this.#watch !== watch) return;
+      this.#health.ok();
+      this.#health.fresh();
+    });
+    watch.onError((err) => {
+      if (this.#watch === watch) this.#health.error(err);
+    });
     watch.onUpdate((updates) => {
       for (const u of updates) {
         for (const m of this.#byRef.get(refKey(u.ref)) ?? []) {
@@ -242,11 +338,12 @@ export class VsphereHub {
       async () => {
         this.#watch = watch;
         this.#watchMaxWait = maxWaitSeconds;
-        this.#logger.info("watching VMs", { vms: watch.size, maxWaitSeconds });
+        this.#logger.info("watching VMs", { vms: this.#byRef.size, added: refs.length, maxWaitSeconds });
         await old?.stop();
       },
       async (err: unknown) => {
         this.#watch = undefined;
+        this.#health.error(err);
         await old?.stop();
         this.#logger.warn("cannot start the VM watch; will retry", { err });
         // Their state stays unknown until a watch runs: resolve everyone again, then retry.
@@ -275,9 +372,11 @@ export class VsphereHub {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#readTimer);
     this.#clearIdle();
     await this.#resolving?.catch(() => undefined);
     await this.#watchStarting?.catch(() => undefined);
+    await this.#reading;
     await this.#watch?.stop();
     this.#watch = undefined;
   }

@@ -19,6 +19,8 @@ export interface VsphereVmLinkOptions {
   hub: VsphereHub;
   /** The hub member this link serves (asked to be resolved again when the VM is gone). */
   member: HubMember;
+  /** The BMC's name, for the hub's aggregated stale-read log. */
+  bmcName: string;
   selector: VmSelector;
   maxStalenessMs: number;
   logger: Logger;
@@ -45,6 +47,8 @@ export class VsphereVmLink {
   #vmName?: string;
   /** When one of our own tasks last confirmed the power state. */
   #confirmedAt = 0;
+  /** When #power was last set (by the watch, a task or a direct read). */
+  #powerSetAt = 0;
   #closed = false;
 
   constructor(o: VsphereVmLinkOptions) {
@@ -74,7 +78,10 @@ export class VsphereVmLink {
       return false;
     }
     const before = this.#power;
-    if (changed.includes("runtime.powerState") || kind === "enter") this.#power = str(props["runtime.powerState"]) as PowerState | undefined;
+    if (changed.includes("runtime.powerState") || kind === "enter") {
+      this.#power = str(props["runtime.powerState"]) as PowerState | undefined;
+      this.#powerSetAt = this.#o.now();
+    }
     if (changed.includes("config.firmware") || kind === "enter") this.#firmware = str(props["config.firmware"]) as VimFirmware | undefined;
     if (changed.includes("name") || kind === "enter") this.#vmName = str(props.name);
     return kind === "modify" && before !== undefined && before !== "poweredOn" && this.#power === "poweredOn";
@@ -87,16 +94,30 @@ export class VsphereVmLink {
 
   // ------------------------------------------------------------------ state
 
-  powerState(): PowerReading {
+  powerState(opts?: { peek?: boolean }): PowerReading {
     if (!this.#ref || this.#power === undefined) return { state: "unknown", fresh: false };
     const asOf = Math.max(this.#o.hub.lastSyncAt() ?? 0, this.#confirmedAt);
-    return { state: this.#power === "poweredOn" ? "on" : "off", fresh: this.#o.now() - asOf <= this.#o.maxStalenessMs };
+    const fresh = this.#o.now() - asOf <= this.#o.maxStalenessMs;
+    // Stale: this read is refused; ask vCenter directly, so the next one need not be.
+    if (!fresh && !opts?.peek) this.#o.hub.staleRead(this.#o.bmcName, this.#ref);
+    return { state: this.#power === "poweredOn" ? "on" : "off", fresh };
+  }
+
+  /** A direct read by the hub: `state` was current at `at` or later. */
+  confirmed(state: PowerState, at: number): void {
+    // News that arrived after the read was sent (the watch, our own task) is at least as new.
+    if (at > this.#powerSetAt) {
+      this.#power = state;
+      this.#powerSetAt = at;
+    }
+    this.#confirmedAt = Math.max(this.#confirmedAt, at);
   }
 
   /** One of our own tasks left the VM in `state`. */
   observed(state: PowerState): void {
     this.#power = state;
     this.#confirmedAt = this.#o.now();
+    this.#powerSetAt = this.#confirmedAt;
   }
 
   get firmware(): VimFirmware | undefined {

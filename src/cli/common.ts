@@ -3,9 +3,11 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, UsageError } from "../errors.ts";
-import { loadConfig } from "../config/load.ts";
+import type { LoadOptions } from "../config/load.ts";
+import { loadServiceConfig } from "../daemon/config-checks.ts";
 import type { Config } from "../config/types.ts";
 import { type Logger, type LogFormat, createLogger, isLevel } from "../log/logger.ts";
+import { stdout } from "./output.ts";
 
 export const configArg = {
   config: {
@@ -18,7 +20,7 @@ export const configArg = {
 
 export const logArgs = {
   "log-level": { type: "string", description: "debug | info | warn | error (default: from the config, else info)", valueHint: "LEVEL" },
-  "log-format": { type: "string", description: "json | pretty (default: pretty on a TTY, else json)", valueHint: "FORMAT" },
+  "log-format": { type: "string", description: "json | pretty | journal (default: journal under journald, pretty on a TTY, else json)", valueHint: "FORMAT" },
 } as const;
 
 export const jsonArg = { json: { type: "boolean", description: "machine-readable JSON output" } } as const;
@@ -38,27 +40,27 @@ export function findConfigPath(flag: string | undefined, env: NodeJS.ProcessEnv 
   throw new ConfigError(`no config file: pass -c FILE, set $ESXKIT_CONFIG, or create ${candidates.join(" or ")}`, "config", undefined, undefined);
 }
 
-export function loadConfigFromArgs(args: { config?: string }): Config {
-  return loadConfig(findConfigPath(args.config));
+export function loadConfigFromArgs(args: { config?: string }, opts: LoadOptions = {}): Config {
+  return loadServiceConfig(findConfigPath(args.config), opts);
 }
 
 export function loggerFromArgs(args: { "log-level"?: string; "log-format"?: string }, configLevel?: string): Logger {
   const level = args["log-level"] ?? configLevel ?? "info";
   if (!isLevel(level)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(level)}`);
   const format = args["log-format"];
-  if (format !== undefined && format !== "json" && format !== "pretty") {
-    throw new UsageError(`--log-format: expected json or pretty, got ${JSON.stringify(format)}`);
+  if (format !== undefined && format !== "json" && format !== "pretty" && format !== "journal") {
+    throw new UsageError(`--log-format: expected json, pretty or journal, got ${JSON.stringify(format)}`);
   }
   return createLogger({ level, format: format as LogFormat | undefined });
 }
 
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  stdout(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** A plain left-aligned text table. */
 export function printTable(headers: string[], rows: string[][]): void {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-  process.stdout.write(`${[line(headers), ...rows.map(line)].join("\n")}\n`);
+  stdout(`${[line(headers), ...rows.map(line)].join("\n")}\n`);
 }

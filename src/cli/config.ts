@@ -2,6 +2,7 @@ import { defineCommand } from "citty";
 import type { Config } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
+import { stdout } from "./output.ts";
 
 function describeVm(b: Config["bmc"][number]): string {
   return b.vm.by === "name" ? b.vm.value : `${b.vm.by}=${b.vm.value}`;
@@ -21,24 +22,35 @@ export function summarize(c: Config) {
 }
 
 const check = defineCommand({
-  meta: { name: "check", description: "parse and validate a config file; print what would run (exit 0 valid, 1 invalid)" },
-  args: { ...configArg, ...jsonArg },
+  meta: { name: "check", examples: ["esxkit config check -c /etc/esxkit/config.toml", "esxkit config check -c config.toml --json", "esxkit config check --no-secrets -c config.toml"], description: "parse and validate a config file; print what would run (exit 0 valid, 1 invalid)" },
+  args: {
+    ...configArg,
+    ...jsonArg,
+    secrets: {
+      type: "boolean",
+      default: true,
+      negativeDescription: "check everything but do not resolve env:/file:/credential: secrets (CI, a laptop without them)",
+      description: "resolve env:/file:/credential: secrets (the default)",
+    },
+  },
   run({ args }) {
     let config: Config;
     try {
-      config = loadConfigFromArgs(args);
+      config = loadConfigFromArgs(args, { checkStateDir: true, skipSecrets: args.secrets === false });
     } catch (err) {
-      // Automation reading --json gets the verdict on stdout too; people get stderr as usual.
+      // Automation reading --json gets the verdict on stdout too (every problem, not capped);
+      // people get stderr as usual.
       if (!(args.json && err instanceof ConfigError)) throw err;
       printJson({
         valid: false,
+        problem_count: err.all.length,
         problems: err.all.map((e) => ({ file: e.file, line: e.line ?? null, key: e.keyPath ?? null, message: e.detail })),
       });
       throw err;
     }
     const s = summarize(config);
-    if (args.json) return printJson({ valid: true, ...s });
-    const out: string[] = [`${s.file}: valid`];
+    if (args.json) return printJson({ valid: true, secrets_checked: args.secrets !== false, ...s });
+    const out: string[] = [`${s.file}: valid${args.secrets === false ? " (secrets not resolved: --no-secrets)" : ""}`];
     for (const v of s.vcenter) out.push(`  vcenter ${v.name}: ${v.url} (tls ${v.tls})`);
     for (const e of s.esxi) out.push(`  esxi ${e.name}: ${e.url} (tls ${e.tls})${e.bmc ? `, physical BMC ${e.bmc}` : ""}`);
     for (const b of s.bmc) out.push(`  bmc ${b.name}: VM ${b.vm} on vcenter ${b.vcenter}, IPMI on ${b.listen} (suites ${b.cipher_suites.join(",")}${b.ipmi15 ? ", IPMI 1.5" : ""})`);
@@ -46,11 +58,11 @@ const check = defineCommand({
     for (const w of s.watchdog) out.push(`  watchdog ${w.name}: VM ${w.vm} on ${w.hosts.join(", ")}${w.dry_run ? " (dry run)" : ""}`);
     out.push(`  ${s.bmc.length} BMC(s), ${s.slp.length} SLP entr${s.slp.length === 1 ? "y" : "ies"}, ${s.watchdog.length} watchdog(s)`);
     for (const w of s.warnings) out.push(`warning: ${w}`);
-    process.stdout.write(`${out.join("\n")}\n`);
+    stdout(`${out.join("\n")}\n`);
   },
 });
 
 export default defineCommand({
-  meta: { name: "config", description: "work with config files" },
+  meta: { name: "config", examples: ["esxkit config check -c config.toml"], description: "work with config files" },
   subCommands: { check },
 });

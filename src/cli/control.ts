@@ -9,6 +9,7 @@ import { parse as parseToml } from "smol-toml";
 import { loadConfig } from "../config/load.ts";
 import { DEFAULT_CONTROL_SOCKET } from "../config/schema.ts";
 import { parseDuration } from "../watchdog/pause.ts";
+import { stdout, stderr } from "./output.ts";
 
 const socketArgs = {
   ...configArg,
@@ -48,8 +49,22 @@ function durationArg(text: string): number {
   }
 }
 
-type ServiceStatus = { kind: string; name: string } & Record<string, unknown>;
+type ServiceStatus = { kind: string; name: string; up?: boolean; down?: { error: string; attempts: number; next_attempt_at: string } } & Record<string, unknown>;
+type StatusReply = {
+  ok?: boolean;
+  summary?: string;
+  version: string;
+  pid: number;
+  config: string;
+  started_at: string;
+  last_reload?: { at: string; ok: boolean };
+  services: ServiceStatus[];
+  connections?: Array<{ kind: string; name: string; connected: boolean; last_sync?: string; last_error?: string }>;
+};
 const cell = (v: unknown) => (v === undefined || v === null ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
+/** Authenticated sessions, and setups under way when there are any: "2", "2 +5 pending". */
+const sessionsCell = (b: ServiceStatus) => `${cell(b.sessions)}${typeof b.pendingSessions === "number" && b.pendingSessions > 0 ? ` +${b.pendingSessions} pending` : ""}`;
+const bmcRow = (b: ServiceStatus) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), sessionsCell(b), cell(b.lastCommand)];
 
 /** What a watchdog's row cannot say: why it waits, split brain, BMCs it will never fence through. */
 function watchdogNotes(w: ServiceStatus): string[] {
@@ -61,40 +76,45 @@ function watchdogNotes(w: ServiceStatus): string[] {
 }
 
 export const status = defineCommand({
-  meta: { name: "status", description: "show what the running daemon is doing" },
+  meta: { name: "status", examples: ["esxkit status", "esxkit status --json -c /etc/esxkit/config.toml"], description: "show what the running daemon is doing" },
   args: { ...socketArgs, ...jsonArg },
   async run({ args }) {
-    const s = (await controlRequest(socketPath(args), "GET", "/v1/status")) as { version: string; pid: number; config: string; started_at: string; last_reload?: { at: string; ok: boolean }; services: ServiceStatus[]; failed?: Array<{ key: string; error: string }> };
+    const s = (await controlRequest(socketPath(args), "GET", "/v1/status")) as StatusReply;
+    // Exit 1 while anything is down, so scripts and monitoring can rely on it (--json too).
+    if (s.ok === false) process.exitCode = 1;
     if (args.json) return printJson(s);
-    process.stdout.write(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
+    stdout(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
     const bmcs = s.services.filter((x) => x.kind === "bmc");
-    if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map((b) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), cell(b.sessions), cell(b.lastCommand)]));
+    if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map(bmcRow));
     const slps = s.services.filter((x) => x.kind === "slp");
     if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
     const wds = s.services.filter((x) => x.kind === "watchdog");
     if (wds.length) {
       printTable(["WATCHDOG", "VM", "STATE", "HOST", "PAUSED", "LAST TRANSITION"], wds.map((w) => [w.name, cell(w.vm), cell(w.state), cell(w.host), cell(w.paused), cell(w.lastTransition)]));
-      for (const w of wds) for (const line of watchdogNotes(w)) process.stdout.write(`${w.name}: ${line}\n`);
+      for (const w of wds) for (const line of watchdogNotes(w)) stdout(`${w.name}: ${line}\n`);
     }
-    for (const f of s.failed ?? []) process.stdout.write(`FAILED ${f.key}: ${f.error}\n`);
-    if (!s.services.length) process.stdout.write("no services running\n");
+    const conns = s.connections ?? [];
+    if (conns.length) printTable(["CONNECTION", "NAME", "CONNECTED", "LAST SYNC", "LAST ERROR"], conns.map((c) => [c.kind, c.name, c.connected ? "yes" : "no", cell(c.last_sync), cell(c.last_error)]));
+    for (const x of s.services) if (x.down) stdout(`DOWN ${x.kind} ${x.name}: ${x.down.error} (attempt ${x.down.attempts}, next at ${x.down.next_attempt_at})\n`);
+    if (!s.services.length) stdout("no services configured\n");
+    if (s.summary && s.ok === false) stdout(`\nunhealthy: ${s.summary}\n`);
   },
 });
 
 const bmcList = defineCommand({
-  meta: { name: "list", description: "list the running virtual BMCs" },
+  meta: { name: "list", examples: ["esxkit bmc list", "esxkit bmc list --json"], description: "list the running virtual BMCs" },
   args: { ...socketArgs, ...jsonArg },
   async run({ args }) {
     const list = (await controlRequest(socketPath(args), "GET", "/v1/bmc")) as ServiceStatus[];
     if (args.json) return printJson(list);
-    printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], list.map((b) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), cell(b.sessions), cell(b.lastCommand)]));
+    printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], list.map(bmcRow));
   },
 });
 
-export const bmc = defineCommand({ meta: { name: "bmc", description: "virtual BMCs of the running daemon" }, subCommands: { list: bmcList } });
+export const bmc = defineCommand({ meta: { name: "bmc", examples: ["esxkit bmc list"], description: "virtual BMCs of the running daemon" }, subCommands: { list: bmcList } });
 
 const pause = defineCommand({
-  meta: { name: "pause", description: "suspend watchdog actions (planned maintenance)" },
+  meta: { name: "pause", examples: ["esxkit watchdog pause vcsa --for 2h", "esxkit watchdog pause"], description: "suspend watchdog actions (planned maintenance)" },
   args: {
     name: { type: "positional", required: false, description: "watchdog name (default: all)" },
     for: { type: "string", description: "resume automatically after this long, e.g. 2h (default: until resumed)", valueHint: "DURATION" },
@@ -105,32 +125,32 @@ const pause = defineCommand({
     const forMs = args.for === undefined ? undefined : durationArg(args.for);
     const r = await controlRequest(socketPath(args), "POST", "/v1/watchdog/pause", { name: args.name, for_ms: forMs });
     if (args.json) return printJson(r);
-    process.stdout.write(`paused: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}${args.for ? ` for ${args.for}` : ""}\n`);
+    stdout(`paused: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}${args.for ? ` for ${args.for}` : ""}\n`);
   },
 });
 
 const resume = defineCommand({
-  meta: { name: "resume", description: "resume watchdog actions" },
+  meta: { name: "resume", examples: ["esxkit watchdog resume vcsa", "esxkit watchdog resume"], description: "resume watchdog actions" },
   args: { name: { type: "positional", required: false, description: "watchdog name (default: all)" }, ...socketArgs, ...jsonArg },
   async run({ args }) {
     const r = await controlRequest(socketPath(args), "POST", "/v1/watchdog/resume", { name: args.name });
     if (args.json) return printJson(r);
-    process.stdout.write(`resumed: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}\n`);
+    stdout(`resumed: ${(r as { watchdogs: string[] }).watchdogs.join(", ")}\n`);
   },
 });
 
-export const watchdog = defineCommand({ meta: { name: "watchdog", description: "control the running daemon's watchdogs" }, subCommands: { pause, resume } });
+export const watchdog = defineCommand({ meta: { name: "watchdog", examples: ["esxkit watchdog pause vcsa --for 2h"], description: "control the running daemon's watchdogs" }, subCommands: { pause, resume } });
 
 export const reload = defineCommand({
-  meta: { name: "reload", description: "ask the running daemon to re-read its config (like SIGHUP, but reports the result)" },
+  meta: { name: "reload", examples: ["esxkit reload", "systemctl reload esxkit"], description: "ask the running daemon to re-read its config (like SIGHUP, but reports the result)" },
   args: { ...socketArgs, ...jsonArg },
   async run({ args }) {
     const r = await controlRequest(socketPath(args), "POST", "/v1/reload");
     if (!(r as { ok: boolean }).ok) process.exitCode = 1;
     if (args.json) return printJson(r);
     const x = r as { ok: boolean; started: string[]; restarted: string[]; stopped: string[]; unchanged: string[]; failed: Array<{ key: string; error: string }> };
-    process.stdout.write(`reloaded: ${x.started.length} started, ${x.restarted.length} restarted, ${x.stopped.length} stopped, ${x.unchanged.length} unchanged, ${x.failed.length} failed\n`);
-    for (const f of x.failed) process.stderr.write(`error: ${f.key} did not start: ${f.error}\n`);
+    stdout(`reloaded: ${x.started.length} started, ${x.restarted.length} restarted, ${x.stopped.length} stopped, ${x.unchanged.length} unchanged, ${x.failed.length} failed\n`);
+    for (const f of x.failed) stderr(`error: ${f.key} did not start: ${f.error}\n`);
     if (!x.ok) process.exitCode = 1;
   },
 });

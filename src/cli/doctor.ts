@@ -15,6 +15,7 @@ import {
 } from "../doctor/index.ts";
 import type { Config, EndpointConfig } from "../config/types.ts";
 import { configArg, loadConfigFromArgs } from "./common.ts";
+import { stdout, stderr } from "./output.ts";
 
 export const doctorArgs = {
   ...configArg,
@@ -41,7 +42,7 @@ function intFlag(name: string, value: string | undefined, fallback: number, min:
 
 export default defineCommand({
   meta: {
-    name: "doctor",
+    name: "doctor", examples: ["esxkit doctor -c /etc/esxkit/config.toml", "esxkit doctor --url https://vcsa.lab/sdk --username administrator@vsphere.local --password env:VC_PW --markdown > report.md"],
     description:
       "check vCenter/ESXi for known traps (EVC/MDCLEAR, upgrade order, USB/SD boot, MSM discovery, watchdog readiness). " +
       "Exit 0 ok, 1 warnings, 2 critical; like every command it also exits 2 on a usage error and 1 when it cannot run " +
@@ -54,7 +55,7 @@ export default defineCommand({
     if (endpointFlags !== undefined && args.config) throw new UsageError("use either -c/--config or --url (with --username/--password), not both");
     const level = args["log-level"] ?? "warn";
     if (!isLevel(level)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(level)}`);
-    const logger = createLogger({ level, format: "pretty", write: (line) => process.stderr.write(`${line}\n`) });
+    const logger = createLogger({ level, format: "pretty", write: (line) => stderr(`${line}\n`) });
     const bmcTimeoutMs = intFlag("bmc-timeout-ms", args["bmc-timeout-ms"], DEFAULT_BMC_TIMEOUT_MS, 100, 60_000);
 
     let endpoints: EndpointConfig[];
@@ -73,7 +74,7 @@ export default defineCommand({
     if (args.json) text = renderJson(report);
     else if (args.markdown) text = renderMarkdown(report);
     else text = renderText(report, { color: shouldColor(process.stdout), width: process.stdout.columns, verbose: args.verbose });
-    process.stdout.write(text);
+    stdout(text);
     process.exitCode = report.exitCode;
   },
 });

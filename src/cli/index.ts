@@ -3,7 +3,7 @@ import { defineCommand } from "citty";
 import { VERSION } from "../version.ts";
 
 export const main = defineCommand({
-  meta: { name: "esxkit", version: VERSION, description: "virtual BMCs, SLP spoof entries and a watchdog for vSphere" },
+  meta: { name: "esxkit", examples: ["esxkit config check -c config.toml", "esxkit serve -c config.toml", "esxkit help vm power"], version: VERSION, description: "virtual BMCs, SLP spoof entries and a watchdog for vSphere" },
   subCommands: {
     serve: () => import("./serve.ts").then((m) => m.default),
     config: () => import("./config.ts").then((m) => m.default),

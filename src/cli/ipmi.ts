@@ -8,6 +8,7 @@ import { IpmiClient, type ChassisAction } from "../ipmi/client/client.ts";
 import { GUID_ORDERS, guidString } from "../ipmi/guid.ts";
 import { createLogger } from "../log/logger.ts";
 import { jsonArg, printJson } from "./common.ts";
+import { stdout, stderr } from "./output.ts";
 
 const ACTIONS: Record<string, ChassisAction> = { on: "on", off: "off", cycle: "cycle", reset: "reset", soft: "soft", diag: "diag" };
 const CONTROL_TEXT: Record<ChassisAction, string> = {
@@ -50,7 +51,7 @@ function hex(d: Uint8Array): string {
 }
 
 export default defineCommand({
-  meta: { name: "ipmi", description: "talk to a BMC over IPMI v2.0/RMCP+: power status|on|off|cycle|reset|soft|diag, mc info|guid, raw" },
+  meta: { name: "ipmi", examples: ["esxkit ipmi 10.0.0.21 -U admin -P env:BMC_PASSWORD power status", "esxkit ipmi 127.0.0.1:6230 -U admin -P file:/etc/esxkit/bmc.pw -C 3 power cycle", "esxkit ipmi esx01-ilo -U admin -P env:BMC_PASSWORD mc info", "esxkit ipmi esx01-ilo -U admin -P env:BMC_PASSWORD mc guid"], description: "talk to a BMC over IPMI v2.0/RMCP+: power status|on|off|cycle|reset|soft|diag, mc info|guid, raw" },
   args: {
     target: { type: "positional", description: "BMC address, HOST[:PORT] (default port 623)", required: true, valueHint: "HOST[:PORT]" },
     command: { type: "positional", description: "power | mc | raw", required: true, valueHint: "COMMAND" },
@@ -93,7 +94,7 @@ export default defineCommand({
         run = async (c) => {
           const s = await c.chassisStatus();
           if (args.json) printJson({ power: s.powerOn ? "on" : "off", ...s });
-          else process.stdout.write(`Chassis Power is ${s.powerOn ? "on" : "off"}\n`);
+          else stdout(`Chassis Power is ${s.powerOn ? "on" : "off"}\n`);
         };
       } else {
         const a = ACTIONS[action];
@@ -101,7 +102,7 @@ export default defineCommand({
         run = async (c) => {
           await c.chassisControl(a);
           if (args.json) printJson({ control: a, ok: true });
-          else process.stdout.write(`Chassis Power Control: ${CONTROL_TEXT[a]}\n`);
+          else stdout(`Chassis Power Control: ${CONTROL_TEXT[a]}\n`);
         };
       }
     } else if (command === "mc") {
@@ -112,13 +113,13 @@ export default defineCommand({
           const bytes = await c.getSystemGuid();
           const orders = Object.fromEntries(GUID_ORDERS.map((o) => [o, guidString(bytes, o)]));
           if (args.json) printJson({ bytes: hex(bytes), ...orders });
-          else process.stdout.write(GUID_ORDERS.map((o) => `System GUID (${o}): ${orders[o]}\n`).join(""));
+          else stdout(GUID_ORDERS.map((o) => `System GUID (${o}): ${orders[o]}\n`).join(""));
         };
       } else run = async (c) => {
         const d = await c.getDeviceId();
         if (args.json) printJson({ ...d, auxFirmware: d.auxFirmware ? hex(d.auxFirmware) : undefined });
         else {
-          process.stdout.write(
+          stdout(
             `Device ID: ${d.deviceId}\nDevice Revision: ${d.deviceRevision}\nFirmware Revision: ${d.firmwareMajor}.${String(d.firmwareMinor).padStart(2, "0")}\n` +
               `IPMI Version: ${d.ipmiVersion}\nManufacturer ID: ${d.manufacturerId}\nProduct ID: ${d.productId}\n`,
           );
@@ -132,16 +133,16 @@ export default defineCommand({
         const r = await c.rawCommand(netFn, cmd, new Uint8Array(data));
         if (args.json) printJson({ cc: r.cc, data: hex(r.data) });
         else if (r.cc !== 0) {
-          process.stderr.write(`completion code 0x${r.cc.toString(16).padStart(2, "0")}\n`);
+          stderr(`completion code 0x${r.cc.toString(16).padStart(2, "0")}\n`);
           process.exitCode = 1;
-        } else process.stdout.write(`${hex(r.data)}\n`);
+        } else stdout(`${hex(r.data)}\n`);
       };
     } else {
       throw new UsageError(`unknown IPMI command "${command}" (expected power, mc or raw)`);
     }
 
     const password = resolveSecret(args.password);
-    const logger = createLogger({ level: args.verbose ? "debug" : "warn", format: "pretty", write: (line) => process.stderr.write(`${line}\n`) });
+    const logger = createLogger({ level: args.verbose ? "debug" : "warn", format: "pretty", write: (line) => stderr(`${line}\n`) });
     const client = await IpmiClient.connect({
       host,
       port,

@@ -6,8 +6,12 @@
 //   1  the command failed (invalid config, unreachable peer, failed operation)
 //   2  usage error (unknown command or flag, missing or bad argument)
 // `esxkit doctor` refines 1 and 2: 1 = warnings found, 2 = critical findings.
-import { type ArgDef, type CommandDef, runCommand, showUsage } from "citty";
+import { type ArgDef, type CommandDef, runCommand } from "citty";
+import { problemLines } from "../config/report.ts";
+import { closest } from "../config/suggest.ts";
 import { ConfigError, EsxkitError, UsageError } from "../errors.ts";
+import { renderHelp } from "./help.ts";
+import { type Output, stderr, stdout } from "./output.ts";
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -48,7 +52,7 @@ async function flagSpec(cmd: AnyCommand): Promise<FlagSpec> {
  * Walks the command tree along argv, checking every flag against the command it belongs to.
  * Returns the chain of commands (root first) so help can be shown for the right one.
  */
-async function checkArgv(root: AnyCommand, argv: string[]): Promise<AnyCommand[]> {
+export async function checkArgv(root: AnyCommand, argv: string[]): Promise<AnyCommand[]> {
   const chain: AnyCommand[] = [root];
   let cmd = root;
   let spec = await flagSpec(cmd);
@@ -69,7 +73,14 @@ async function checkArgv(root: AnyCommand, argv: string[]): Promise<AnyCommand[]
     const subs = (await resolve(cmd.subCommands)) as Record<string, AnyCommand | (() => Promise<AnyCommand>)> | undefined;
     if (subs && Object.keys(subs).length > 0) {
       const next = subs[arg];
-      if (!next) throw new UsageError(`unknown command "${arg}" (expected one of: ${Object.keys(subs).join(", ")})`);
+      if (!next) {
+        const names = Object.keys(subs);
+        const guess = closest(arg, names);
+        const path = chain.map((c) => (c.meta as { name?: string } | undefined)?.name).join(" ");
+        throw new UsageError(
+          `unknown command "${arg}" for "${path}"${guess ? `: did you mean "${guess}"?` : ""} (commands: ${names.join(", ")}; see ${path} --help)`,
+        );
+      }
       cmd = (await resolve(next)) as AnyCommand;
       chain.push(cmd);
       spec = await flagSpec(cmd);
@@ -82,50 +93,61 @@ function printError(err: unknown): number {
   // `esxkit … | head` closed the pipe: the reader's choice, not a failure.
   if ((err as NodeJS.ErrnoException | null)?.code === "EPIPE") return EXIT_OK;
   if (err instanceof ConfigError) {
-    for (const e of err.all) process.stderr.write(`error: ${e.message}\n`);
-    if (err.others.length) process.stderr.write(`${err.all.length} problems\n`);
+    // One write: a file with thousands of problems is capped, and rendered in linear time.
+    const lines = problemLines(err);
+    const count = err.all.length > 1 ? lines.pop() : undefined;
+    stderr(`${lines.map((l) => `error: ${l}\n`).join("")}${count ? `${count}\n` : ""}`);
     return EXIT_FAILURE;
   }
   if (err instanceof UsageError) {
-    process.stderr.write(`error: ${err.message}\n`);
+    stderr(`error: ${err.message}\n`);
     return EXIT_USAGE;
   }
   if (err instanceof EsxkitError) {
-    process.stderr.write(`error: ${err.message} [${err.code}]\n`);
+    stderr(`error: ${err.message} [${err.code}]\n`);
     return EXIT_FAILURE;
   }
   if (err instanceof Error && err.name === "CLIError") {
-    process.stderr.write(`error: ${err.message}\n`);
+    stderr(`error: ${err.message}\n`);
     return EXIT_USAGE;
   }
   // Anything else (a system error, a bug) gets one readable line; the stack with ESXKIT_DEBUG=1.
   const detail = err instanceof Error ? (process.env.ESXKIT_DEBUG ? (err.stack ?? err.message) : err.message) : String(err);
-  process.stderr.write(`error: ${detail}${process.env.ESXKIT_DEBUG ? "" : " (ESXKIT_DEBUG=1 shows where)"}\n`);
+  stderr(`error: ${detail}${process.env.ESXKIT_DEBUG ? "" : " (ESXKIT_DEBUG=1 shows where)"}\n`);
   return EXIT_FAILURE;
+}
+
+/** `esxkit help [command …]` is `esxkit [command …] --help`. */
+export function helpAsFlag(argv: string[]): string[] {
+  return argv[0] === "help" ? [...argv.slice(1).filter((a) => !a.startsWith("-")), "--help"] : argv;
+}
+
+async function printHelp(chain: AnyCommand[], to: Output = stdout): Promise<void> {
+  to(await renderHelp(chain));
 }
 
 /** Runs the CLI and returns the exit code (the caller exits). */
 export async function runCli(root: AnyCommand, argv: string[]): Promise<number> {
+  argv = helpAsFlag(argv);
   let chain: AnyCommand[];
   try {
     chain = await checkArgv(root, argv);
   } catch (err) {
     return printError(err);
   }
-  const leaf = chain[chain.length - 1] as AnyCommand;
-  const parent = chain[chain.length - 2];
   if (argv.includes("--help") || argv.includes("-h")) {
-    await showUsage(leaf, parent);
+    await printHelp(chain);
     return EXIT_OK;
   }
   if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-    process.stdout.write(`${(await resolve(root.meta))?.version ?? "unknown"}\n`);
+    stdout(`${(await resolve(root.meta))?.version ?? "unknown"}\n`);
     return EXIT_OK;
   }
   try {
     await runCommand(root, { rawArgs: argv });
   } catch (err) {
-    if (err instanceof Error && err.name === "CLIError") await showUsage(leaf, parent);
+    // A missing command or argument: the help of the command in question, on stderr.
+    if (err instanceof Error && err.name === "CLIError") await printHelp(chain, stderr);
     return printError(err);
   }
   return typeof process.exitCode === "number" ? process.exitCode : EXIT_OK;

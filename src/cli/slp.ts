@@ -7,6 +7,7 @@ import { serializeAttribute } from "../slp/attributes.ts";
 import { errorCodeName } from "../slp/wire/index.ts";
 import { findAttributes, findServices, formatSavedAttributes, type UaOptions } from "../slp/ua.ts";
 import { jsonArg, printJson, printTable } from "./common.ts";
+import { stdout, stderr } from "./output.ts";
 
 const uaArgs = {
   unicast: { type: "string", description: "ask this address only (default: multicast to 239.255.255.253)", valueHint: "ADDR" },
@@ -37,7 +38,7 @@ function uaOptions(args: { unicast?: string; interface?: string; port?: string; 
 }
 
 const find = defineCommand({
-  meta: { name: "find", description: "find services (SrvRqst), by multicast or from one address" },
+  meta: { name: "find", examples: ["esxkit slp find", "esxkit slp find --unicast 10.0.0.11 service:wbem", "esxkit slp find --predicate '(Namespace=lsi/lsimr13)'"], description: "find services (SrvRqst), by multicast or from one address" },
   args: {
     type: { type: "positional", description: "service type (default service:wbem)", required: false, valueHint: "TYPE" },
     predicate: { type: "string", description: "LDAPv3 filter, e.g. (Namespace=lsi/lsimr13)", valueHint: "FILTER" },
@@ -47,17 +48,19 @@ const find = defineCommand({
     const type = (args.type as string | undefined) ?? "service:wbem";
     const { services, errors } = await findServices(type, uaOptions(args), args.predicate ?? "");
     if (args.json) return printJson({ services, errors: errors.map((e) => ({ ...e, error: errorCodeName(e.errorCode) })) });
-    if (services.length > 0) printTable(["URL", "LIFETIME", "FROM"], services.map((s) => [s.url, String(s.lifetime), s.responder]));
-    for (const e of errors) process.stderr.write(`${e.responder}: ${errorCodeName(e.errorCode)}\n`);
+    const sa = services.some((s) => s.scopes !== undefined);
+    if (services.length > 0 && sa) printTable(["URL", "SCOPES", "ATTRIBUTES", "FROM"], services.map((s) => [s.url, s.scopes ?? "-", s.attrList || "-", s.responder]));
+    else if (services.length > 0) printTable(["URL", "LIFETIME", "FROM"], services.map((s) => [s.url, String(s.lifetime), s.responder]));
+    for (const e of errors) stderr(`${e.responder}: ${errorCodeName(e.errorCode)}\n`);
     if (services.length === 0) {
-      process.stderr.write(`no ${type} services found\n`);
+      stderr(`no ${type} services found\n`);
       process.exitCode = 1;
     }
   },
 });
 
 const attrs = defineCommand({
-  meta: { name: "attrs", description: "read a service's attributes (AttrRqst) by URL or service type" },
+  meta: { name: "attrs", examples: ["esxkit slp attrs service:wbem:https://esx01.lab:5989 --unicast 10.0.0.11", "esxkit slp attrs service:wbem --unicast 10.0.0.11 --save esx01.attrs"], description: "read a service's attributes (AttrRqst) by URL or service type" },
   args: {
     target: { type: "positional", description: "service URL (service:wbem:https://host:5989) or type (service:wbem)", required: true, valueHint: "URL|TYPE" },
     tags: { type: "string", description: "comma-separated tags to ask for (wildcards allowed)", valueHint: "TAGS" },
@@ -76,20 +79,20 @@ const attrs = defineCommand({
       });
     } else {
       for (const r of results) {
-        process.stdout.write(`# from ${r.responder}${r.truncated ? " (truncated)" : ""}\n`);
-        for (const a of r.attributes) process.stdout.write(`${serializeAttribute(a)}\n`);
+        stdout(`# from ${r.responder}${r.truncated ? " (truncated)" : ""}\n`);
+        for (const a of r.attributes) stdout(`${serializeAttribute(a)}\n`);
       }
-      for (const e of errors) process.stderr.write(`${e.responder}: ${errorCodeName(e.errorCode)}\n`);
-      if (args.save && results.length > 0) process.stderr.write(`saved to ${args.save}\n`);
+      for (const e of errors) stderr(`${e.responder}: ${errorCodeName(e.errorCode)}\n`);
+      if (args.save && results.length > 0) stderr(`saved to ${args.save}\n`);
     }
     if (results.length === 0) {
-      if (!args.json) process.stderr.write(`no attributes for ${target}\n`);
+      if (!args.json) stderr(`no attributes for ${target}\n`);
       process.exitCode = 1;
     }
   },
 });
 
 export default defineCommand({
-  meta: { name: "slp", description: "SLP user agent: find services and read attributes as MSM would" },
+  meta: { name: "slp", examples: ["esxkit slp find --unicast 10.0.0.11"], description: "SLP user agent: find services and read attributes as MSM would" },
   subCommands: { find, attrs },
 });

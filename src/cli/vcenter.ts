@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "../log/logger.ts";
 import { VimClient } from "../vsphere/client.ts";
 import { fetchServerCertificate, type Thumbprints } from "../vsphere/thumbprint.ts";
 import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
+import { stdout, stderr } from "./output.ts";
 
 /** [vcenter.NAME] or [esxi.NAME] from the config; NotFoundError naming the choices otherwise. */
 export function endpointByName(config: Config, name: string): EndpointConfig {
@@ -19,7 +20,7 @@ export function endpointByName(config: Config, name: string): EndpointConfig {
 
 /** Warnings (e.g. insecure = true) to stderr, so stdout stays clean for output. */
 export function cliLogger(): Logger {
-  return createLogger({ level: "warn", format: "pretty", write: (line) => process.stderr.write(`${line}\n`) });
+  return createLogger({ level: "warn", format: "pretty", write: (line) => stderr(`${line}\n`) });
 }
 
 /** Add a hint a field engineer can act on to TLS failures. */
@@ -33,7 +34,7 @@ export function withTlsHint(err: unknown, e: EndpointConfig): unknown {
 }
 
 const check = defineCommand({
-  meta: { name: "check", description: "connect and log in to [vcenter.NAME] or [esxi.NAME]; print product, version, build, apiType, certificate thumbprint" },
+  meta: { name: "check", examples: ["esxkit vcenter check lab -c config.toml", "esxkit vcenter check esx01 --json"], description: "connect and log in to [vcenter.NAME] or [esxi.NAME]; print product, version, build, apiType, certificate thumbprint" },
   args: {
     name: { type: "positional", description: "endpoint name from the config", required: true, valueHint: "NAME" },
     ...configArg,
@@ -77,7 +78,7 @@ const check = defineCommand({
         `  tls:        ${result.tls}`,
         `  thumbprint: ${result.thumbprint_sha256 ?? "(plain http)"}`,
       ];
-      process.stdout.write(`${lines.join("\n")}\n`);
+      stdout(`${lines.join("\n")}\n`);
     } finally {
       await client.close();
     }
@@ -90,7 +91,7 @@ function toHttpsUrl(input: string): string {
 }
 
 const thumbprint = defineCommand({
-  meta: { name: "thumbprint", description: "print a server certificate's SHA-256 and SHA-1 thumbprints, ready to paste as thumbprint = \"…\"" },
+  meta: { name: "thumbprint", examples: ["esxkit vcenter thumbprint https://vcsa.example.local", "esxkit vcenter thumbprint esx01.lab:443 --json"], description: "print a server certificate's SHA-256 and SHA-1 thumbprints, ready to paste as thumbprint = \"…\"" },
   args: {
     url: { type: "positional", description: "https://host[:port][/sdk], or host[:port]", required: true, valueHint: "URL" },
     ...jsonArg,
@@ -112,11 +113,11 @@ const thumbprint = defineCommand({
       `thumbprint = "${cert.sha256}"   # SHA-256`,
       `# thumbprint = "${cert.sha1}"   # SHA-1, the same certificate`,
     ];
-    process.stdout.write(`${lines.join("\n")}\n`);
+    stdout(`${lines.join("\n")}\n`);
   },
 });
 
 export default defineCommand({
-  meta: { name: "vcenter", description: "check vCenter / ESXi endpoints" },
+  meta: { name: "vcenter", examples: ["esxkit vcenter thumbprint https://vcsa.example.local", "esxkit vcenter check lab"], description: "check vCenter / ESXi endpoints" },
   subCommands: { check, thumbprint },
 });

@@ -10,6 +10,7 @@ import { findVm, listVms } from "../vsphere/search.ts";
 import { getPowerState, isInvalidPowerState, powerOffVm, powerOnVm, resetVm, shutdownGuest } from "../vsphere/vm.ts";
 import { configArg, jsonArg, loadConfigFromArgs, printJson, printTable } from "./common.ts";
 import { cliLogger, endpointByName, withTlsHint } from "./vcenter.ts";
+import { stdout } from "./output.ts";
 
 const vcenterArg = {
   vcenter: { type: "string", description: "endpoint name ([vcenter.NAME] or [esxi.NAME]); default: the only [vcenter.*]", valueHint: "NAME" },
@@ -35,7 +36,7 @@ async function withClient<T>(endpoint: EndpointConfig, fn: (c: VimClient) => Pro
 }
 
 const list = defineCommand({
-  meta: { name: "list", description: "list VMs: name, power state, BIOS uuid, host (all [vcenter.*] unless --vcenter)" },
+  meta: { name: "list", examples: ["esxkit vm list", "esxkit vm list --vcenter lab --json"], description: "list VMs: name, power state, BIOS uuid, host (all [vcenter.*] unless --vcenter)" },
   args: { ...vcenterArg, ...configArg, ...jsonArg },
   async run({ args }) {
     const config = loadConfigFromArgs(args);
@@ -70,7 +71,7 @@ const ACTIONS = ["status", "on", "off", "reset", "soft"] as const;
 type Action = (typeof ACTIONS)[number];
 
 const power = defineCommand({
-  meta: { name: "power", description: "VM power: status | on | off (hard) | reset (hard) | soft (guest shutdown)" },
+  meta: { name: "power", examples: ["esxkit vm power web01 status", "esxkit vm power --by uuid 4213a2b1-8c1e-4f0a-9d5e-2b7c9e0f1a22 on"], description: "VM power: status | on | off (hard) | reset (hard) | soft (guest shutdown)" },
   args: {
     vm: { type: "positional", description: "VM name (or uuid with --by)", required: true, valueHint: "VM" },
     action: { type: "positional", description: "status | on | off | reset | soft", required: true, valueHint: "ACTION" },
@@ -101,12 +102,12 @@ const power = defineCommand({
       const state = await getPowerState(c, vm.ref);
       if (args.json) return printJson({ vm: vm.name, moref: vm.ref.value, action, power_state: state, ...(note ? { note } : {}) });
       const verb = action === "status" ? "is" : action === "soft" ? "guest shutdown requested; now" : `${action}: now`;
-      process.stdout.write(`${vm.name}: ${verb} ${state}${note ? ` (${note})` : ""}\n`);
+      stdout(`${vm.name}: ${verb} ${state}${note ? ` (${note})` : ""}\n`);
     });
   },
 });
 
 export default defineCommand({
-  meta: { name: "vm", description: "list VMs and control their power" },
+  meta: { name: "vm", examples: ["esxkit vm list", "esxkit vm power web01 status"], description: "list VMs and control their power" },
   subCommands: { list, power },
 });

@@ -118,6 +118,8 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
       allow_insecure_auth: b.allow_insecure_auth,
       max_sessions: b.max_sessions,
       session_timeout_s: b.session_timeout_s,
+      logins_per_minute_per_source: b.logins_per_minute_per_source,
+      logins_per_minute_per_user: b.logins_per_minute_per_user,
       max_staleness_s: b.max_staleness_s,
     };
   });

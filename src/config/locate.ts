@@ -44,16 +44,41 @@ export function formatPath(segments: Array<string | number>): string {
   return out;
 }
 
+/** formatPath([...base, ...keys]) for string keys, given formatPath(base). */
+function extendPath(base: string, keys: string[]): string {
+  let out = base;
+  for (const k of keys) out = out ? `${out}.${k}` : k;
+  return out;
+}
+
+const HEADER = /^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*$/;
+const KEY_VALUE = /^(\s*)((?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.\s-])+?)\s*=\s*(.*)$/;
+const BARE_KEY = /^[A-Za-z0-9_.\s-]+$/;
+
+/** `key = value` split at the first "=", fast for bare keys (the common case); undefined if not one. */
+function splitKeyValue(line: string): { indent: number; key: string; value: string } | undefined {
+  const eq = line.indexOf("=");
+  if (eq < 0) return undefined;
+  const before = line.slice(0, eq);
+  if (!before.includes('"') && !before.includes("'")) {
+    if (!BARE_KEY.test(before) || before.trim() === "") return undefined;
+    const value = line.slice(eq + 1).replace(/^\s+/, "");
+    return { indent: before.length - before.trimStart().length, key: before.trim(), value };
+  }
+  const kv = KEY_VALUE.exec(line);
+  return kv ? { indent: (kv[1] as string).length, key: kv[2] as string, value: kv[3] as string } : undefined;
+}
+
 /** Maps every key path written in `source` to where it was written. */
 export function locateKeys(source: string): Map<string, KeyPosition> {
   const positions = new Map<string, KeyPosition>();
   const arrayCounts = new Map<string, number>();
-  let table: Array<string | number> = [];
+  let table = ""; // formatPath of the current table
   const lines = source.split(/\r?\n/);
   lines.forEach((rawLine, idx) => {
     const lineNo = idx + 1;
     const line = stripComment(rawLine);
-    const header = /^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*$/.exec(line);
+    const header = line.trimStart().startsWith("[") ? HEADER.exec(line) : null;
     if (header) {
       const isArray = header[1] === "[[";
       const keyParts = splitKey(header[2] as string);
@@ -61,27 +86,26 @@ export function locateKeys(source: string): Map<string, KeyPosition> {
       if (isArray) {
         const n = arrayCounts.get(base) ?? 0;
         arrayCounts.set(base, n + 1);
-        table = [...keyParts, n];
-      } else table = keyParts;
+        table = `${base}[${n}]`;
+      } else table = base;
       const col = rawLine.indexOf(header[2] as string) + 1;
-      positions.set(formatPath(table), { line: lineNo, column: col });
+      positions.set(table, { line: lineNo, column: col });
       return;
     }
-    const kv = /^(\s*)((?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_.\s-])+?)\s*=\s*(.*)$/.exec(line);
+    const kv = splitKeyValue(line);
     if (!kv) return;
-    const keyParts = splitKey(kv[2] as string);
-    const path = [...table, ...keyParts];
-    const keyCol = (kv[1] as string).length + 1;
-    const valueCol = line.length - (kv[3] as string).length + 1;
-    positions.set(formatPath(path), { line: lineNo, column: keyCol, valueColumn: valueCol });
+    const path = extendPath(table, splitKey(kv.key));
+    const keyCol = kv.indent + 1;
+    const valueCol = line.length - kv.value.length + 1;
+    positions.set(path, { line: lineNo, column: keyCol, valueColumn: valueCol });
     // Inline table on the same line: `bmc = { address = "…", port = 623 }`.
-    const value = kv[3] as string;
+    const value = kv.value;
     if (value.trimStart().startsWith("{")) {
       const inner = /([A-Za-z0-9_-]+)\s*=\s*/g;
       let m: RegExpExecArray | null;
       const offset = valueCol - 1;
       while ((m = inner.exec(value))) {
-        positions.set(formatPath([...path, m[1] as string]), {
+        positions.set(extendPath(path, [m[1] as string]), {
           line: lineNo,
           column: offset + m.index + 1,
           valueColumn: offset + m.index + m[0].length + 1,
@@ -92,12 +116,34 @@ export function locateKeys(source: string): Map<string, KeyPosition> {
   return positions;
 }
 
-/** Finds the closest written position for a path: the key itself, else its nearest parent. */
-export function positionOf(positions: Map<string, KeyPosition>, segments: Array<string | number>): KeyPosition | undefined {
+/**
+ * For every path that has written keys below it, the first of them: a table written only
+ * through sub-tables (`[vcentre.x]` for `vcentre`) is reported at its first mention.
+ */
+export function firstMentions(positions: Map<string, KeyPosition>): Map<string, KeyPosition> {
+  const first = new Map<string, KeyPosition>();
+  for (const [key, pos] of positions) {
+    // Every proper prefix of `key` ends before a "." or a "[".
+    for (let i = 0; i < key.length; i++) {
+      if ((key[i] === "." || key[i] === "[") && i > 0) {
+        const prefix = key.slice(0, i);
+        if (!first.has(prefix)) first.set(prefix, pos);
+      }
+    }
+  }
+  return first;
+}
+
+/** Finds the closest written position for a path: the key itself, else its first mention, else its nearest parent. */
+export function positionOf(
+  positions: Map<string, KeyPosition>,
+  segments: Array<string | number>,
+  first: Map<string, KeyPosition> = new Map(),
+): KeyPosition | undefined {
   const full = formatPath(segments);
-  if (!positions.has(full) && full) {
-    // A table written only through sub-tables (`[vcentre.x]` for `vcentre`): its first mention.
-    for (const [key, pos] of positions) if (key.startsWith(`${full}.`) || key.startsWith(`${full}[`)) return pos;
+  if (full && !positions.has(full)) {
+    const pos = first.get(full);
+    if (pos) return pos;
   }
   for (let n = segments.length; n > 0; n--) {
     const p = positions.get(formatPath(segments.slice(0, n)));
@@ -106,17 +152,38 @@ export function positionOf(positions: Map<string, KeyPosition>, segments: Array<
   return undefined;
 }
 
-// A code block must never show an inline secret: error messages reach logs and terminals.
-// References (env:, file:, credential:) are not secrets and stay visible.
-const SECRET_VALUE = /(\b[\w-]*(?:password|secret|token)\s*=\s*)("(?:[^"\\]|\\.)*"?|'[^']*'?|[^\s,}#]+)/gi;
-
-function maskSecrets(line: string): string {
-  return line.replace(SECRET_VALUE, (all, key: string, value: string) => (/^["']?(env|file|credential):/.test(value) ? all : `${key}"***"`));
+/**
+ * The column of element `index` of a one-line array written at `column` (`allow = ["a", "b"]`),
+ * so the caret points at the bad element; `column` itself when the array is not on this line.
+ */
+export function elementColumn(line: string, column: number, index: number): number {
+  if (line[column - 1] !== "[") return column;
+  let depth = 0;
+  let n = 0;
+  let quote: string | undefined;
+  for (let i = column - 1; i < line.length; i++) {
+    const c = line[i] as string;
+    if (quote) {
+      if (c === "\\" && quote === '"') i++;
+      else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === "#") break;
+    if (depth === 1 && n === index && !/[\s,\]]/.test(c)) return i + 1;
+    if (c === '"' || c === "'") quote = c;
+    else if (c === "[" || c === "{") depth++;
+    else if (c === "]" || c === "}") {
+      if (--depth === 0) break;
+    } else if (c === "," && depth === 1) n++;
+  }
+  return column;
 }
 
-/** A smol-toml-like code block: the line before, the line, the line after, and a caret. */
-export function codeblock(source: string, line: number, column: number): string {
-  const lines = source.split(/\r?\n/).map(maskSecrets);
+/**
+ * A smol-toml-like code block: the line before, the line, the line after, and a caret.
+ * `lines` must already be masked (maskSecretLines): a code block must never show a secret.
+ */
+export function codeblock(lines: readonly string[], line: number, column: number): string {
   const width = String(Math.min(lines.length, line + 1)).length;
   const out: string[] = [];
   for (let n = Math.max(1, line - 1); n <= Math.min(lines.length, line + 1); n++) {

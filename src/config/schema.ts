@@ -31,6 +31,10 @@ const thumbprint = v.pipe(
 );
 const hostPort = v.pipe(str("host:port"), v.regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:]+):\d{1,5}$/, expect('"host:port" (IPv6 in brackets)')));
 
+// SLP's allowlist is IPv4 only (src/slp/net.ts): an address, or a network with a prefix of 0..32.
+const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\/(3[0-2]|[12]?\d))?$/;
+const ipv4OrCidr = v.pipe(v.string(expect("an IPv4 address or CIDR")), v.regex(IPV4_CIDR, expect('an IPv4 address or CIDR like "192.0.2.0/24"')));
+
 const endpointEntries = {
   url: httpsUrl,
   username: str("a user name"),
@@ -83,6 +87,8 @@ export const bmcSchema = v.strictObject({
   allow_insecure_auth: v.optional(bool, false),
   max_sessions: v.optional(intRange(1, 64), 16),
   session_timeout_s: v.optional(intRange(5, 3600), 60),
+  logins_per_minute_per_source: v.optional(intRange(1, 100_000), 120),
+  logins_per_minute_per_user: v.optional(intRange(1, 100_000), 240),
   max_staleness_s: v.optional(intRange(1, 3600), 30),
 });
 
@@ -99,7 +105,7 @@ export const slpSchema = v.strictObject({
   scopes: v.optional(strList("an array of scope names"), ["DEFAULT"]),
   port: v.optional(intRange(1, 65535), 427),
   tcp: v.optional(bool, false),
-  allow: v.optional(strList("an array of addresses or CIDRs"), []),
+  allow: v.optional(v.array(ipv4OrCidr, expect("an array of IPv4 addresses or CIDRs")), []),
   rate_per_source: v.optional(intRange(1, 100_000), 10),
   rate_burst: v.optional(intRange(1, 100_000), 20),
   reply_bytes_per_s: v.optional(intRange(1400, 1 << 30), 262_144),

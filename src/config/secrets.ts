@@ -34,14 +34,32 @@ export interface SecretContext {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Checks a reference's form (env:NAME, file:PATH, credential:NAME) without reading anything. */
+export function checkSecretRef(ref: string): void {
+  switch (secretKind(ref)) {
+    case "env":
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(ref.slice(4))) throw new SecretError(`${ref}: expected env:NAME with a variable name after "env:"`);
+      break;
+    case "file":
+      if (ref.slice(5) === "") throw new SecretError(`${ref}: expected file:PATH with a path after "file:"`);
+      break;
+    case "credential": {
+      const name = ref.slice(11);
+      if (name.includes("/") || name === "" || name === "." || name === "..") throw new SecretError(`${ref}: not a valid credential name`);
+      break;
+    }
+    default:
+  }
+}
+
 /** Resolves a secret reference to its value. Throws SecretError naming the reference. */
 export function resolveSecret(ref: string, ctx: SecretContext = {}): string {
+  checkSecretRef(ref);
   const env = ctx.env ?? process.env;
   let value: string;
   switch (secretKind(ref)) {
     case "env": {
       const name = ref.slice(4);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new SecretError(`${ref}: expected env:NAME with a variable name after "env:"`);
       const v = env[name];
       if (v === undefined || v === "") throw new SecretError(`${ref}: environment variable ${name} is not set`);
       value = v;
@@ -49,7 +67,6 @@ export function resolveSecret(ref: string, ctx: SecretContext = {}): string {
     }
     case "file": {
       const p = ref.slice(5);
-      if (p === "") throw new SecretError(`${ref}: expected file:PATH with a path after "file:"`);
       value = firstLine(isAbsolute(p) || !ctx.baseDir ? p : resolve(ctx.baseDir, p), ref);
       break;
     }
@@ -57,7 +74,6 @@ export function resolveSecret(ref: string, ctx: SecretContext = {}): string {
       const name = ref.slice(11);
       const dir = env.CREDENTIALS_DIRECTORY;
       if (!dir) throw new SecretError(`${ref}: $CREDENTIALS_DIRECTORY is not set (systemd LoadCredential=${name}:… provides it)`);
-      if (name.includes("/") || name === "" || name === "." || name === "..") throw new SecretError(`${ref}: not a valid credential name`);
       value = firstLine(resolve(dir, name), ref);
       break;
     }

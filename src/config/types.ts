@@ -79,6 +79,10 @@ export interface BmcConfig {
   allow_insecure_auth: boolean;
   max_sessions: number;
   session_timeout_s: number;
+  /** Session setups (RAKP 2 codes handed out) a minute from one source address; bursts of a third of it. */
+  logins_per_minute_per_source?: number;
+  /** The same for one user name, all sources together. */
+  logins_per_minute_per_user?: number;
   /** How long `power status` may answer from the cache while vCenter is unreachable. */
   max_staleness_s: number;
 }

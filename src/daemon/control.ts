@@ -8,6 +8,7 @@ import type { Logger } from "../log/logger.ts";
 import { VERSION } from "../version.ts";
 import { clearPause } from "../watchdog/pause.ts";
 import type { Daemon } from "./daemon.ts";
+import { healthOf } from "./health.ts";
 
 const MAX_PAUSE_MS = 7 * 24 * 3600 * 1000;
 
@@ -30,14 +31,19 @@ export interface ControlServer {
 }
 
 export function statusOf(daemon: Daemon, startedAt: string) {
+  const health = healthOf(daemon);
   return {
+    ok: health.ok,
+    summary: health.summary,
     version: VERSION,
     pid: process.pid,
     config: daemon.config?.file,
     started_at: startedAt,
     last_reload: daemon.lastReload,
     services: daemon.services.status(),
+    /** Services that are down now (each is being retried). */
     failed: daemon.failed,
+    connections: health.connections,
   };
 }
 

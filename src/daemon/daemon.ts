@@ -1,11 +1,13 @@
 // `esxkit serve`: one process, one event loop, every configured service.
 // SIGHUP re-reads the config and reconciles; a broken new config is logged and the old one
 // stays in force. SIGTERM/SIGINT stop everything within a bound.
-import { loadConfig } from "../config/load.ts";
+import { loadServiceConfig } from "./config-checks.ts";
+import type { ConnectionStatus } from "../bmc/hub-health.ts";
 import type { Config } from "../config/types.ts";
+import { problemLines } from "../config/report.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
-import { type PlannedService, type ReconcileResult, ServiceSet } from "./reconcile.ts";
+import { type DownService, type PlannedService, type ReconcileResult, ServiceSet } from "./reconcile.ts";
 
 export const SHUTDOWN_BOUND_MS = 5000;
 
@@ -20,6 +22,10 @@ export interface DaemonHooks {
   onReloadRejected?(): void;
   /** Extra things to close on shutdown (shared vCenter sessions, control socket, metrics). */
   onStop?(): Promise<void>;
+  /** A service came up or went down between reloads (a start retry succeeded, or a new error). */
+  onServicesChanged?(): void;
+  /** The vCenter connections the services share (for status, /healthz and metrics). */
+  connections?(): ConnectionStatus[];
 }
 
 export class Daemon {
@@ -27,15 +33,22 @@ export class Daemon {
   private current: Config | undefined;
   private reloading: Promise<ReconcileResult | undefined> | undefined;
   lastReload: { at: string; ok: boolean; error?: string } | undefined;
-  /** Services the last (re)load could not start: not running, retried on the next reload. */
-  failed: ReconcileResult["failed"] = [];
 
   constructor(
     private readonly configPath: string,
     private readonly logger: Logger,
     private readonly hooks: DaemonHooks,
   ) {
-    this.services = new ServiceSet(logger.child("daemon"));
+    this.services = new ServiceSet(logger.child("daemon"), { onChange: () => hooks.onServicesChanged?.() });
+  }
+
+  /** Services that are not running now (each is being retried). */
+  get failed(): DownService[] {
+    return this.services.down();
+  }
+
+  connections(): ConnectionStatus[] {
+    return this.hooks.connections?.() ?? [];
   }
 
   get config(): Config | undefined {
@@ -44,7 +57,7 @@ export class Daemon {
 
   /** Loads the config and starts every service. Throws ConfigError if the first config is invalid. */
   async start(config?: Config): Promise<ReconcileResult> {
-    const c = config ?? loadConfig(this.configPath);
+    const c = config ?? loadServiceConfig(this.configPath);
     for (const w of c.warnings) this.logger.warn(w);
     return this.applyConfig(c);
   }
@@ -52,7 +65,6 @@ export class Daemon {
   private async applyConfig(config: Config): Promise<ReconcileResult> {
     const result = await this.services.apply(this.hooks.plan(config, this.logger));
     this.current = config;
-    this.failed = result.failed;
     this.logger.info("configuration applied", {
       file: config.file,
       started: result.started.length,
@@ -72,9 +84,10 @@ export class Daemon {
       this.hooks.onReloading?.();
       let next: Config;
       try {
-        next = loadConfig(this.configPath);
+        next = loadServiceConfig(this.configPath);
       } catch (err) {
-        const problems = err instanceof ConfigError ? err.all.map((e) => e.message) : [String(err)];
+        // Capped: a file with thousands of problems must not become a megabyte log line.
+        const problems = err instanceof ConfigError ? problemLines(err) : [String(err)];
         this.logger.error("reload rejected: the new config is invalid; keeping the running one", { problems });
         this.lastReload = { at: new Date().toISOString(), ok: false, error: problems.join("\n") };
         this.hooks.onReloadRejected?.();

@@ -1,6 +1,7 @@
 // The opt-in health and metrics listener: GET /healthz and GET /metrics (Prometheus text).
 import { metrics } from "../log/metrics.ts";
 import type { Daemon } from "./daemon.ts";
+import { healthOf } from "./health.ts";
 
 export interface MetricsServer {
   url: string;
@@ -18,6 +19,8 @@ export function startMetricsServer(listen: string, daemon: Daemon): MetricsServe
   const up = metrics.gauge("esxkit_up", "1 while esxkit serve runs");
   up.set(undefined, 1);
   const services = metrics.gauge("esxkit_services", "running services by kind");
+  const serviceUp = metrics.gauge("esxkit_service_up", "1 while the service runs, 0 while it is down (its start is being retried)");
+  const vcenterUp = metrics.gauge("esxkit_vcenter_up", "1 while the vCenter answers (its property watch or a direct read within the expected interval), else 0");
   const server = Bun.serve({
     hostname,
     port,
@@ -26,15 +29,19 @@ export function startMetricsServer(listen: string, daemon: Daemon): MetricsServe
       if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
       if (path === "/healthz") {
         if (daemon.config === undefined) return new Response("starting\n", { status: 503 });
-        // A protected VM running on two hosts is not healthy, whatever else is.
-        const split = daemon.services.status().filter((s) => s.kind === "watchdog" && s.state === "split_brain");
-        if (split.length) return new Response(split.map((s) => `split brain: watchdog ${s.name}: ${String(s.reason ?? "")}\n`).join(""), { status: 503 });
-        return new Response("ok\n", { status: 200 });
+        const h = healthOf(daemon);
+        return new Response(h.ok ? "ok\n" : `unhealthy: ${h.summary}\n`, { status: h.ok ? 200 : 503 });
       }
       if (path === "/metrics") {
         const counts: Record<string, number> = { bmc: 0, slp: 0, watchdog: 0 };
-        for (const s of daemon.services.status()) counts[s.kind] = (counts[s.kind] ?? 0) + 1;
+        serviceUp.clear();
+        for (const s of daemon.services.status()) {
+          if (s.up) counts[s.kind] = (counts[s.kind] ?? 0) + 1;
+          serviceUp.set({ kind: s.kind, name: s.name }, s.up ? 1 : 0);
+        }
         for (const [kind, n] of Object.entries(counts)) services.set({ kind }, n);
+        vcenterUp.clear();
+        for (const c of daemon.connections()) vcenterUp.set({ name: c.name }, c.connected ? 1 : 0);
         return new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
       }
       return new Response("not found\n", { status: 404 });

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { createBmcService } from "../bmc/service.ts";
 import { fileBootRestoreStore } from "../bmc/boot-restore-store.ts";
 import { VsphereBackend } from "../bmc/vsphere-backend.ts";
+import type { ConnectionStatus } from "../bmc/hub-health.ts";
 import { VsphereHub } from "../bmc/vsphere-hub.ts";
 import { entryFingerprint } from "../config/build.ts";
 import type { BmcConfig, Config, SlpConfig, VcenterConfig } from "../config/types.ts";
@@ -18,6 +19,8 @@ export interface Planner {
   plan(config: Config, logger: Logger): PlannedService[];
   /** After a config was applied: release shared resources no current service uses. */
   afterApply(config: Config): Promise<void>;
+  /** One row per vCenter the BMCs use: connected, last answer, last error. */
+  connections(): ConnectionStatus[];
   close(): Promise<void>;
 }
 
@@ -117,6 +120,9 @@ export function createPlanner(rootLogger: Logger): Planner {
         await s.hub.close();
         await s.pool.close();
       }
+    },
+    connections() {
+      return [...shared.values()].map((s) => s.hub.connection());
     },
     async close() {
       const all = [...shared.values()];

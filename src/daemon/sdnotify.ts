@@ -1,33 +1,12 @@
 // sd_notify(3) without libsystemd: node:dgram has no AF_UNIX, so we send the datagram
 // through libc with bun:ffi. Supports path and abstract ("@name") sockets.
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { ptr } from "bun:ffi";
+import { loadLibc, SOCK_CLOEXEC, SOCK_DGRAM } from "../net/libc.ts";
 
 const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
 const MSG_NOSIGNAL = 0x4000;
 const SUN_PATH_MAX = 108;
 const CLOCK_MONOTONIC = 1;
-
-type Libc = {
-  socket(domain: number, type: number, protocol: number): number;
-  sendto(fd: number, buf: unknown, len: number, flags: number, addr: unknown, addrlen: number): number;
-  close(fd: number): number;
-  clock_gettime(clock: number, ts: unknown): number;
-};
-
-let libc: Libc | undefined;
-function loadLibc(): Libc {
-  if (libc) return libc;
-  const lib = dlopen("libc.so.6", {
-    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
-    close: { args: [FFIType.i32], returns: FFIType.i32 },
-    clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  });
-  libc = lib.symbols as unknown as Libc;
-  return libc;
-}
 
 function sockaddr(path: string): { addr: Uint8Array; len: number } {
   const name = Buffer.from(path.startsWith("@") ? `\0${path.slice(1)}` : path, "utf8");

@@ -1,23 +1,22 @@
 // Everything `esxkit serve` does around the services: the control socket, the metrics
 // listener, systemd notifications, and the signals (SIGHUP reload, SIGTERM/SIGINT stop).
-import { loadConfig } from "../config/load.ts";
+import { loadServiceConfig } from "./config-checks.ts";
 import { ServeError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { controlSocketAnswers, startControlServer, type ControlServer } from "./control.ts";
 import { Daemon } from "./daemon.ts";
+import { healthOf } from "./health.ts";
 import { startMetricsServer, type MetricsServer } from "./http.ts";
 import { createPlanner } from "./plan.ts";
 import { monotonicUsec, sdNotify, startWatchdogPings } from "./sdnotify.ts";
 
-function statusLine(d: Daemon): string {
-  const counts: Record<string, number> = {};
-  for (const s of d.services.status()) counts[s.kind] = (counts[s.kind] ?? 0) + 1;
-  return `${counts.bmc ?? 0} BMC, ${counts.slp ?? 0} SLP, ${counts.watchdog ?? 0} watchdog`;
-}
+const STATUS_REFRESH_MS = 5000;
+
+const statusLine = (d: Daemon) => healthOf(d).summary;
 
 /** Runs until SIGTERM/SIGINT. Throws ConfigError if the initial config is invalid. */
 export async function runServe(configPath: string, logger: Logger): Promise<void> {
-  const config = loadConfig(configPath);
+  const config = loadServiceConfig(configPath, { checkStateDir: true });
   for (const e of Object.values({ ...config.vcenter, ...config.esxi })) {
     if (e.tls.mode === "insecure") logger.warn("TLS verification is off for this endpoint (insecure = true)", { endpoint: e.name, url: e.url });
   }
@@ -28,6 +27,14 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
   const planner = createPlanner(logger);
   let control: ControlServer | undefined;
   let metricsServer: MetricsServer | undefined;
+  // systemd's STATUS follows services coming up or down and vCenters going away, not only reloads.
+  let lastStatus = "";
+  const notifyStatus = () => {
+    const line = statusLine(daemon);
+    if (line === lastStatus) return;
+    lastStatus = line;
+    sdNotify(`STATUS=${line}`);
+  };
   const daemon: Daemon = new Daemon(configPath, logger, {
     plan: planner.plan,
     onReloading: () => {
@@ -38,20 +45,21 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
     },
     onApplied: async (applied) => {
       await planner.afterApply(applied);
-      sdNotify(`READY=1\nSTATUS=${statusLine(daemon)}`);
+      // READY even with services down: the daemon runs and retries them; STATUS says what is down.
+      lastStatus = statusLine(daemon);
+      sdNotify(`READY=1\nSTATUS=${lastStatus}`);
     },
+    onServicesChanged: () => notifyStatus(),
+    connections: () => planner.connections(),
     onStop: async () => {
       await control?.stop();
       await metricsServer?.stop();
       await planner.close();
     },
   });
-  const first = await daemon.start(config);
-  if (first.failed.length > 0 && first.started.length === 0) {
-    // Nothing runs: exit non-zero so systemd's Restart=on-failure can try again.
-    await daemon.stop();
-    throw new ServeError(`no service could start: ${first.failed.map((f) => `${f.key}: ${f.error}`).join("; ")}`);
-  }
+  // Services that cannot start yet (a busy port, an address that comes up later) are retried
+  // in place with backoff: exiting would lose the ones that did start.
+  await daemon.start(config);
   try {
     control = await startControlServer(config.daemon.control_socket, daemon, logger.child("control"));
     logger.info("control socket listening", { path: control.path });
@@ -63,6 +71,8 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
     logger.info("metrics listening", { url: metricsServer.url });
   }
   const stopPings = startWatchdogPings();
+  const statusTimer = setInterval(() => notifyStatus(), STATUS_REFRESH_MS);
+  statusTimer.unref?.();
   logger.info("esxkit serving", { status: statusLine(daemon) });
 
   await new Promise<void>((resolve) => {
@@ -74,6 +84,7 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
       logger.info("stopping", { signal });
       sdNotify("STOPPING=1");
       stopPings();
+      clearInterval(statusTimer);
       void daemon.stop().then(resolve);
     };
     process.once("SIGTERM", () => shutdown("SIGTERM"));

@@ -10,10 +10,12 @@ import { checkEvc } from "./checks/evc.ts";
 import { checkMsmDiscovery } from "./checks/msm-discovery.ts";
 import { checkUpgradeOrder } from "./checks/upgrade-order.ts";
 import { checkUsbBoot } from "./checks/usb-boot.ts";
+import { checkIsolation } from "./checks/isolation.ts";
 import { checkWatchdog } from "./checks/watchdog.ts";
 import { type EndpointReadout, mergeReadouts, readEndpoint } from "./collect.ts";
 import { ev, makeFinding } from "./finding.ts";
 import type { Inventory } from "./inventory.ts";
+import { collectIsolationFacts } from "./isolation-facts.ts";
 import { RULES } from "./rules.ts";
 import { localVmwareMacs, locateSelfVm } from "./self-vm.ts";
 import { type Finding, type Report, type ReportTarget, exitCodeFor, sortFindings, summarize } from "./types.ts";
@@ -29,6 +31,8 @@ export interface DoctorOptions {
   now?: Date;
   probeBmc?: BmcProbe;
   bmcTimeoutMs?: number;
+  /** The systemd unit `serve` runs under (default /etc/systemd/system/esxkit.service; absent: not checked). */
+  unitFile?: string;
   /** This machine's vSphere-assigned MAC addresses (default: read from its interfaces), to find its own VM. */
   localMacs?: string[];
 }
@@ -126,6 +130,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<Report> {
         ...(selfVm ? { selfVm } : {}),
       });
       findings.push(...checkWatchdog(facts));
+      const isolation = await collectIsolationFacts(w, { unitFile: opts.unitFile, timeoutMs: Math.min(w.probe_timeout_ms, 2000) });
+      if (isolation) findings.push(...checkIsolation(isolation));
     }
 
     const targets: ReportTarget[] = opts.endpoints.map((e) => {

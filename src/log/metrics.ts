@@ -58,6 +58,10 @@ export class Gauge implements Family {
   delete(labels?: Labels): void {
     this.values.delete(labelKey(labels));
   }
+  /** Forget every series (a gauge rebuilt from current state at each scrape). */
+  clear(): void {
+    this.values.clear();
+  }
   render(): string[] {
     return [...this.values].map(([k, v]) => `${this.name}${k ? `{${k}}` : ""} ${v}`);
   }
@@ -97,6 +101,16 @@ export class Histogram implements Family {
 
 export class MetricsRegistry {
   private families = new Map<string, Family>();
+  private collectors = new Set<() => void>();
+
+  /**
+   * Runs `collect` before every render, to set gauges from live state: a gauge updated on a
+   * timer lags what `status` shows. Returns the function that removes it again.
+   */
+  onCollect(collect: () => void): () => void {
+    this.collectors.add(collect);
+    return () => this.collectors.delete(collect);
+  }
 
   private register<T extends Family>(f: T): T {
     const existing = this.families.get(f.name);
@@ -114,6 +128,7 @@ export class MetricsRegistry {
     return this.register(new Histogram(name, help, buckets));
   }
   render(): string {
+    for (const c of this.collectors) c();
     const lines: string[] = [];
     for (const f of this.families.values()) {
       lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.render());

@@ -1,23 +1,27 @@
 // SA discovery: a SrvRqst for service:service-agent, answered with an SAAdvert naming the
 // address the request arrived on, our scopes and the service types we advertise.
+// RFC 2608 §8.6 has an SA that receives this request reply unless the request's scope list
+// misses all of its scopes; it does not say "multicast only", and OpenSLP's slpd answers a
+// unicast one too (a UA given one agent's address asks it which scopes it serves). Unicast
+// failures get a SrvRply (error 4 for scopes we do not serve, error 0 and no URLs for an
+// unmet predicate), as for any unicast SrvRqst; multicast failures get silence (§7).
 import { SlpSyntaxError } from "../errors.ts";
 import { foldString, serializeAttrList } from "./attributes.ts";
 import { distinctTypes, entriesInScope, requestScopes } from "./entries.ts";
-import { buildReply, drop, type HandlerState, type Outcome, type RequestContext } from "./outcome.ts";
+import { buildReply, drop, type HandlerState, type Outcome, refuse, type RequestContext } from "./outcome.ts";
 import { evaluate, indexAttributes } from "./predicate.ts";
-import { FunctionId, type SlpHeader, type SrvRqst, saAdvert } from "./wire/index.ts";
+import { FunctionId, SlpErrorCode, type SlpHeader, type SrvRqst, saAdvert } from "./wire/index.ts";
 
 export function answerSaDiscovery(h: SlpHeader, b: SrvRqst, ctx: RequestContext, state: HandlerState): Outcome {
-  // RFC 2608 §8.6: SAs answer only multicast SA discovery, with no scope list or a matching one.
-  if (!ctx.multicast) return drop("sa-discovery-unicast", h.functionId);
-  if (state.entries.length === 0) return drop("no-match", h.functionId);
+  if (state.entries.length === 0) return ctx.multicast ? drop("no-match", h.functionId) : refuse(h, ctx, SlpErrorCode.SCOPE_NOT_SUPPORTED, "scope");
+  // An empty scope list asks every SA (§8.6); a list must name one of ours.
   const scopes = requestScopes(b.scopeList);
-  if (scopes.length > 0 && entriesInScope(scopes, state.entries).length === 0) return drop("scope", h.functionId);
+  if (scopes.length > 0 && entriesInScope(scopes, state.entries).length === 0) return refuse(h, ctx, SlpErrorCode.SCOPE_NOT_SUPPORTED, "scope");
   const types = distinctTypes(state.entries);
   const saAttrs = [{ tag: "service-type", values: types }];
   const filter = state.predicates.get(b.predicate);
-  if (filter instanceof SlpSyntaxError) return drop("predicate", h.functionId, filter.message);
-  if (filter !== null && !evaluate(filter, indexAttributes(saAttrs))) return drop("no-match", h.functionId);
+  if (filter instanceof SlpSyntaxError) return refuse(h, ctx, 0, "predicate", filter.message);
+  if (filter !== null && !evaluate(filter, indexAttributes(saAttrs))) return refuse(h, ctx, 0, "no-match");
   const ourScopes: string[] = [];
   const seen = new Set<string>();
   for (const e of state.entries) {

@@ -4,7 +4,7 @@
 import type { SlpConfig } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { buildEntries } from "./entries.ts";
-import { UDP_MAX_REPLY } from "./handler.ts";
+import { oversizedAttributeReplies } from "./datagram-fit.ts";
 import { Allowlist, listLocalIPv4 } from "./net.ts";
 import { type Registration, SlpResponder } from "./responder.ts";
 
@@ -53,14 +53,14 @@ export function resolveInterfaces(configured: readonly string[]): string[] {
 export function createSlpService(cfg: SlpConfig, deps: { logger: Logger; responder?: SlpResponder }): SlpService {
   const logger = deps.logger.child("slp", { slp: cfg.name });
   const entries = buildEntries(cfg, { onChanges: (changes) => logger.warn("attribute list repaired", { changes }) });
-  for (const e of entries) {
-    const full = 14 + 2 + 5 + e.attrWire.reduce((n, w) => n + Buffer.byteLength(w) + 1, -1);
-    if (full > UDP_MAX_REPLY) {
-      logger.warn(cfg.tcp ? "attribute reply exceeds one datagram; UDP replies are truncated, TCP serves it whole" : "attribute reply exceeds one datagram and tcp is off: UDP replies are truncated (set tcp = true or trim attributes)", {
-        url: e.url,
-        bytes: full,
-      });
-    }
+  for (const o of oversizedAttributeReplies(entries)) {
+    // `config check` refuses this with tcp = false; a service built directly may still have it.
+    logger.warn(
+      cfg.tcp
+        ? "attribute reply exceeds one datagram: UDP replies carry the overflow flag (and only the attributes that fit); clients retry over TCP, which serves the whole list"
+        : "attribute reply exceeds one datagram and tcp is off: UDP replies carry the overflow flag, OpenSLP clients retry over TCP and get nothing (set tcp = true)",
+      { target: o.target, bytes: o.bytes },
+    );
   }
   const registration: Registration = {
     id: cfg.name,

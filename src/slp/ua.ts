@@ -27,9 +27,13 @@ export interface UaOptions {
 
 export interface FoundService {
   url: string;
+  /** Seconds; 0 for an SAAdvert, which carries none. */
   lifetime: number;
   /** Source address of the reply that carried it. */
   responder: string;
+  /** SA discovery (service:service-agent) answers with SAAdverts: the agent's scopes and attributes. */
+  scopes?: string;
+  attrList?: string;
 }
 
 export interface FoundAttributes {
@@ -60,8 +64,8 @@ function newXid(): number {
   return randomInt(1, 0x10000);
 }
 
-/** Sends `build(prList)` and collects replies with the request's XID and the expected function. */
-async function transact(opts: UaOptions, xid: number, replyFn: number, build: (prList: string) => Uint8Array): Promise<Reply[]> {
+/** Sends `build(prList)` and collects replies with the request's XID and one of the expected functions. */
+async function transact(opts: UaOptions, xid: number, replyFns: readonly number[], build: (prList: string) => Uint8Array): Promise<Reply[]> {
   const port = opts.port ?? SLP_PORT;
   const timeoutMs = opts.timeoutMs ?? 3000;
   const replies = new Map<string, Reply>();
@@ -78,7 +82,7 @@ async function transact(opts: UaOptions, xid: number, replyFn: number, build: (p
         let msg: SlpMessage;
         try {
           const h = decodeHeader(data);
-          if (h.xid !== xid || h.functionId !== replyFn) return;
+          if (h.xid !== xid || !replyFns.includes(h.functionId)) return;
           msg = message.decode(data);
         } catch (err) {
           if (err instanceof SlpDecodeError) return; // not ours, or broken: ignore like libslp does
@@ -189,12 +193,12 @@ export async function tcpRequest(address: string, port: number, request: Uint8Ar
   });
 }
 
-async function refetchOverTcp(r: Reply, request: Uint8Array, opts: UaOptions, replyFn: number): Promise<Reply> {
+async function refetchOverTcp(r: Reply, request: Uint8Array, opts: UaOptions, replyFns: readonly number[]): Promise<Reply> {
   if (!r.truncated || opts.tcpFallback === false) return r;
   try {
     const bytes = await tcpRequest(r.source, opts.port ?? SLP_PORT, request, opts.timeoutMs ?? 3000);
     const msg = message.decode(bytes);
-    if (msg.functionId !== replyFn || msg.xid !== r.msg.xid) return r;
+    if (!replyFns.includes(msg.functionId) || msg.xid !== r.msg.xid) return r;
     return { ...r, msg, truncated: false };
   } catch {
     return r;
@@ -219,11 +223,18 @@ export async function findServices(serviceType: string, opts: UaOptions = {}, pr
   const mcast = opts.unicast === undefined;
   const build = (prList: string, m = mcast) =>
     message.encode({ ...baseMessage(opts, xid, m), functionId: FunctionId.SrvRqst, body: { prList, serviceType, scopeList, predicate, spi: "" } });
-  const replies = await transact(opts, xid, FunctionId.SrvRply, build);
+  // SA discovery is answered with SAAdverts (RFC 2608 §8.6), its errors with SrvRplys.
+  const replyFns = serviceType.trim().toLowerCase() === "service:service-agent" ? [FunctionId.SrvRply, FunctionId.SAAdvert] : [FunctionId.SrvRply];
+  const replies = await transact(opts, xid, replyFns, build);
   const services: FoundService[] = [];
   const errors: ResponderError[] = [];
   for (let r of replies) {
-    r = await refetchOverTcp(r, build("", false), { ...opts, unicast: r.source }, FunctionId.SrvRply);
+    r = await refetchOverTcp(r, build("", false), { ...opts, unicast: r.source }, replyFns);
+    if (r.msg.functionId === FunctionId.SAAdvert) {
+      const b = r.msg.body;
+      services.push({ url: b.url, lifetime: 0, responder: r.source, scopes: b.scopeList, attrList: b.attrList });
+      continue;
+    }
     if (r.msg.functionId !== FunctionId.SrvRply) continue;
     if (r.msg.body.errorCode !== 0) errors.push({ responder: r.source, errorCode: r.msg.body.errorCode });
     for (const u of r.msg.body.urls) services.push({ url: u.url, lifetime: u.lifetime, responder: r.source });
@@ -238,11 +249,11 @@ export async function findAttributes(urlOrType: string, opts: UaOptions = {}, ta
   const mcast = opts.unicast === undefined;
   const build = (prList: string, m = mcast) =>
     message.encode({ ...baseMessage(opts, xid, m), functionId: FunctionId.AttrRqst, body: { prList, url: urlOrType, scopeList, tagList, spi: "" } });
-  const replies = await transact(opts, xid, FunctionId.AttrRply, build);
+  const replies = await transact(opts, xid, [FunctionId.AttrRply], build);
   const results: FoundAttributes[] = [];
   const errors: ResponderError[] = [];
   for (let r of replies) {
-    r = await refetchOverTcp(r, build("", false), { ...opts, unicast: r.source }, FunctionId.AttrRply);
+    r = await refetchOverTcp(r, build("", false), { ...opts, unicast: r.source }, [FunctionId.AttrRply]);
     if (r.msg.functionId !== FunctionId.AttrRply) continue;
     const b = r.msg.body;
     if (b.errorCode !== 0) {

@@ -1,6 +1,6 @@
 // A vim25 SOAP client for one endpoint (vCenter or standalone ESXi): the service content,
 // a session cookie, transparent re-login, and a hard deadline on every call.
-import type { Agent } from "undici/index.js";
+import type { Agent } from "../net/undici.ts";
 import type { EndpointConfig } from "../config/types.ts";
 import { errorCode, HttpStatusError, SoapFaultError } from "../errors.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";

@@ -1,14 +1,14 @@
 // HTTPS transport for vim25 SOAP: one keep-alive undici Agent per endpoint, TLS trust by
 // CA verification, thumbprint pin, or (explicitly) none, and a hard deadline on every call.
 //
-// The import path matters: under Bun a bare "undici" import is Bun's inert shim, whose Agent
-// ignores TLS options and pooling. "undici/index.js" is the real npm package.
+// undici comes through src/net/undici.ts: the real npm package (a bare "undici" import is
+// Bun's inert shim), loaded without the parts we never use.
 //
 // Pinning is done in a custom connector that hashes the peer certificate of every new TLS
 // connection. A pin through `checkServerIdentity` would be a no-op, because that hook only
 // runs after the chain verified, and never with rejectUnauthorized:false.
 import type { TLSSocket } from "node:tls";
-import { Agent, buildConnector, request } from "undici/index.js";
+import { Agent, buildConnector, type Connector, request } from "../net/undici.ts";
 import type { EndpointConfig, TlsTrust } from "../config/types.ts";
 import { ConnectError, DeadlineError, HttpStatusError, TlsPinError, TlsVerifyError } from "../errors.ts";
 import { normalizeThumbprint } from "../config/thumbprint.ts";
@@ -89,7 +89,7 @@ export function createHttpAgent(
   }
   const base = buildConnector({ timeout: connectTimeout, ...tlsConnectOptions(trust) });
 
-  const connect: buildConnector.connector = (options, callback) => {
+  const connect: Connector = (options, callback) => {
     base(options, (err, socket) => {
       if (err || !socket) {
         callback(err ?? new ConnectError("connect failed"), null);

@@ -65,6 +65,14 @@ export class PropertyWatch {
   #objects = new Map<string, Entry>();
   #listeners = new Set<(updates: ObjectUpdate[]) => void>();
   #errorListeners = new Set<(err: unknown) => void>();
+  #syncListeners = new Set<() => void>();
+  /** Cuts a backoff sleep short (poke()). */
+  #wake = new AbortController();
+  /** After an error: the next round asks with maxWaitSeconds 0, so news of recovery is immediate. */
+  #quick = false;
+  /** When the WaitForUpdatesEx in flight was sent, and whether poke() aborted it. */
+  #roundSentAt = 0;
+  #poked = false;
   #collector?: MoRef;
   #view?: MoRef;
   #version = "";
@@ -99,6 +107,27 @@ export class PropertyWatch {
   onError(listener: (err: unknown) => void): () => void {
     this.#errorListeners.add(listener);
     return () => this.#errorListeners.delete(listener);
+  }
+
+  /** Listen for successful rounds (the endpoint answered). Returns an unsubscribe function. */
+  onSync(listener: () => void): () => void {
+    this.#syncListeners.add(listener);
+    return () => this.#syncListeners.delete(listener);
+  }
+
+  /**
+   * Someone else just heard from the endpoint (a direct read answered): end a backoff sleep
+   * now, and give up a wait that is overdue (sent before an outage, it would hold on for
+   * another maxWaitSeconds after the server resumed), so the watch catches up at once.
+   */
+  poke(): void {
+    this.#wake.abort();
+    this.#wake = new AbortController();
+    const overdueMs = this.#opts.maxWaitSeconds * 1000 + 1000;
+    if (this.#roundAbort && Date.now() - this.#roundSentAt > overdueMs) {
+      this.#poked = true;
+      this.#roundAbort.abort();
+    }
   }
 
   /** Current watched state of one object, or undefined if not (or not yet) known. */
@@ -243,11 +272,12 @@ export class PropertyWatch {
   async #round(): Promise<void> {
     const collector = this.#collector;
     if (!collector) throw new Error("watch not set up");
-    const maxWait = this.#opts.maxWaitSeconds;
+    const maxWait = this.#quick ? 0 : this.#opts.maxWaitSeconds;
     if (this.#version === "") this.#resyncSeen = new Set();
     this.requests++;
     const abort = new AbortController();
     this.#roundAbort = abort;
+    this.#roundSentAt = Date.now();
     let res: SoapValue;
     try {
       res = await this.client.call(
@@ -265,6 +295,8 @@ export class PropertyWatch {
     }
     this.lastSyncAt = Date.now();
     this.lastError = undefined;
+    this.#quick = false;
+    for (const l of this.#syncListeners) l();
     if (res === undefined || res === null) return; // maxWaitSeconds passed without changes
     const set = obj(res);
     this.#version = str(set.version) ?? this.#version;
@@ -340,9 +372,15 @@ export class PropertyWatch {
         delay = backoff.initial;
       } catch (err) {
         if (this.#stop.signal.aborted) break;
-        // A new session, or a rebuild we asked for: no backoff, no error report.
+        // A new session, a rebuild we asked for, or an overdue wait given up: no backoff, no error report.
         if (this.#generation !== this.client.sessionGeneration || this.#rebuild) continue;
+        if (this.#poked) {
+          this.#poked = false;
+          this.#quick = true;
+          continue;
+        }
         this.lastError = err;
+        this.#quick = true;
         const faultType = err instanceof SoapFaultError ? err.faultType : undefined;
         if (faultType === "NotAuthenticated") {
           // Our session died: log in again (shared with other callers), then rebuild.
@@ -355,7 +393,7 @@ export class PropertyWatch {
           this.#collector = undefined;
         }
         this.#report(err);
-        await sleep(delay, this.#stop.signal);
+        await sleep(delay, AbortSignal.any([this.#stop.signal, this.#wake.signal]));
         delay = Math.min(delay * 2, backoff.max);
       }
     }

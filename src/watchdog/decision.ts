@@ -3,7 +3,7 @@ import type { WatchdogConfig } from "../config/types.ts";
 import type { HostHealthTracker } from "./host-health.ts";
 import type { LearnedVm } from "./learn.ts";
 import type { PersistedState } from "./persist.ts";
-import { isIsolated } from "./probe.ts";
+import { isolationVerdict } from "./probe.ts";
 import type { RoundResult } from "./round.ts";
 import { checkSafety } from "./safety.ts";
 import { type Decision, decide } from "./state-machine.ts";
@@ -26,8 +26,8 @@ export interface DecisionInputs {
 
 export function decideNext({ cfg, learned, health, lastRound, paused, st, now, fenceable, claimedElsewhere, splitBrain }: DecisionInputs): Decision {
   const vmHost = learned ? health.get(learned.host) : undefined;
-  const others = cfg.hosts.filter((h) => h !== learned?.host).map((h) => lastRound?.answered[h] ?? false);
-  const isolation = lastRound?.isolationReachable ?? [];
+  const others = cfg.hosts.filter((h) => h !== learned?.host).map((host) => ({ host, answered: lastRound?.answered[host] ?? false }));
+  const isolation = isolationVerdict(lastRound?.isolation ?? [], others);
   return decide(
     {
       learned: !!learned,
@@ -35,7 +35,8 @@ export function decideNext({ cfg, learned, health, lastRound, paused, st, now, f
       vmHostHealth: vmHost?.health ?? "unknown",
       vmHostMisses: vmHost?.misses ?? 0,
       vmAnswers: lastRound?.vmAnswers,
-      isolated: isIsolated(isolation, others),
+      isolated: isolation.isolated,
+      isolationDetail: isolation.detail,
       paused,
       dryRun: cfg.dry_run,
       safety: checkSafety(st.history, now, cfg),

@@ -1,10 +1,12 @@
 // Reachability probes, each bounded by a deadline:
 // - a host's SOAP endpoint: one sessionless RetrieveServiceContent on a fresh connection;
 // - the protected VM's own address: a TCP connect;
-// - isolation addresses: ICMP echo through the system `ping` (bare address) or a TCP connect
-//   ("host:port"), where a refused connection also proves the path works.
-import { connect } from "node:net";
+// - isolation addresses: an in-process ICMP echo (bare address; src/net/icmp.ts says why not
+//   the system `ping`) or a TCP connect ("host:port"), where a refused connection also proves
+//   the path works.
+import { connect, isIPv4, isIPv6 } from "node:net";
 import type { EndpointConfig } from "../config/types.ts";
+import { icmpEcho, type IcmpMethod, icmpMethod } from "../net/icmp.ts";
 import { probeServiceContent } from "../vsphere/client.ts";
 
 /** "host:port" or "[v6]:port" → parts. Throws with the offending text. */
@@ -57,63 +59,87 @@ export async function probeVm(hostPort: string, timeoutMs: number, signal?: Abor
   return (await tcpConnect(host, port, timeoutMs, signal)) === "connected";
 }
 
-/** The `ping` binary, if installed (iputils-ping). */
-export function findPing(): string | undefined {
-  return Bun.which("ping") ?? undefined;
-}
-
-async function icmpEcho(ping: string, address: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  const waitS = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const proc = Bun.spawn([ping, "-n", "-q", "-c", "1", "-W", String(waitS), address], { stdin: "ignore", stdout: "ignore", stderr: "ignore" });
-  const kill = () => proc.kill("SIGKILL");
-  const timer = setTimeout(kill, timeoutMs + 500);
-  signal?.addEventListener("abort", kill, { once: true });
-  try {
-    return (await proc.exited) === 0;
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener("abort", kill);
-  }
-}
-
 /** "host:port" / "[v6]:port" (TCP probe) rather than a bare IPv4/IPv6 address (ICMP)? */
 export function isHostPort(address: string): boolean {
   return /:\d{1,5}$/.test(address) && !/^[0-9A-Fa-f:]+$/.test(address);
 }
 
-/** Checks that every isolation address is usable before the watchdog starts. */
-export function validateIsolationAddresses(addresses: readonly string[]): void {
+/**
+ * Checks that every isolation address can be probed before the watchdog starts: "host:port" is
+ * well formed, a bare address is an IP literal and this process can open an ICMP socket for it.
+ * Returns how the ICMP probes will be sent (for the start-up log); throws naming the address.
+ */
+export function validateIsolationAddresses(addresses: readonly string[]): IcmpMethod | undefined {
+  let method: IcmpMethod | undefined;
   for (const a of addresses) {
     if (isHostPort(a)) {
       parseHostPort(a, "isolation_addresses");
       continue;
     }
-    if (!findPing()) {
-      throw new Error(
-        `isolation_addresses: "${a}" needs the ping command (iputils-ping), which is not installed; write "${a.includes(":") ? `[${a}]` : a}:PORT" for a TCP probe instead`,
-      );
+    const family = isIPv4(a) ? 4 : isIPv6(a) ? 6 : undefined;
+    if (!family) throw new Error(`isolation_addresses: "${a}" is neither an IP address (ICMP probe) nor "host:port" (TCP probe)`);
+    try {
+      method = icmpMethod(family);
+    } catch (err) {
+      throw new Error(`isolation_addresses: "${a}" cannot be probed: ${(err as Error).message}`);
     }
+  }
+  return method;
+}
+
+/** One isolation address's answer: reachable, unreachable, or the probe could not run at all. */
+export interface IsolationResult {
+  address: string;
+  outcome: "reachable" | "unreachable" | "error";
+  /** Why it is unreachable ("timeout", "no route") or why the probe could not run. */
+  detail?: string;
+}
+
+/** Probes one isolation address. "host:port" → TCP (connected or refused = reachable), else ICMP echo. */
+export async function probeIsolationAddress(address: string, timeoutMs: number, signal?: AbortSignal): Promise<IsolationResult> {
+  try {
+    if (isHostPort(address)) {
+      const { host, port } = parseHostPort(address, "isolation_addresses");
+      const o = await tcpConnect(host, port, timeoutMs, signal);
+      return o === "connected" || o === "refused" ? { address, outcome: "reachable" } : { address, outcome: "unreachable", detail: o };
+    }
+    const o = await icmpEcho(address, timeoutMs, signal);
+    return o === "reply" ? { address, outcome: "reachable" } : { address, outcome: "unreachable", detail: o === "timeout" ? "no echo reply" : "no route" };
+  } catch (err) {
+    // A probe that cannot run says nothing about the address: never report it as unreachable.
+    return { address, outcome: "error", detail: (err as Error).message };
   }
 }
 
-/** Is one isolation address reachable? "host:port" → TCP (connected or refused), else ICMP. */
-export async function probeIsolationAddress(address: string, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  if (isHostPort(address)) {
-    const { host, port } = parseHostPort(address, "isolation_addresses");
-    const o = await tcpConnect(host, port, timeoutMs, signal);
-    return o === "connected" || o === "refused";
-  }
-  const ping = findPing();
-  if (!ping) return false;
-  return icmpEcho(ping, address, timeoutMs, signal);
+export interface IsolationVerdict {
+  isolated: boolean;
+  /** Which probes failed, in words: the alert's text when isolated, a note otherwise. */
+  detail?: string;
+}
+
+function describeAddress(r: IsolationResult): string {
+  return r.outcome === "error" ? `${r.address} (probe cannot run: ${r.detail})` : `${r.address} (${r.detail ?? "unreachable"})`;
 }
 
 /**
- * The isolation guard. esxkit is isolated when it reaches none of its isolation addresses
- * (if any are configured), or none of the other hosts answered this round (if there are any).
+ * The isolation guard, as config.toml documents it: esxkit takes no action only when it reaches
+ * none of its isolation addresses NOR another host. A dead gateway alone is not isolation while
+ * another host still answers (and the fence through the BMC must still be confirmed).
  */
-export function isIsolated(isolationReachable: readonly boolean[], otherHostsAnswered: readonly boolean[]): boolean {
-  if (isolationReachable.length > 0 && !isolationReachable.some(Boolean)) return true;
-  if (otherHostsAnswered.length > 0 && !otherHostsAnswered.some(Boolean)) return true;
-  return false;
+export function isolationVerdict(isolation: readonly IsolationResult[], others: ReadonlyArray<{ host: string; answered: boolean }>): IsolationVerdict {
+  const failed = isolation.filter((r) => r.outcome !== "reachable");
+  const silent = others.filter((o) => !o.answered);
+  const addressText = failed.length ? `isolation address${failed.length > 1 ? "es" : ""} ${failed.map(describeAddress).join(", ")}` : "";
+  if (isolation.length + others.length === 0) return { isolated: false };
+  const reachesAddress = failed.length < isolation.length;
+  const reachesHost = silent.length < others.length;
+  if (!reachesAddress && !reachesHost) {
+    const hosts = others.length ? `another host (${silent.map((o) => o.host).join(", ")} did not answer)` : "another host (none configured)";
+    const addrs = isolation.length ? `its ${addressText}` : "an isolation address (none configured)";
+    return { isolated: true, detail: `esxkit reaches neither ${addrs} nor ${hosts}` };
+  }
+  if (!failed.length) return { isolated: false };
+  const answering = others.filter((o) => o.answered).map((o) => o.host);
+  const but = answering.length ? `${answering.join(", ")} answer${answering.length > 1 ? "" : "s"}` : "another isolation address answers";
+  return { isolated: false, detail: `${addressText} failed, but ${but}: not isolated` };
 }

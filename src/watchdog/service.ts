@@ -3,6 +3,7 @@
 // stale copy — with the state persisted before each step so a restart resumes, never repeats.
 // This file runs the rounds; the parts live beside it: host-health.ts, decision.ts,
 // pause-control.ts, state-keeper.ts, failover-driver.ts, status.ts.
+import { stateDirProblem } from "../config/state-dir.ts";
 import type { EndpointConfig, EsxiConfig, WatchdogConfig } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { metrics as defaultMetrics, type MetricsRegistry } from "../log/metrics.ts";
@@ -27,6 +28,7 @@ import { PauseControl } from "./pause-control.ts";
 import { validateIsolationAddresses } from "./probe.ts";
 import { type Probes, probeRound, type RoundResult, realProbes } from "./round.ts";
 import { StateKeeper } from "./state-keeper.ts";
+import { watchdogDir } from "./store.ts";
 import { type WatchdogStatus, watchdogStatus } from "./status.ts";
 
 export { type Clock, systemClock } from "./clock.ts";
@@ -184,7 +186,10 @@ class Watchdog implements WatchdogService {
 
   async start(): Promise<void> {
     if (this.#loop) return;
-    validateIsolationAddresses(this.#cfg.isolation_addresses);
+    // Without its persisted state a restart mid-failover could power the VM on twice.
+    const stateProblem = stateDirProblem(watchdogDir(this.#deps.stateDir));
+    if (stateProblem) throw new Error(`watchdog ${this.#cfg.name}: state_dir: ${stateProblem}; a watchdog never runs without its persisted state`);
+    const icmp = validateIsolationAddresses(this.#cfg.isolation_addresses);
     for (const h of this.#cfg.hosts) {
       if (!this.#deps.esxi[h]) throw new Error(`watchdog ${this.#cfg.name}: no [esxi.${h}] endpoint`);
     }
@@ -193,7 +198,7 @@ class Watchdog implements WatchdogService {
     this.#state.setStateMetric();
     const st = this.#state.st;
     const resumed = st.failover ? { failover: st.failover } : {};
-    this.#events.emit({ kind: "started", severity: "info", message: `watching VM ${this.#cfg.vm} on ${this.#cfg.hosts.join(", ")}${this.#cfg.dry_run ? " (dry run)" : ""}`, fields: { host: this.#learner.learned?.host, state: st.state, ...resumed } });
+    this.#events.emit({ kind: "started", severity: "info", message: `watching VM ${this.#cfg.vm} on ${this.#cfg.hosts.join(", ")}${this.#cfg.dry_run ? " (dry run)" : ""}`, fields: { host: this.#learner.learned?.host, state: st.state, ...resumed, ...(icmp ? { icmp_socket: icmp } : {}) } });
     this.#loop = this.#run();
   }
 
@@ -246,6 +251,11 @@ class Watchdog implements WatchdogService {
     this.#rounds++;
     this.#health.observe(round);
     this.#aftermath.observe(this.#cfg.hosts.filter((h) => this.#health.get(h)?.health === "down"));
+    for (const r of round.isolation) {
+      const key = `isolation-probe:${r.address}`;
+      if (r.outcome !== "error") this.#events.clearAlert(key);
+      else this.#events.alertOnce(key, { kind: "alert", severity: "error", message: `isolation address ${r.address} cannot be probed: ${r.detail}`, fields: { address: r.address } });
+    }
 
     const driver = this.#driver;
     if (!driver.busy && this.#learner.due) {

@@ -34,6 +34,8 @@ export interface Observation {
   /** The VM's own TCP probe: true = it answers; undefined = no probe configured or not run. */
   vmAnswers?: boolean;
   isolated: boolean;
+  /** Which isolation probes failed (isolationVerdict in probe.ts): the reason when isolated, a note otherwise. */
+  isolationDetail?: string;
   paused: boolean;
   dryRun: boolean;
   safety: SafetyVerdict;
@@ -83,7 +85,7 @@ export function decide(o: Observation, current: WatchdogState): Decision {
   if (o.vmAnswers === true) {
     return { state: "agent_down", action: "none", reason: "the host's API is down but the VM answers its probe: only the host agent died" };
   }
-  if (o.isolated) return { state: "isolated", action: "none", reason: "esxkit reaches neither its isolation addresses nor another host" };
+  if (o.isolated) return { state: "isolated", action: "none", reason: o.isolationDetail ?? "esxkit reaches neither its isolation addresses nor another host" };
   if (o.paused) return { state: "held", action: "none", reason: "the watchdog is paused", held: "paused" };
   if (!o.safety.allowed) {
     const why = o.safety.reason === "cooldown" ? "the cooldown after the last failover runs" : "the maximum number of failovers per hour is reached";
@@ -97,7 +99,8 @@ export function decide(o: Observation, current: WatchdogState): Decision {
   }
   if (o.claimedElsewhere) return { state: "held", action: "fence_and_failover", reason: o.claimedElsewhere, held: "claimed_elsewhere" };
   if (o.dryRun) return { state: "held", action: "none", reason: "dry run: would fence the host and fail the VM over", held: "dry_run" };
-  return { state: "fencing", action: "fence_and_failover", reason: "the VM's host is down and the VM does not answer" };
+  const note = o.isolationDetail ? ` (${o.isolationDetail})` : "";
+  return { state: "fencing", action: "fence_and_failover", reason: `the VM's host is down and the VM does not answer${note}` };
 }
 
 /** States entered with an alert (log at warn/error, audit, hooks). */

@@ -50,7 +50,9 @@ describe("addresses", () => {
     const first = await startBmc(new MemoryBackend());
     try {
       const second = createBmcService(bmcConfig({ port: first.port }), { backend: new MemoryBackend(), logger: silentLogger });
-      expect(await second.start().then(() => "started", (e) => (e as { code?: string }).code)).toBe("EADDRINUSE");
+      const err = await second.start().then(() => undefined, (e: unknown) => e as { code?: string; errno?: string; message: string });
+      expect(err).toMatchObject({ code: "ESX_BIND", errno: "EADDRINUSE" });
+      expect(err?.message).toContain(`127.0.0.1:${first.port}/udp in use`);
     } finally {
       await first.stop();
     }

@@ -31,7 +31,7 @@ describe("esxkit CLI", () => {
   test.each([[["--help"]], [["serve", "--help"]], [["config", "check", "-h"]]])("%p prints usage and exits 0", (args) => {
     const r = esxkit(args);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("USAGE");
+    expect(r.stdout).toContain("Usage:");
   });
 
   test("config check on the documented example: exit 0 and a summary", () => {
@@ -76,7 +76,7 @@ describe("help on a pipe", () => {
   test("carries no colour escape codes when stdout is not a terminal", () => {
     const p = Bun.spawnSync([bun, join(root, "src/main.ts"), "--help"], { env: { PATH: process.env.PATH ?? "" }, cwd: root });
     expect(p.exitCode).toBe(0);
-    expect(p.stdout.toString()).toContain("USAGE");
+    expect(p.stdout.toString()).toContain("Usage:");
     expect(p.stdout.toString()).not.toContain("\u001b[");
   });
 });

@@ -24,6 +24,8 @@ interface Case {
 const cases: Case[] = [
   { name: "TOML syntax error", toml: `${vcenter}name = esx01\n`, line: 5, message: /TOML syntax/ },
   { name: "unknown key with hint", toml: `${vcenter}${bmc('prot = 1\n')}`, line: 11, path: "bmc[0].prot", message: /unknown key "prot" \(did you mean "port"\?\)/ },
+  { name: "unknown key in a [vcenter.NAME] with hint", toml: `${vcenter}pasword = "x"\n`, line: 5, path: "vcenter.lab.pasword", message: /unknown key "pasword" \(did you mean "password"\?\)/ },
+  { name: "second unknown key in one table", toml: `${vcenter}${bmc('prot = 1\nusrname = "a"\n')}`, line: 12, path: "bmc[0].usrname", message: /unknown key "usrname" \(did you mean "username"\?\)/ },
   { name: "unknown section", toml: `${vcenter}[vcentre.x]\n`, line: 5, path: "vcentre", message: /unknown key "vcentre" \(did you mean "vcenter"\?\)/ },
   { name: "wrong type for port", toml: `${vcenter}${bmc("", '"62x0"')}`, line: 8, path: "bmc[0].port", message: /expected an integer 1\.\.65535, got "62x0"/ },
   { name: "port out of range", toml: `${vcenter}${bmc("", "70000")}`, line: 8, path: "bmc[0].port", message: /expected an integer 1\.\.65535, got 70000/ },
@@ -61,6 +63,7 @@ const cases: Case[] = [
   { name: "SLP and BMC on one UDP port", toml: `${vcenter}${bmc()}\n[[slp]]\nhost = "esx.example"\nprofile = "lsi-msm"\nport = 6230\n`, line: 15, path: "slp[0].port", message: /UDP port 6230 is also bmc\[0\]'s/ },
   { name: "bad enum", toml: `[daemon]\nlog_level = "loud"\n`, line: 2, path: "daemon.log_level", message: /one of "debug", "info", "warn", "error"/ },
   { name: "IPMI 1.5 password too long", toml: `${vcenter}${bmc("ipmi15 = true\n")}`.replace("env:BMC_PASSWORD", "seventeen-bytes-x"), line: 10, path: "bmc[0].password", message: /IPMI 1\.5 \(ipmi15 = true\) passwords are at most 16 bytes \(this one has 17\)/ },
+  { name: "secret of the wrong type", toml: vcenter.replace('"env:VC_PASSWORD"', "12345678"), line: 4, path: "vcenter.lab.password", message: /the value itself, got a number\n(?!.*12345678)/s },
   { name: "suite 0 without opt-in", toml: `${vcenter}${bmc("cipher_suites = [0, 3]\n")}`, line: 11, path: "bmc[0].cipher_suites", message: /allow_insecure_auth/ },
 ];
 

@@ -2,13 +2,13 @@
 // $NOTIFY_SOCKET), status, an IPMI session that survives an unrelated reload, a reload
 // with a changed config and with a broken one, metrics, and SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createSocket } from "node:dgram";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { listVms } from "../../src/vsphere/search.ts";
+import { freePort, listenNotify, pump, until as waitUntil } from "../support/daemon/serve.ts";
 import { type Vcsim, startVcsim } from "../support/vcsim.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -29,20 +29,6 @@ let esxkit: Subprocess<"ignore", "pipe", "pipe">;
 let notify: Subprocess<"ignore", "pipe", "inherit">;
 const notifications: string[] = [];
 let daemonLog = "";
-
-async function freePort(type: "udp4" | "tcp" = "udp4"): Promise<number> {
-  if (type === "tcp") {
-    const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-    const p = s.port;
-    s.stop(true);
-    return p;
-  }
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 function writeConfig(opts: { bmcs: number; slpLifetime: number; broken?: boolean; noSlp?: boolean }): void {
   const bmcs = vmNames.slice(0, opts.bmcs).map(
@@ -107,24 +93,7 @@ function cli(args: string[]) {
 type Status = { services: Array<{ kind: string; name: string; sessions?: number }>; last_reload?: { ok: boolean; error?: string } };
 const status = () => JSON.parse(cli(["status", "--socket", socket, "--json"]).out) as Status;
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v) return v;
-    } catch {
-      // not yet
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- esxkit log ---\n${daemonLog.slice(-3000)}`);
-    await Bun.sleep(100);
-  }
-}
-
-async function pump(stream: ReadableStream<Uint8Array>, sink: (chunk: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) sink(decoder.decode(chunk));
-}
+const until = <T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, ms = 20_000) => waitUntil(what, probe, ms, () => `--- esxkit log ---\n${daemonLog.slice(-3000)}`);
 
 beforeAll(async () => {
   const build = Bun.spawnSync([join(root, "node_modules/.bin/bun"), "run", "build"], { cwd: root });
@@ -139,18 +108,7 @@ beforeAll(async () => {
   closedPort = await freePort("tcp");
   writeConfig({ bmcs: 2, slpLifetime: 600 });
 
-  notify = Bun.spawn(["/usr/bin/python3", join(root, "test/support/daemon/notify_listener.py"), notifySocket, "120"], { stdout: "pipe", stderr: "inherit" });
-  let buf = "";
-  void pump(notify.stdout, (c) => {
-    buf += c;
-    let i: number;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (line !== "ready") notifications.push(JSON.parse(line) as string);
-    }
-  });
-  await until("the notify listener", () => existsSync(notifySocket));
+  notify = await listenNotify(notifySocket, notifications, 120);
 
   esxkit = Bun.spawn([binary, "serve", "-c", configPath, "--log-format", "json"], { env, cwd: dir, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   void pump(esxkit.stdout, (c) => (daemonLog += c));
@@ -282,18 +240,30 @@ describe("esxkit serve (compiled binary)", () => {
     expect(status().services.length).toBe(4);
   }, 30_000);
 
-  test("serve exits non-zero when not one service can start (so systemd restarts it)", async () => {
+  test("a serve whose only service cannot start keeps running, says so, and retries (no exit, no lost services)", async () => {
     const lonely = join(dir, "lonely.toml");
+    const lonelySocket = join(dir, "run2/control.sock");
     writeFileSync(
       lonely,
-      `[daemon]\nstate_dir = "${join(dir, "state2")}"\ncontrol_socket = "${join(dir, "run2/control.sock")}"\n\n[vcenter.sim]\nurl = "${sim.url}"\nusername = "u"\npassword = "env:E2E_BMC"\nthumbprint = "${sim.thumbprintSha256}"\n\n[[bmc]]\nvm = "${vmNames[0]}"\naddress = "127.0.0.1"\nport = ${ports[0]}\nusername = "admin"\npassword = "env:E2E_BMC"\n`,
+      `[daemon]\nstate_dir = "${join(dir, "state2")}"\ncontrol_socket = "${lonelySocket}"\n\n[vcenter.sim]\nurl = "${sim.url}"\nusername = "u"\npassword = "env:E2E_BMC"\nthumbprint = "${sim.thumbprintSha256}"\n\n[[bmc]]\nvm = "${vmNames[0]}"\naddress = "127.0.0.1"\nport = ${ports[0]}\nusername = "admin"\npassword = "env:E2E_BMC"\n`,
       { mode: 0o600 },
     );
     const p = Bun.spawn([binary, "serve", "-c", lonely], { env: { ...env, NOTIFY_SOCKET: "" }, cwd: dir, stdout: "pipe", stderr: "pipe" });
-    const code = await Promise.race([p.exited, Bun.sleep(20_000).then(() => "still running")]);
-    if (code !== 1) p.kill("SIGKILL");
-    expect(code).toBe(1);
-    expect(await new Response(p.stderr).text()).toMatch(/no service could start: bmc:\S+: .*(EADDRINUSE|in use)/i);
+    try {
+      const r = await until("the lonely serve's status", () => {
+        const st = cli(["status", "--socket", lonelySocket, "--json"]);
+        return st.out ? st : undefined;
+      });
+      expect(r.code).toBe(1);
+      const s = JSON.parse(r.out) as { ok: boolean; services: Array<{ up: boolean; down?: { error: string } }> };
+      expect(s.ok).toBe(false);
+      expect(s.services[0]?.up).toBe(false);
+      expect(s.services[0]?.down?.error).toMatch(/in use \(EADDRINUSE\)/);
+      expect(p.exitCode).toBeNull();
+    } finally {
+      p.kill("SIGTERM");
+      await Promise.race([p.exited, Bun.sleep(10_000).then(() => p.kill("SIGKILL"))]);
+    }
   }, 30_000);
 
   test("a config.toml beside the executable is found without -c", () => {

@@ -41,7 +41,10 @@ function prng(seed: number) {
 test(`${TOTAL} hostile datagrams never throw, and the engine still serves afterwards (seed 0x${SEED.toString(16)})`, async () => {
   const rnd = prng(SEED);
   const chassis = fakeChassis(TEST_GUID);
-  const engine = new IpmiSessionEngine({ users: [ADMIN, OPERATOR], guid: TEST_GUID, handler: chassis.handler, ipmi15: true, maxSessions: 8 });
+  // Limits out of the way: this drives thousands of session setups from one source on purpose
+  // (the limits themselves are tested in login-limits.test.ts).
+  const loginLimits = { perSourcePerMinute: 1e9, perUserPerMinute: 1e9 };
+  const engine = new IpmiSessionEngine({ users: [ADMIN, OPERATOR], guid: TEST_GUID, handler: chassis.handler, ipmi15: true, maxSessions: 8, loginLimits });
   const corpus = (fixtures as { datagrams: { hex: string }[] }[]).flatMap((f) => f.datagrams.map((d) => fromHex(d.hex)));
 
   // A genuine session whose keys we know, so structure-aware requests pass integrity.

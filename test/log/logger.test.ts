@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { parseConfig } from "../../src/config/load.ts";
-import { createLogger } from "../../src/log/logger.ts";
+import { fstatSync } from "node:fs";
+import { encodeJournalEntry, journalFieldName } from "../../src/log/journal.ts";
+import { createLogger, underJournald } from "../../src/log/logger.ts";
 import { clearSecretsForTest } from "../../src/log/secrets.ts";
 
 function capture(opts: Parameters<typeof createLogger>[0] = {}) {
@@ -41,6 +43,56 @@ describe("logger", () => {
     const { logger, lines } = capture({ level: "debug", journal: true });
     logger[level]("x");
     expect(lines[0]?.startsWith(`${prefix}{`)).toBe(true);
+  });
+
+  test.each([
+    ["info", "power on", { cc: 0 }, "<6>[bmc] power on bmc=vm1 cc=0"],
+    ["warn", "dropped", { reason: "rate limit", from: "192.0.2.1" }, '<4>[bmc] dropped bmc=vm1 reason="rate limit" from=192.0.2.1'],
+    ["error", "reload rejected", { problems: ["a.toml:3: x\n3| y"] }, '<3>[bmc] reload rejected bmc=vm1 problems=["a.toml:3: x\\n3| y"]'],
+    ["debug", "two\nlines", {}, "<7>[bmc] two\\nlines bmc=vm1"],
+  ] as const)("journal format at %s: a readable MESSAGE, the level as priority, no timestamp", (level, msg, fields, line) => {
+    const { logger, lines } = capture({ level: "debug", journal: true, format: "journal" });
+    logger.child("bmc", { bmc: "vm1" })[level](msg, fields);
+    expect(lines).toEqual([line]);
+  });
+
+  test("with journald's socket each record is one entry: MESSAGE, PRIORITY and the fields by name; a refused one goes to the stream", () => {
+    const sent: Array<ReadonlyArray<readonly [string, string]>> = [];
+    let accept = true;
+    const { logger, lines } = capture({ level: "debug", journal: true, format: "journal", journalSink: { send: (f) => (sent.push(f), accept) } });
+    logger.child("bmc", { bmc: "vm1" }).warn("power on failed", { cc: 0xc3, "vm-uuid": "4210", error: new Error("boom\nline 2") });
+    expect(sent).toEqual([
+      [
+        ["MESSAGE", '[bmc] power on failed bmc=vm1 cc=195 vm-uuid=4210 error="boom\\nline 2"'],
+        ["PRIORITY", "4"],
+        ["SYSLOG_IDENTIFIER", "esxkit"],
+        ["SUBSYSTEM", "bmc"],
+        ["BMC", "vm1"],
+        ["CC", "195"],
+        ["VM_UUID", "4210"],
+        ["ERROR", "boom\nline 2"],
+      ],
+    ]);
+    expect(lines).toEqual([]);
+    accept = false;
+    logger.info("fallback");
+    expect(lines).toEqual(["<6>fallback"]);
+  });
+
+  test("the native protocol: FIELD=value lines, and length-prefixed bytes for values with newlines", () => {
+    const bytes = encodeJournalEntry([
+      ["MESSAGE", "hi"],
+      ["ERROR", "a\nb"],
+    ]);
+    expect([...bytes]).toEqual([...new TextEncoder().encode("MESSAGE=hi\nERROR\n"), 3, 0, 0, 0, 0, 0, 0, 0, ...new TextEncoder().encode("a\nb\n")]);
+    expect(["bmc", "vm-uuid", "_private", "9lives", "ü"].map(journalFieldName)).toEqual(["BMC", "VM_UUID", "PRIVATE", "LIVES", "FIELD"]);
+  });
+
+  test("journald is detected from $JOURNAL_STREAM naming stdout's own device and inode only", () => {
+    const st = fstatSync(1, { bigint: true });
+    expect(underJournald({ JOURNAL_STREAM: `${st.dev}:${st.ino}` })).toBe(true);
+    expect(underJournald({ JOURNAL_STREAM: `${st.dev}:${st.ino + 1n}` })).toBe(false);
+    expect(underJournald({})).toBe(false);
   });
 
   test("pretty format is one readable line", () => {

@@ -114,7 +114,25 @@ describe("SA discovery, never a DA", () => {
     expect(reply(srvRqst({ flags: MCAST, type: "service:service-agent", predicate: "(service-type=service:wbem*)" }), mc).msg.functionId).toBe(11);
     expect(dropReason(srvRqst({ flags: MCAST, type: "service:service-agent", scopes: "OTHER" }), mc)).toBe("scope");
     expect(dropReason(srvRqst({ flags: MCAST, type: "service:service-agent", predicate: "(service-type=nfs)" }), mc)).toBe("no-match");
-    expect(dropReason(srvRqst({ type: "service:service-agent" }), uni)).toBe("sa-discovery-unicast");
+  });
+
+  // [case, request fields, reply function, error code] — unicast, as slpd answers it.
+  test.each([
+    ["our scope", { scopes: "DEFAULT" }, 11, undefined],
+    ["no scope list (every SA)", { scopes: "" }, 11, undefined],
+    ["scope in other case and padding", { scopes: " default " }, 11, undefined],
+    ["a satisfied predicate", { predicate: "(service-type=service:wbem*)" }, 11, undefined],
+    ["a scope we do not serve", { scopes: "OTHER" }, 2, 4],
+    ["an unmet predicate", { predicate: "(service-type=nfs)" }, 2, 0],
+    ["a malformed predicate", { predicate: "(service-type=" }, 2, 0],
+  ] as const)("unicast SA discovery with %s", (_c, fields, fn, errorCode) => {
+    const r = reply(srvRqst({ type: "service:service-agent", ...fields }), { ...uni, localAddress: "198.51.100.7" });
+    expect(r.msg.functionId).toBe(fn);
+    if (r.msg.functionId === 11) {
+      expect(r.msg.body.url).toBe("service:service-agent://198.51.100.7");
+      expect(r.msg.body.scopeList).toBe("DEFAULT");
+    }
+    if (r.msg.functionId === 2) expect({ error: r.msg.body.errorCode, urls: r.msg.body.urls.length }).toEqual({ error: errorCode!, urls: 0 });
   });
 
   test("service:directory-agent is never answered", () => {

@@ -100,6 +100,27 @@ describe("unicast on loopback", () => {
     expect(attrs.results[0]!.attributes.find((a) => a.tag === "Namespace")?.values).toContain("lsi/lsimr13");
   });
 
+  test("unicast SA discovery is answered as slpd answers it: an SAAdvert naming 127.0.0.1, our scopes and types", async () => {
+    const r = await ask(srvRqst({ xid: 0x5a5a, type: "service:service-agent", scopes: "" }));
+    const m = decode(r!.bytes);
+    expect(m.functionId === 11 && m.body).toEqual({ url: "service:service-agent://127.0.0.1", scopeList: "DEFAULT", attrList: "(service-type=service:wbem:https)" });
+    const found = await findServices("service:service-agent", { unicast: "127.0.0.1", port, timeoutMs: 2000 });
+    expect(found).toEqual({
+      services: [{ url: "service:service-agent://127.0.0.1", lifetime: 0, responder: "127.0.0.1", scopes: "DEFAULT", attrList: "(service-type=service:wbem:https)" }],
+      errors: [],
+    });
+    // tshark reads the SAAdvert's fields.
+    const t = tshark([{ payload: r!.bytes, srcPort: 427, dstPort: 40000 }], ["srvloc.function", "srvloc.saadvert.url", "srvloc.saadvert.scopelist"]);
+    expect(t.malformed).toEqual([]);
+    expect(t.fields[0]).toMatchObject({ "srvloc.function": "11", "srvloc.saadvert.url": "service:service-agent://127.0.0.1", "srvloc.saadvert.scopelist": "DEFAULT" });
+  });
+
+  test("unicast SA discovery for a scope we do not serve gets SCOPE_NOT_SUPPORTED", async () => {
+    const m = decode((await ask(srvRqst({ type: "service:service-agent", scopes: "OTHER" })))!.bytes);
+    expect(m.functionId === 2 && m.body.errorCode).toBe(4);
+    await expect(findServices("service:service-agent", { unicast: "127.0.0.1", port, timeoutMs: 2000, scopes: ["OTHER"] })).rejects.toMatchObject({ code: "ESX_SLP_REPLY", slpError: 4 });
+  });
+
   test("status counts requests and replies", () => {
     const s = svc.status();
     expect(s.name).toBe("esx1");
@@ -274,6 +295,12 @@ describe("CLI against the responder", () => {
     expect(r.code).toBe(0);
     expect(r.out).toContain(WBEM_URL);
     expect(r.out).toContain("65535");
+  });
+
+  test("esxkit slp find service:service-agent --unicast: the agent, its scopes and service types", async () => {
+    const r = await cli("find", "service:service-agent", "--unicast", "127.0.0.1", "--port", String(port), "--timeout", "2000");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/service:service-agent:\/\/127\.0\.0\.1\s+DEFAULT\s+\(service-type=service:wbem:https\)\s+127\.0\.0\.1/);
   });
 
   test("esxkit slp find for a type nobody offers exits 1", async () => {

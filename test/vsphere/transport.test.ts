@@ -2,6 +2,7 @@
 // with openssl-made certificates, and dead endpoints failing with the right code.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as undici from "undici/index.js";
+import * as lean from "../../src/net/undici.ts";
 import type { EndpointConfig, TlsTrust } from "../../src/config/types.ts";
 import { type DeadlineError, errorCode, TlsPinError } from "../../src/errors.ts";
 import { createHttpAgent, postText, type ConnectionInfo } from "../../src/vsphere/transport.ts";
@@ -57,6 +58,22 @@ describe("undici is the real package", () => {
     }
     expect(chain).toContain("DispatcherBase");
     expect(typeof undici.buildConnector).toBe("function");
+  });
+
+  test("src/net/undici.ts hands out the npm package's own classes, with the request API attached", () => {
+    expect(lean.Agent).toBe(undici.Agent);
+    expect(lean.buildConnector).toBe(undici.buildConnector);
+    expect(typeof (new lean.Agent() as unknown as { request?: unknown }).request).toBe("function");
+  });
+
+  test("src reaches undici only through src/net/undici.ts (lean, never the shim)", async () => {
+    const offenders: string[] = [];
+    for await (const f of new Bun.Glob("**/*.ts").scan({ cwd: `${import.meta.dir}/../../src` })) {
+      if (f === "net/undici.ts" || f === "types.d.ts") continue;
+      const text = await Bun.file(`${import.meta.dir}/../../src/${f}`).text();
+      if (/(from|import\()\s*["']undici[/"']/.test(text)) offenders.push(`src/${f}`);
+    }
+    expect(offenders).toEqual([]);
   });
 
   test("no source file imports the bare specifier (Bun's shim)", async () => {

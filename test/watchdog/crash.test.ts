@@ -8,7 +8,7 @@ import { VimClient } from "../../src/vsphere/client.ts";
 import { queryEvents } from "../../src/vsphere/events.ts";
 import { statePath } from "../../src/watchdog/persist.ts";
 import { startVcsim } from "../support/vcsim.ts";
-import { type ClusterOptions, type Cluster, freePort, startCluster, VM_NAME } from "../support/watchdog/cluster.ts";
+import { type ClusterOptions, type Cluster, freePort, startBlackhole, startCluster, VM_NAME } from "../support/watchdog/cluster.ts";
 import { copies, removeStateDir, type Running, runWatchdog, testConfig, waitFor } from "../support/watchdog/harness.ts";
 
 const clusters: Cluster[] = [];
@@ -53,6 +53,19 @@ async function failedOverTo(c: Cluster, w: Running, host: string): Promise<void>
 }
 
 describe("the VM's host fails", () => {
+  test("while the gateway (isolation address) is dead too: another host answers, so esxkit is not isolated and fails over", async () => {
+    const blackhole = await startBlackhole();
+    vcStops.push(blackhole.stop);
+    const c = await cluster({ hosts: [{ name: "esx01", runsVm: true }, { name: "esx02" }], lockTtlS: 2 });
+    const w = await watchdog(c, ["esx01", "esx02"], { isolation_addresses: [blackhole.address] });
+
+    c.host("esx01").crash();
+    await failedOverTo(c, w, "esx02");
+    expect(w.journal().some((r) => r.to === "isolated")).toBe(false);
+    const fencing = w.journal().find((r) => r.to === "fencing");
+    expect(String(fencing?.message)).toContain(`isolation address ${blackhole.address} (timeout) failed, but esx02 answers`);
+  });
+
   test("crash (SIGKILL): fenced, the VM restarts elsewhere once, with the same identity", async () => {
     // esx02 names the shared datastore differently (same URL): the vmx path is rewritten.
     const c = await cluster({ hosts: [{ name: "esx01", runsVm: true }, { name: "esx02", datastore: "shared-two" }], lockTtlS: 2 });

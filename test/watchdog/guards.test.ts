@@ -68,17 +68,21 @@ describe("no failover", () => {
     expect(w.logs.join("\n")).not.toContain("secret-token");
   });
 
-  test("esxkit isolated (its isolation address unreachable): no action although the VM's host is gone", async () => {
+  test("esxkit isolated (its isolation address unreachable and no other host answers): no action, and the alert names both", async () => {
     const blackhole = await startBlackhole();
     cleanups.push(blackhole.stop);
     const { c, w } = await setup({}, { isolation_addresses: [blackhole.address] });
 
+    c.host("esx02").hang();
     c.host("esx01").crash();
     await waitFor(() => w.service.status().state === "isolated", "the isolation guard", 30_000, () => w.tail());
     await rounds(w, 5);
+    c.host("esx02").unhang();
     expect(w.service.status().state).toBe("isolated");
     await nothingHappened(c, w);
-    expect(w.journal().find((r) => r.kind === "alert" && r.to === "isolated")).toBeDefined();
+    const alert = w.journal().find((r) => r.kind === "alert" && r.to === "isolated");
+    expect(String(alert?.message)).toContain(`${blackhole.address} (timeout)`);
+    expect(String(alert?.message)).toContain("esx02 did not answer");
   });
 
   test("esxkit isolated (no other host answers): no action", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { rewriteDatastorePath, parseDatastorePath, normalizeDatastoreUrl } from "../../src/watchdog/datastore-path.ts";
 import { type CandidateFacts, chooseTarget } from "../../src/watchdog/placement.ts";
 import { locateVm, type HostView, type Registration, sameVmx } from "../../src/watchdog/learn.ts";
-import { isIsolated, isHostPort, parseHostPort } from "../../src/watchdog/probe.ts";
+import { isHostPort, parseHostPort } from "../../src/watchdog/probe.ts";
 import { parseDuration } from "../../src/watchdog/pause.ts";
 import { FailoverError } from "../../src/errors.ts";
 
@@ -135,17 +135,6 @@ describe("locating the VM", () => {
 });
 
 describe("probe helpers", () => {
-  test.each<[boolean[], boolean[], boolean]>([
-    [[], [true], false],
-    [[], [false, false], true],
-    [[false], [true], true],
-    [[false, true], [true], false],
-    [[true], [false], true],
-    [[], [], false],
-  ])("isolation %p / other hosts %p → isolated %p", (iso, others, want) => {
-    expect(isIsolated(iso, others)).toBe(want);
-  });
-
   test.each([
     ["192.0.2.1:443", true],
     ["[2001:db8::1]:443", true],

@@ -56,7 +56,7 @@ describe("split brain", () => {
       expect(metrics).toContain('esxkit_watchdog_state{state="split_brain",watchdog="mgmt"} 1');
 
       // /healthz of a daemon running this watchdog says so.
-      const daemon = { config: {}, services: { status: () => [{ ...w.service.status(), kind: "watchdog" }] } } as unknown as Daemon;
+      const daemon = { config: {}, connections: () => [], services: { status: () => [{ ...w.service.status(), kind: "watchdog", up: true }], down: () => [] } } as unknown as Daemon;
       const server = startMetricsServer("127.0.0.1:0", daemon);
       try {
         const res = await fetch(`${server.url}/healthz`);

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { type HealthCounter, initialHealth, observeProbe } from "../../src/watchdog/hysteresis.ts";
 import { checkSafety, HOUR_MS, pruneHistory } from "../../src/watchdog/safety.ts";
+import { type IsolationResult, isolationVerdict } from "../../src/watchdog/probe.ts";
 import { decide, type Observation, type WatchdogState } from "../../src/watchdog/state-machine.ts";
 
 const base: Observation = {
@@ -114,5 +115,19 @@ describe("safety limits", () => {
   test("pruning keeps the last hour and the latest entry", () => {
     expect(pruneHistory([t0 - 3 * HOUR_MS, t0 - 2 * HOUR_MS], t0)).toEqual([t0 - 2 * HOUR_MS]);
     expect(pruneHistory([t0 - 2 * HOUR_MS, t0 - 1000, t0 - 5000], t0)).toEqual([t0 - 5000, t0 - 1000]);
+  });
+});
+
+describe("decide with the isolation verdict (probe.ts)", () => {
+  const dead = (address: string): IsolationResult => ({ address, outcome: "unreachable", detail: "no echo reply" });
+  test.each<[string, boolean, WatchdogState]>([
+    ["gateway dead, esx02 answers → fence and fail over", true, "fencing"],
+    ["gateway dead, esx02 silent → isolated, no action", false, "isolated"],
+  ])("%s", (_name, esx02, state) => {
+    const v = isolationVerdict([dead("192.0.2.1")], [{ host: "esx02", answered: esx02 }]);
+    const d = decide({ ...base, ...down, isolated: v.isolated, isolationDetail: v.detail }, "suspect");
+    expect(d.state).toBe(state);
+    expect(d.reason).toContain("192.0.2.1 (no echo reply)");
+    expect(d.reason).toContain(esx02 ? "esx02 answers" : "esx02 did not answer");
   });
 });

@@ -5,8 +5,10 @@ import { AuthType } from "../codes/auth-types.ts";
 import { cipherSuiteById, type CipherSuite } from "../codes/cipher-suites.ts";
 import { defaultRequiredPrivilege } from "../codes/privilege.ts";
 import { isReadOnlyCommand } from "../codes/read-only.ts";
+import { FAILURE_LOG_WINDOW_MS, type LoginFailure, type LoginFailureLog, type LoginFailureReason } from "./login-failures.ts";
+import { DEFAULT_LOGIN_LIMITS, type LoginLimiter, type LoginLimits } from "./login-limits.ts";
 import type { SessionTable } from "./session-table.ts";
-import type { CommandHandler, EngineOptions, EngineStats, IpmiUser } from "./types.ts";
+import type { CommandHandler, EngineOptions, EngineStats, IpmiSource, IpmiUser } from "./types.ts";
 
 export interface ResolvedOptions {
   users: IpmiUser[];
@@ -22,6 +24,9 @@ export interface ResolvedOptions {
   logger: Logger;
   requiredPrivilege: (netFn: number, cmd: number) => number;
   retryFromCache: (netFn: number, cmd: number) => boolean;
+  loginLimits: LoginLimits;
+  failureLogWindowMs: number;
+  onLoginFailure?: (f: LoginFailure) => void;
   now: () => number;
 }
 
@@ -61,6 +66,9 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     logger: o.logger ?? silentLogger,
     requiredPrivilege: o.requiredPrivilege ?? defaultRequiredPrivilege,
     retryFromCache: o.retryFromCache ?? ((netFn, cmd) => !isReadOnlyCommand(netFn, cmd)),
+    loginLimits: o.loginLimits ?? DEFAULT_LOGIN_LIMITS,
+    failureLogWindowMs: o.failureLogWindowMs ?? FAILURE_LOG_WINDOW_MS,
+    onLoginFailure: o.onLoginFailure,
     now: o.now ?? Date.now,
   };
 }
@@ -75,6 +83,16 @@ export interface EngineContext {
   opts: ResolvedOptions;
   table: SessionTable;
   stats: EngineStats;
+  limiter: LoginLimiter;
+  failures: LoginFailureLog;
+}
+
+/** A refused session setup: counted, reported (metrics) and logged in aggregate. */
+export function loginFailed(ctx: EngineContext, reason: LoginFailureReason, source: IpmiSource, user?: string): void {
+  ctx.stats.authFailures++;
+  const f: LoginFailure = { reason, source, user };
+  ctx.opts.onLoginFailure?.(f);
+  ctx.failures.record(f);
 }
 
 export function newStats(): EngineStats {

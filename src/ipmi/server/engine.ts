@@ -7,7 +7,8 @@
 //   RMCP+ Open Session and RAKP 1-4.
 // Everything else that arrives in an established session (or sessionless, for commands
 // whose required privilege is 0) goes to opts.handler after the privilege check.
-// The engine is transport-agnostic and has no timers: idle sessions expire lazily.
+// The engine is transport-agnostic and has no timers: idle sessions expire lazily (the
+// login-failure log arms one only while a summary line is pending).
 export type {
   CommandHandler,
   EngineOptions,
@@ -32,7 +33,9 @@ import { RmcpClass, RMCP_SEQ_NO_ACK, RMCP_VERSION_1 } from "../wire/rmcp.ts";
 import type { Ipmi15Session } from "../wire/session15.ts";
 import type { RmcpPlusSession } from "../wire/session20.ts";
 import { getChannelAuthCapabilities, getChannelCipherSuites } from "./channel-commands.ts";
-import { newStats, resolveOptions, type EngineContext } from "./context.ts";
+import { loginFailed, newStats, resolveOptions, type EngineContext } from "./context.ts";
+import { LoginFailureLog } from "./login-failures.ts";
+import { LoginLimiter } from "./login-limits.ts";
 import { activateSession, getSessionChallenge } from "./ipmi15-server.ts";
 import { handleOpenSession, handleRakp1, handleRakp3 } from "./rakp-server.ts";
 import { closeSession, setSessionPrivilegeLevel } from "./session-commands.ts";
@@ -52,7 +55,13 @@ export class IpmiSessionEngine {
   constructor(opts: EngineOptions) {
     this.raw = { ...opts };
     const resolved = resolveOptions(opts);
-    this.ctx = { opts: resolved, table: new SessionTable(resolved.maxSessions, resolved.sessionTimeoutMs), stats: newStats() };
+    this.ctx = {
+      opts: resolved,
+      table: new SessionTable(resolved.maxSessions, resolved.sessionTimeoutMs),
+      stats: newStats(),
+      limiter: new LoginLimiter(resolved.loginLimits),
+      failures: new LoginFailureLog(() => this.ctx.opts.logger, () => this.ctx.opts.failureLogWindowMs, () => this.ctx.opts.now()),
+    };
   }
 
   /** One datagram in → the reply datagram, or undefined to stay silent. Never throws. */
@@ -91,6 +100,7 @@ export class IpmiSessionEngine {
   closeAll(): void {
     this.ctx.stats.sessionsClosed += this.ctx.table.size;
     this.ctx.table.clear();
+    this.ctx.failures.flush();
   }
 
   /**
@@ -101,6 +111,7 @@ export class IpmiSessionEngine {
     const next = { ...this.raw, ...partial };
     const resolved = resolveOptions(next);
     this.raw = next;
+    if (JSON.stringify(resolved.loginLimits) !== JSON.stringify(this.ctx.opts.loginLimits)) this.ctx.limiter = new LoginLimiter(resolved.loginLimits);
     this.ctx.opts = resolved;
     const table = this.ctx.table;
     table.maxSessions = resolved.maxSessions;
@@ -127,7 +138,10 @@ export class IpmiSessionEngine {
   private sweep(now: number, force = false): void {
     if (!force && now - this.lastSweep < SWEEP_INTERVAL_MS) return;
     this.lastSweep = now;
-    const n = this.ctx.table.expire(now);
+    const n = this.ctx.table.expire(now, (s) => {
+      // RAKP 2 went out and nothing came back: a client that found our code wrong for its password.
+      if (s.kind === "rmcp+" && s.state === "rakp2-sent") loginFailed(this.ctx, "abandoned", s.source, s.user?.name);
+    });
     if (n > 0) {
       this.ctx.stats.sessionsExpired += n;
       this.ctx.opts.logger.debug("idle IPMI sessions expired", { count: n });
@@ -199,8 +213,7 @@ export class IpmiSessionEngine {
     if (!verifyIpmi15AuthCode(s.authType, s.pw16, pkt.sessionId, pkt.sequence, pkt.payload, pkt.authCode)) {
       if (s.state === "challenge") {
         // A wrong password shows here: the Activate Session auth code does not verify.
-        this.ctx.stats.authFailures++;
-        this.ctx.opts.logger.warn("IPMI 1.5 activation refused: bad auth code", { client: `${source.address}:${source.port}`, user: s.user?.name });
+        loginFailed(this.ctx, "wrong_password", source, s.user?.name);
         if (this.ctx.table.delete(s.id)) this.ctx.stats.sessionsClosed++;
       }
       return undefined;

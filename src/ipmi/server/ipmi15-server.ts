@@ -5,7 +5,7 @@ import { CompletionCode, SessionCompletionCode } from "../codes/completion.ts";
 import { PrivilegeLevel, privilegeName } from "../codes/privilege.ts";
 import { password16, random } from "../crypto.ts";
 import { equalBytes, readU32LE, writeU32LE } from "../wire/bytes.ts";
-import { findUser, ipmi15AuthTypes, type EngineContext } from "./context.ts";
+import { findUser, ipmi15AuthTypes, loginFailed, type EngineContext } from "./context.ts";
 import { SequenceWindow } from "./sequence-window.ts";
 import { SessionTable, type Ipmi15SessionState } from "./session-table.ts";
 import type { IpmiResponse, IpmiSource } from "./types.ts";
@@ -21,8 +21,7 @@ export function getSessionChallenge(ctx: EngineContext, data: Uint8Array, source
   const name = raw.subarray(0, nul < 0 ? 16 : nul);
   const user = findUser(opts, name);
   if (!user) {
-    ctx.stats.authFailures++;
-    opts.logger.warn("IPMI 1.5 challenge refused: unknown user", { client: `${source.address}:${source.port}` });
+    loginFailed(ctx, "unknown_user", source, new TextDecoder().decode(name));
     return { cc: name.length === 0 ? SessionCompletionCode.nullUserNotEnabled : SessionCompletionCode.invalidUserName };
   }
   if (!table.makeRoom()) return { cc: CompletionCode.nodeBusy };
@@ -57,13 +56,13 @@ export function activateSession(ctx: EngineContext, s: Ipmi15SessionState, data:
   const challenge = data.subarray(2, 18);
   const initialOutbound = readU32LE(data, 18);
   if (authType !== s.authType || !equalBytes(challenge, s.challenge)) {
-    stats.authFailures++;
+    loginFailed(ctx, "protocol", s.source, s.user?.name);
     if (table.delete(s.id)) stats.sessionsClosed++;
     return { cc: CompletionCode.invalidDataField };
   }
   if (level < PrivilegeLevel.callback || level > PrivilegeLevel.oem) return { cc: CompletionCode.invalidDataField };
   if (!s.user || level > s.user.maxPrivilege) {
-    stats.authFailures++;
+    loginFailed(ctx, "privilege", s.source, s.user?.name);
     if (table.delete(s.id)) stats.sessionsClosed++;
     return { cc: SessionCompletionCode.privilegeExceedsLimit };
   }

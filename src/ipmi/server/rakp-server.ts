@@ -1,6 +1,10 @@
 // RMCP+ session establishment, BMC side: Open Session, RAKP1→RAKP2, RAKP3→RAKP4.
 // Every failure is answered with its RMCP+ status code (never a silent drop), so a
 // client with a wrong name, password or role fails at once instead of timing out.
+// Failures are logged in aggregate (login-failures.ts): each one is a packet anyone can send.
+// Session setup is rate limited (login-limits.ts): an Open Session that takes a slot costs
+// its source a token; each further RAKP 2 code handed out in that session costs another,
+// and every RAKP 2 code costs its user one. Over the limit: status 01h, insufficient resources.
 import { PayloadType } from "../codes/auth-types.ts";
 import type { CipherSuite } from "../codes/cipher-suites.ts";
 import { PrivilegeLevel, privilegeName } from "../codes/privilege.ts";
@@ -10,7 +14,8 @@ import { sealRmcpPlusSessionless } from "../secure.ts";
 import { equalBytes } from "../wire/bytes.ts";
 import { openSessionRequest, openSessionResponse, type OpenSessionRequest } from "../wire/open-session.ts";
 import { ROLE_NAME_ONLY_LOOKUP, rakp1, rakp2, rakp3, rakp4 } from "../wire/rakp.ts";
-import { findUser, type EngineContext } from "./context.ts";
+import { findUser, loginFailed, type EngineContext } from "./context.ts";
+import type { LoginFailureReason } from "./login-failures.ts";
 import { SessionTable, type RmcpPlusSessionState } from "./session-table.ts";
 import type { IpmiSource, IpmiUser } from "./types.ts";
 
@@ -36,13 +41,13 @@ export function chooseSuite(offered: CipherSuite[], req: OpenSessionRequest): Ci
 }
 
 export function handleOpenSession(ctx: EngineContext, payload: Uint8Array, source: IpmiSource): Uint8Array | undefined {
-  const { opts, table, stats } = ctx;
+  const { opts, table } = ctx;
   const log = opts.logger;
   const req = openSessionRequest.decode(payload);
   const now = opts.now();
-  const fail = (status: number) => {
-    stats.authFailures++;
-    log.info("RMCP+ open session refused", { client: `${source.address}:${source.port}`, status: rakpStatusName(status) });
+  const fail = (status: number, reason: LoginFailureReason = status === RakpStatus.insufficientResources ? "no_slot" : "protocol") => {
+    loginFailed(ctx, reason, source);
+    if (log.enabled("debug")) log.debug("RMCP+ open session refused", { client: `${source.address}:${source.port}`, status: rakpStatusName(status) });
     const body = openSessionResponse.encode({
       messageTag: req.messageTag,
       status,
@@ -70,6 +75,7 @@ export function handleOpenSession(ctx: EngineContext, payload: Uint8Array, sourc
   if (typeof chosen === "number") return fail(chosen);
   // No user can hold OEM privilege here.
   if (req.requestedMaxPrivilege === PrivilegeLevel.oem) return fail(RakpStatus.unauthorizedRoleOrPrivilege);
+  if (!ctx.limiter.sources.take(source.address, now)) return fail(RakpStatus.insufficientResources, "rate_limited");
   if (!table.makeRoom()) return fail(RakpStatus.insufficientResources);
 
   const maxPrivilege = req.requestedMaxPrivilege === 0 ? PrivilegeLevel.administrator : req.requestedMaxPrivilege;
@@ -124,29 +130,37 @@ export function handleRakp1(ctx: EngineContext, payload: Uint8Array, source: Ipm
         keyExchangeAuthCode: extra?.code ?? new Uint8Array(0),
       }),
     );
-  const fail = (status: number, consoleId: number, session?: RmcpPlusSessionState) => {
-    stats.authFailures++;
+  const fail = (status: number, reason: LoginFailureReason, consoleId: number, session?: RmcpPlusSessionState) => {
     const user = new TextDecoder().decode(m.username);
-    log.warn("RMCP+ authentication refused", { client: `${source.address}:${source.port}`, user, status: rakpStatusName(status) });
+    loginFailed(ctx, reason, source, user);
+    if (log.enabled("debug")) log.debug("RMCP+ authentication refused", { client: `${source.address}:${source.port}`, user, status: rakpStatusName(status) });
     if (session && table.delete(session.id)) stats.sessionsClosed++;
     return reply(status, consoleId);
   };
 
-  if (!s || s.kind !== "rmcp+" || s.state === "active" || !sameSource(s.source, source)) return fail(RakpStatus.invalidSessionId, 0);
+  if (!s || s.kind !== "rmcp+" || s.state === "active" || !sameSource(s.source, source)) return fail(RakpStatus.invalidSessionId, "protocol", 0);
   const level = m.role & 0x0f;
-  if ((m.role & 0xe0) !== 0 || level < PrivilegeLevel.callback || level > PrivilegeLevel.oem) return fail(RakpStatus.invalidRole, s.consoleId, s);
+  if ((m.role & 0xe0) !== 0 || level < PrivilegeLevel.callback || level > PrivilegeLevel.oem) return fail(RakpStatus.invalidRole, "protocol", s.consoleId, s);
   const user = lookupUser(ctx, m.username, m.role);
   if (!user) {
     // Role-based lookup that found the name but not the role is a role problem.
     const byName = findUser(opts, m.username);
-    return fail(byName ? RakpStatus.unauthorizedRoleOrPrivilege : RakpStatus.unauthorizedName, s.consoleId, s);
+    return byName ? fail(RakpStatus.unauthorizedRoleOrPrivilege, "privilege", s.consoleId, s) : fail(RakpStatus.unauthorizedName, "unknown_user", s.consoleId, s);
   }
   if (level > user.maxPrivilege || level > s.openMaxPrivilege) {
-    log.info("RMCP+ role above the user's limit", { user: user.name, requested: privilegeName(level), limit: privilegeName(user.maxPrivilege) });
-    return fail(RakpStatus.unauthorizedRoleOrPrivilege, s.consoleId, s);
+    if (log.enabled("debug")) log.debug("RMCP+ role above the user's limit", { user: user.name, requested: privilegeName(level), limit: privilegeName(user.maxPrivilege) });
+    return fail(RakpStatus.unauthorizedRoleOrPrivilege, "privilege", s.consoleId, s);
   }
 
-  const rc = s.rakp && equalBytes(s.rakp.consoleRandom, m.consoleRandom) ? s.rakp.bmcRandom : random(16);
+  // A retransmitted RAKP 1 gets the same RAKP 2 again: nothing new is handed out, nothing is charged.
+  const prior = s.rakp;
+  const again = prior !== undefined && equalBytes(prior.consoleRandom, m.consoleRandom) && prior.role === m.role && equalBytes(prior.username, m.username);
+  if (!again) {
+    // The Open Session paid for the first code; any further one in this session costs the source again.
+    const sourceOk = prior === undefined || ctx.limiter.sources.take(source.address, now);
+    if (!sourceOk || !ctx.limiter.users.take(user.name, now)) return fail(RakpStatus.insufficientResources, "rate_limited", s.consoleId, s);
+  }
+  const rc = again ? prior.bmcRandom : random(16);
   const rakp: RakpContext = {
     consoleSessionId: s.consoleId,
     bmcSessionId: s.id,
@@ -174,14 +188,14 @@ export function handleRakp3(ctx: EngineContext, payload: Uint8Array, source: Ipm
     sealRmcpPlusSessionless(PayloadType.rakp4, rakp4.encode({ messageTag: m.messageTag, status, remoteConsoleSessionId: consoleId, integrityCheckValue: icv }));
 
   if (!s || s.kind !== "rmcp+" || s.state === "opened" || !s.rakp || !s.user || !sameSource(s.source, source)) {
-    stats.authFailures++;
+    loginFailed(ctx, "protocol", source);
     return reply(RakpStatus.invalidSessionId, 0);
   }
   if (m.status !== RakpStatus.noErrors) {
-    // The console gave up (it could not verify RAKP2: usually a wrong password).
-    log.info("RMCP+ console aborted the RAKP exchange", { client: `${source.address}:${source.port}`, status: rakpStatusName(m.status) });
+    // The console gave up: with 0Fh it could not verify our RAKP 2, i.e. its password is not ours.
+    if (log.enabled("debug")) log.debug("RMCP+ console aborted the RAKP exchange", { client: `${source.address}:${source.port}`, status: rakpStatusName(m.status) });
     if (table.delete(s.id)) stats.sessionsClosed++;
-    stats.authFailures++;
+    loginFailed(ctx, m.status === RakpStatus.invalidIntegrityCheckValue ? "wrong_password" : "protocol", source, s.user.name);
     return undefined;
   }
   const auth = rakpAuth(s.suite.auth);
@@ -189,13 +203,12 @@ export function handleRakp3(ctx: EngineContext, payload: Uint8Array, source: Ipm
   if (auth.keyed) {
     const expected = auth.rakp3Code(kuid, s.rakp);
     if (!equalBytes(expected, m.keyExchangeAuthCode)) {
-      stats.authFailures++;
-      log.warn("RMCP+ authentication refused", { client: `${source.address}:${source.port}`, user: s.user.name, status: rakpStatusName(RakpStatus.invalidIntegrityCheckValue) });
+      loginFailed(ctx, "wrong_password", source, s.user.name);
       if (table.delete(s.id)) stats.sessionsClosed++;
       return reply(RakpStatus.invalidIntegrityCheckValue, s.consoleId);
     }
   } else if (m.keyExchangeAuthCode.length !== 0) {
-    stats.authFailures++;
+    loginFailed(ctx, "wrong_password", source, s.user.name);
     if (table.delete(s.id)) stats.sessionsClosed++;
     return reply(RakpStatus.invalidIntegrityCheckValue, s.consoleId);
   }

@@ -85,11 +85,12 @@ export class SessionTable {
   }
 
   /** Removes expired sessions; returns how many. */
-  expire(now: number): number {
+  expire(now: number, onExpired?: (s: SessionState) => void): number {
     let n = 0;
     for (const [id, s] of this.sessions) {
       if (this.isExpired(s, now)) {
         this.sessions.delete(id);
+        onExpired?.(s);
         n++;
       }
     }

@@ -2,6 +2,11 @@
 // (datagram in, datagram out) and knows nothing of what a command does: the BMC layer
 // supplies a CommandHandler for everything the engine does not answer itself.
 import type { Logger } from "../../log/logger.ts";
+import type { LoginFailure } from "./login-failures.ts";
+import type { LoginLimits } from "./login-limits.ts";
+
+export type { LoginFailure, LoginFailureReason } from "./login-failures.ts";
+export type { LoginLimits } from "./login-limits.ts";
 
 /** 1 callback, 2 user, 3 operator, 4 administrator (IPMI privilege levels). */
 export type Privilege = 1 | 2 | 3 | 4;
@@ -93,6 +98,15 @@ export interface EngineOptions {
    * A byte-identical retransmission is always answered from the cache.
    */
   retryFromCache?: (netFn: number, cmd: number) => boolean;
+  /**
+   * Session-setup limits (Open Session and RAKP 1 → RAKP 2), per source address and per
+   * user name. Default DEFAULT_LOGIN_LIMITS (src/ipmi/server/login-limits.ts).
+   */
+  loginLimits?: LoginLimits;
+  /** Refused logins are logged at most once per this window, summed. Default 60 000 ms. */
+  failureLogWindowMs?: number;
+  /** Called for every refused session setup (metrics). */
+  onLoginFailure?: (f: LoginFailure) => void;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
 }

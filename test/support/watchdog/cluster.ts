@@ -42,6 +42,8 @@ export interface ClusterOptions {
   hosts: HostSpec[];
   /** vmx lock TTL in seconds (simulator -lock-ttl). */
   lockTtlS?: number;
+  /** A command prefix for the BMC and host processes, e.g. nsenter into a network namespace. */
+  wrap?: string[];
 }
 
 interface BmcEvent {
@@ -376,7 +378,7 @@ async function startHost(cluster: Cluster, spec: HostSpec, opts: ClusterOptions)
   base.push(...(spec.args ?? []));
   const first = spec.runsVm ? [...base, "-shared-vm", `${VM_NAME}:on`] : base;
   const guid = spec.bmcGuid === false ? [] : ["--system-guid", spec.bmcGuid ?? host.uuid, "--guid-order", spec.guidOrder ?? "smbios"];
-  const proc = Bun.spawn([PYTHON, FAKE_BMC, "--port", "0", "--user", BMC_USER, "--host-cmd", JSON.stringify(base), "--first-cmd", JSON.stringify(first), "--host-log", host.logFile, ...guid], {
+  const proc = Bun.spawn([...(opts.wrap ?? []), PYTHON, FAKE_BMC, "--port", "0", "--user", BMC_USER, "--host-cmd", JSON.stringify(base), "--first-cmd", JSON.stringify(first), "--host-log", host.logFile, ...guid], {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",
