@@ -77,7 +77,7 @@ export class FailoverDriver {
   }
 
   async fenceAndFailover(signal: AbortSignal): Promise<void> {
-    const { cfg, clock, log, learner, aftercare, state, events } = this.#d;
+    const { cfg, clock, log, learner, state, events } = this.#d;
     const learned = learner.learned;
     if (!learned) return;
     const failedHost = learned.host;
@@ -87,17 +87,7 @@ export class FailoverDriver {
     try {
       const healthy = new Set(this.#d.health.healthyHosts());
       // Before fencing anything: is the VM running elsewhere already (moved while we looked away)?
-      const scan = await scanCopies([...healthy].filter((h) => h !== failedHost), this.#d.clients, learned);
-      const running = scan.copies.find((c) => c.reg.powerState === "poweredOn");
-      if (running) {
-        events.emit({ kind: "already_running", severity: "info", message: `the VM already runs on ${running.host}; no fence needed` });
-        learner.adopt(running.host, running.reg.ref, running.reg.vmxPath ?? learned.vmxPath);
-        aftercare.addStale(failedHost);
-        state.persist();
-        this.#claimedElsewhere = undefined;
-        await this.#d.arbiter.release();
-        return;
-      }
+      if (await this.#adoptRunning(failedHost, [...healthy])) return;
       // Fencing a host for nothing is worse than not fencing: there must be a place to go.
       const placed = await planPlacement(cfg, learned, failedHost, this.#d.clients, healthy);
       if (!placed.chosen) {
@@ -111,6 +101,10 @@ export class FailoverDriver {
       // One actor per VM: no claim, no fence.
       const claim = await this.#claim(failedHost, "fence_failed");
       if (!claim) return;
+      // Holding the claim, look again on every host that answers at all (not only those the
+      // hysteresis calls healthy): the previous holder may have just restarted the VM on a host
+      // that is coming back. Then there is nothing to fence.
+      if (await this.#adoptRunning(failedHost, this.#answering(failedHost))) return;
       try {
         this.#d.arbiter.ensure((cfg.fence_timeout_s + 10) * 1000 + POWER_ON_STEP_MS, `fencing ${failedHost}`);
       } catch (err) {
@@ -175,7 +169,16 @@ export class FailoverDriver {
     let record = state.st.failover;
     if (!learned || !record) return;
     // A failover resumed after a restart, or after its claim ran out, needs a claim of its own.
-    if (this.#d.arbiter.remaining() < POWER_ON_STEP_MS && !(await this.#claim(record.failedHost, "failover_failed"))) return;
+    if (this.#d.arbiter.remaining() < POWER_ON_STEP_MS) {
+      if (!(await this.#claim(record.failedHost, "failover_failed"))) return;
+      if (await this.#adoptRunning(record.failedHost, this.#answering(record.failedHost))) {
+        state.st.failover = undefined;
+        state.st.retryAt = undefined;
+        state.persist();
+        state.transition({ state: "healthy", action: "none", reason: `the VM runs on ${learner.learned?.host} (restarted by another instance)` });
+        return;
+      }
+    }
     try {
       const out = await runFailover(record, {
         cfg,
@@ -216,6 +219,28 @@ export class FailoverDriver {
       const reason = err instanceof FailoverError ? err.reason : "error";
       this.#failed("failover_failed", `restarting the VM failed (${reason}): ${(err as Error).message}`, { failover: record.id });
     }
+  }
+
+  /** Hosts other than `failedHost` that answered their last probe, whatever their hysteresis says. */
+  #answering(failedHost: string): string[] {
+    return this.#d.cfg.hosts.filter((h) => h !== failedHost && (this.#d.health.get(h)?.successes ?? 0) > 0);
+  }
+
+  /** If the VM runs on one of `hosts`, take that as its place (no fence, no power-on) and say so. */
+  async #adoptRunning(failedHost: string, hosts: readonly string[]): Promise<boolean> {
+    const { learner, aftercare, state, events } = this.#d;
+    const learned = learner.learned;
+    if (!learned) return false;
+    const scan = await scanCopies(hosts.filter((h) => h !== failedHost), this.#d.clients, learned);
+    const running = scan.copies.find((c) => c.reg.powerState === "poweredOn");
+    if (!running) return false;
+    events.emit({ kind: "already_running", severity: "info", message: `the VM already runs on ${running.host}; no fence needed` });
+    learner.adopt(running.host, running.reg.ref, running.reg.vmxPath ?? learned.vmxPath);
+    aftercare.addStale(failedHost);
+    state.persist();
+    this.#claimedElsewhere = undefined;
+    await this.#d.arbiter.release();
+    return true;
   }
 
   /**
