@@ -400,6 +400,15 @@ export class FenceError extends EsxkitError {
   }
 }
 
+/** A BMC that is not (or cannot be shown to be) its host's: esxkit refuses to fence through it. */
+export class BmcIdentityError extends EsxkitError {
+  override code = "ESX_BMC_IDENTITY";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BmcIdentityError";
+  }
+}
+
 /**
  * A failover step that could not be carried out. `reason` is a stable tag:
  * bad_path, no_datastore, no_candidate, lock_timeout, question, not_learned, aborted.

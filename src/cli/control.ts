@@ -66,6 +66,15 @@ const cell = (v: unknown) => (v === undefined || v === null ? "-" : typeof v ===
 const sessionsCell = (b: ServiceStatus) => `${cell(b.sessions)}${typeof b.pendingSessions === "number" && b.pendingSessions > 0 ? ` +${b.pendingSessions} pending` : ""}`;
 const bmcRow = (b: ServiceStatus) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), sessionsCell(b), cell(b.lastCommand)];
 
+/** What a watchdog's row cannot say: why it waits, split brain, BMCs it will never fence through. */
+function watchdogNotes(w: ServiceStatus): string[] {
+  const notes: string[] = [];
+  if (w.state !== "healthy" && typeof w.reason === "string") notes.push(`${String(w.state)}: ${w.reason}`);
+  const ids = (w.bmcIdentity ?? {}) as Record<string, { state?: string; reason?: string }>;
+  for (const [host, id] of Object.entries(ids)) if (id.state === "mismatch" || id.state === "unidentified") notes.push(`never fences ${host}: ${id.reason ?? id.state}`);
+  return notes;
+}
+
 export const status = defineCommand({
   meta: { name: "status", examples: ["esxkit status", "esxkit status --json -c /etc/esxkit/config.toml"], description: "show what the running daemon is doing" },
   args: { ...socketArgs, ...jsonArg },
@@ -86,7 +95,10 @@ export const status = defineCommand({
     const slps = s.services.filter((x) => x.kind === "slp");
     if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
     const wds = s.services.filter((x) => x.kind === "watchdog");
-    if (wds.length) printTable(["WATCHDOG", "VM", "STATE", "HOST", "PAUSED", "LAST TRANSITION"], wds.map((w) => [w.name, cell(w.vm), cell(w.state), cell(w.host), cell(w.paused), cell(w.lastTransition)]));
+    if (wds.length) {
+      printTable(["WATCHDOG", "VM", "STATE", "HOST", "PAUSED", "LAST TRANSITION"], wds.map((w) => [w.name, cell(w.vm), cell(w.state), cell(w.host), cell(w.paused), cell(w.lastTransition)]));
+      for (const w of wds) for (const line of watchdogNotes(w)) stdout(`${w.name}: ${line}\n`);
+    }
     const conns = s.connections ?? [];
     if (conns.length) printTable(["CONNECTION", "NAME", "CONNECTED", "LAST SYNC", "LAST ERROR"], conns.map((c) => [c.kind, c.name, c.connected ? "yes" : "no", cell(c.last_sync), cell(c.last_error)]));
     for (const x of s.services) if (x.down) stdout(`DOWN ${x.kind} ${x.name}: ${x.down.error} (attempt ${x.down.attempts}, next at ${x.down.next_attempt_at})\n`);

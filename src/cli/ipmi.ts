@@ -1,10 +1,11 @@
 // `esxkit ipmi HOST[:PORT] -U USER -P SECRET [-C 17|3] power status|on|off|cycle|reset|soft|diag`
-// (also `mc info` and `raw NETFN CMD [BYTE…]`): the IPMI client the watchdog fences with,
+// (also `mc info`, `mc guid` and `raw NETFN CMD [BYTE…]`): the IPMI client the watchdog fences with,
 // for field checks of a physical BMC or of esxkit's own virtual BMCs.
 import { defineCommand } from "citty";
 import { resolveSecret } from "../config/secrets.ts";
 import { UsageError } from "../errors.ts";
 import { IpmiClient, type ChassisAction } from "../ipmi/client/client.ts";
+import { GUID_ORDERS, guidString } from "../ipmi/guid.ts";
 import { createLogger } from "../log/logger.ts";
 import { jsonArg, printJson } from "./common.ts";
 import { stdout, stderr } from "./output.ts";
@@ -50,7 +51,7 @@ function hex(d: Uint8Array): string {
 }
 
 export default defineCommand({
-  meta: { name: "ipmi", examples: ["esxkit ipmi 10.0.0.21 -U admin -P env:BMC_PASSWORD power status", "esxkit ipmi 127.0.0.1:6230 -U admin -P file:/etc/esxkit/bmc.pw -C 3 power cycle", "esxkit ipmi esx01-ilo -U admin -P env:BMC_PASSWORD mc info"], description: "talk to a BMC over IPMI v2.0/RMCP+: power status|on|off|cycle|reset|soft|diag, mc info, raw" },
+  meta: { name: "ipmi", examples: ["esxkit ipmi 10.0.0.21 -U admin -P env:BMC_PASSWORD power status", "esxkit ipmi 127.0.0.1:6230 -U admin -P file:/etc/esxkit/bmc.pw -C 3 power cycle", "esxkit ipmi esx01-ilo -U admin -P env:BMC_PASSWORD mc info", "esxkit ipmi esx01-ilo -U admin -P env:BMC_PASSWORD mc guid"], description: "talk to a BMC over IPMI v2.0/RMCP+: power status|on|off|cycle|reset|soft|diag, mc info|guid, raw" },
   args: {
     target: { type: "positional", description: "BMC address, HOST[:PORT] (default port 623)", required: true, valueHint: "HOST[:PORT]" },
     command: { type: "positional", description: "power | mc | raw", required: true, valueHint: "COMMAND" },
@@ -105,8 +106,16 @@ export default defineCommand({
         };
       }
     } else if (command === "mc") {
-      if (rest[0] !== "info" || rest.length > 1) throw new UsageError('mc: expected "mc info"');
-      run = async (c) => {
+      if ((rest[0] !== "info" && rest[0] !== "guid") || rest.length > 1) throw new UsageError('mc: expected "mc info" or "mc guid"');
+      if (rest[0] === "guid") {
+        // The System GUID in each byte order vendors use: compare with the host's hardware uuid.
+        run = async (c) => {
+          const bytes = await c.getSystemGuid();
+          const orders = Object.fromEntries(GUID_ORDERS.map((o) => [o, guidString(bytes, o)]));
+          if (args.json) printJson({ bytes: hex(bytes), ...orders });
+          else stdout(GUID_ORDERS.map((o) => `System GUID (${o}): ${orders[o]}\n`).join(""));
+        };
+      } else run = async (c) => {
         const d = await c.getDeviceId();
         if (args.json) printJson({ ...d, auxFirmware: d.auxFirmware ? hex(d.auxFirmware) : undefined });
         else {

@@ -215,6 +215,9 @@ function checkSharedPorts(bmcs: BmcConfig[], slps: SlpConfig[], problems: Proble
   });
 }
 
+/** What a failover needs after its fence, at least: one power-on task (60 s) and a margin. */
+export const CLAIM_POWER_ON_BUDGET_S = 70;
+
 function buildWatchdogs(raw: RawConfig, esxi: Record<string, EsxiConfig>, problems: Problems): WatchdogConfig[] {
   const names = new Set<string>();
   return raw.watchdog.map((w, i) => {
@@ -227,6 +230,10 @@ function buildWatchdogs(raw: RawConfig, esxi: Record<string, EsxiConfig>, proble
     if (w.self_host !== undefined && !raw.esxi[w.self_host]) problems.add([...path, "self_host"], `no [esxi.${w.self_host}] section`);
     if (w.vcenter !== undefined && !raw.vcenter[w.vcenter]) problems.add([...path, "vcenter"], `no [vcenter.${w.vcenter}] section`);
     if (w.probe_timeout_ms >= w.probe_interval_ms) problems.add([...path, "probe_timeout_ms"], `must be shorter than probe_interval_ms (${w.probe_interval_ms})`);
+    // A claim must outlast one fence plus one power-on task (60 s) with a margin, or the holder
+    // would have to give up before it could finish (src/watchdog/claim.ts).
+    const minTtl = w.fence_timeout_s + CLAIM_POWER_ON_BUDGET_S;
+    if (w.claim_ttl_s < minTtl) problems.add([...path, "claim_ttl_s"], `must be at least fence_timeout_s + ${CLAIM_POWER_ON_BUDGET_S} (${minTtl}): the claim has to outlast a fence and one power-on`);
     const name = w.name ?? w.vm;
     if (names.has(name)) problems.add([...path, w.name ? "name" : "vm"], `duplicate watchdog "${name}"`);
     names.add(name);

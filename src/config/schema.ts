@@ -52,6 +52,7 @@ export const physicalBmcSchema = v.strictObject({
   password: secret,
   cipher_suite: v.optional(v.picklist([3, 17], expect("cipher suite 3 or 17")), 17),
   privilege: v.optional(v.picklist(["operator", "administrator"], expect('"operator" or "administrator"')), "administrator"),
+  guid: v.optional(v.pipe(str("a System GUID"), v.regex(/^[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}$/, expect('a GUID like "4c4c4544-0042-3510-8052-b2c04f4e3432"')))),
 });
 
 /** Where `serve` listens for `esxkit status` & co. unless daemon.control_socket says otherwise. */
@@ -140,6 +141,7 @@ export const watchdogSchema = v.strictObject({
   max_failovers_per_hour: v.optional(intRange(1, 60), 2),
   fence_timeout_s: v.optional(intRange(5, 3600), 60),
   lock_retry_s: v.optional(intRange(0, 3600), 90),
+  claim_ttl_s: v.optional(intRange(30, 86_400), 300),
   dry_run: v.optional(bool, false),
   webhook: v.optional(httpsUrl),
   command: v.optional(v.pipe(strList("an argv array"), v.minLength(1, expect("a non-empty argv array")))),

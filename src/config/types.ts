@@ -44,6 +44,12 @@ export interface PhysicalBmcConfig {
   /** RMCP+ cipher suite to try first; the client falls back from 17 to 3. */
   cipher_suite: 3 | 17;
   privilege: "operator" | "administrator";
+  /**
+   * The System GUID this BMC must report (IPMI Get System GUID), pinned by hand. Without it the
+   * watchdog compares the BMC's GUID with its host's hardware uuid and never fences a host
+   * whose BMC does not match.
+   */
+  guid?: string;
 }
 
 export interface EsxiConfig extends EndpointConfig {
@@ -139,6 +145,8 @@ export interface WatchdogConfig {
   max_failovers_per_hour: number;
   fence_timeout_s: number;
   lock_retry_s: number;
+  /** How long a failover claim on the VM's datastore holds off other esxkit instances. */
+  claim_ttl_s: number;
   dry_run: boolean;
   webhook?: string;
   command?: string[];

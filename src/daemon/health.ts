@@ -1,6 +1,6 @@
 // One answer to "is esxkit well?", shared by `esxkit status`, GET /healthz, /metrics and
 // systemd's STATUS line, so they cannot disagree. Unwell: a service is down (being retried),
-// or a vCenter that BMCs depend on stopped answering. An ESXi host a watchdog cannot reach
+// a vCenter that BMCs depend on stopped answering, or a watchdog sees split brain. An ESXi host a watchdog cannot reach
 // is shown but is not unwell: noticing dead hosts is the watchdog's job.
 import type { ConnectionStatus } from "../bmc/hub-health.ts";
 import type { Daemon } from "./daemon.ts";
@@ -51,6 +51,8 @@ export function healthOf(daemon: Daemon): Health {
   const problems: string[] = [];
   if (down.length) problems.push(`${down.length} of ${services.length} services down: ${down.map((d) => `${d.kind} ${d.name} (${d.error}, retrying)`).join("; ")}`);
   for (const c of disconnected) problems.push(`vcenter ${c.name} not answering${c.last_error ? ` (${c.last_error})` : ""}`);
+  // A protected VM running on two hosts is not well, whatever else is.
+  for (const s of services) if (s.kind === "watchdog" && s.state === "split_brain") problems.push(`split brain: watchdog ${s.name}: ${String(s.reason ?? "")}`);
   return {
     ok: problems.length === 0,
     services: { total: services.length, down: down.length },

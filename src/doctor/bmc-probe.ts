@@ -6,6 +6,7 @@
 import { createSocket } from "node:dgram";
 import { isIP } from "node:net";
 import type { PhysicalBmcConfig } from "../config/types.ts";
+import { errorCode } from "../errors.ts";
 import { IpmiClient } from "../ipmi/client/client.ts";
 import { authCapabilitiesResponse, authCapabilitiesRequest as ipmiAuthCapabilitiesRequest } from "../ipmi/client/session.ts";
 import { PrivilegeLevel } from "../ipmi/codes/privilege.ts";
@@ -98,7 +99,14 @@ export async function probeBmcSession(bmc: PhysicalBmcConfig, timeoutMs: number)
       commandTimeoutMs: timeoutMs,
     });
     const status = await client.chassisStatus();
-    return { answered: true, detail: `chassis power ${status.powerOn ? "on" : "off"} (RMCP+ cipher suite ${client.cipherSuite.id}, ${bmc.privilege})` };
+    const answer: BmcAnswer = { answered: true, detail: `chassis power ${status.powerOn ? "on" : "off"} (RMCP+ cipher suite ${client.cipherSuite.id}, ${bmc.privilege})` };
+    // Whose BMC is it? Get System GUID, else the GUID the BMC sent in RAKP2.
+    const guid = await client.getSystemGuid().then(
+      (bytes) => ({ bytes, source: "get_system_guid" as const }),
+      (err) => (errorCode(err) === "ESX_IPMI_COMPLETION" ? { bytes: client?.bmcGuid ?? new Uint8Array(0), source: "rakp2" as const } : undefined),
+    );
+    if (guid?.bytes.length === 16) Object.assign(answer, { guid: Buffer.from(guid.bytes).toString("hex"), guidSource: guid.source });
+    return answer;
   } catch (err) {
     const bare = await probeBmcAnswers(bmc, timeoutMs);
     return { answered: false, detail: bare.answered ? `${bare.detail.replace(/^answers/, "answers IPMI")}, but the session failed: ${reason(err)}` : bare.detail };

@@ -11,6 +11,10 @@ export interface BmcAnswer {
   answered: boolean;
   /** What answered (or why not), for the evidence column. */
   detail: string;
+  /** The BMC's System GUID bytes as sent (32 hex digits), when the session could read one. */
+  guid?: string;
+  /** Where the GUID came from: Get System GUID, or RAKP2 when the BMC refuses that command. */
+  guidSource?: "get_system_guid" | "rakp2";
 }
 
 /** Asks one physical BMC whether it answers, within `timeoutMs`. Never throws. */
@@ -33,7 +37,7 @@ export interface CandidateFacts {
   reachable: boolean;
   error?: string;
   host?: HostFacts;
-  bmc?: { address: string; port: number } & BmcAnswer;
+  bmc?: { address: string; port: number; pinnedGuid?: string } & BmcAnswer;
 }
 
 export interface ProtectedVmFacts {
@@ -125,7 +129,7 @@ export async function collectWatchdogFacts(input: WatchdogFactsInput): Promise<W
       const host = hostOfEndpoint(inv, esxi);
       if (host) c.host = host;
       const bmc = config.esxi[esxi]?.bmc;
-      if (bmc) c.bmc = { address: bmc.address, port: bmc.port, ...(await input.probeBmc(bmc, input.bmcTimeoutMs)) };
+      if (bmc) c.bmc = { address: bmc.address, port: bmc.port, ...(bmc.guid ? { pinnedGuid: bmc.guid } : {}), ...(await input.probeBmc(bmc, input.bmcTimeoutMs)) };
       return c;
     }),
   );

@@ -9,6 +9,7 @@ import type { HostClients } from "./hosts.ts";
 import type { LearnedVm } from "./learn.ts";
 import type { WatchdogEvent } from "./notify.ts";
 import type { PendingEvent, PersistedState } from "./persist.ts";
+import type { SplitBrainTracker } from "./split-brain.ts";
 import { cleanStaleCopy } from "./stale.ts";
 
 /** Deadline for posting an event to vCenter. */
@@ -23,6 +24,7 @@ export interface AftercareDeps {
   persist: () => void;
   emit: (ev: WatchdogEvent) => void;
   alertOnce: (key: string, ev: WatchdogEvent) => void;
+  splitBrain: SplitBrainTracker;
   now: () => number;
   /** Wait after a failed attempt to reach vCenter. */
   postRetryMs: number;
@@ -56,10 +58,12 @@ export class Aftercare {
         try {
           const out = await cleanStaleCopy(s, learned, clients, log);
           if (out.kind === "wait") continue;
+          const source = `stale:${s.host}`;
           if (out.kind === "split_brain") {
-            this.#d.alertOnce(`split_brain:${s.host}`, { kind: "split_brain", severity: "error", message: `${s.host} came back with the VM powered on while it runs on ${learned.host}`, fields: { host: s.host, refs: out.refs } });
+            this.#d.splitBrain.report(source, [s.host, learned.host], `${s.host} came back with the VM powered on while it runs on ${learned.host}`);
             continue;
           }
+          this.#d.splitBrain.clear(source);
           const st = this.#d.state();
           st.stale = st.stale.filter((x) => x.host !== s.host);
           this.#d.persist();

@@ -16,9 +16,15 @@ export interface DecisionInputs {
   paused: boolean;
   st: PersistedState;
   now: number;
+  /** Whether a host's BMC is shown to be its own (bmc-identity.ts). */
+  fenceable?: (host: string) => boolean;
+  /** Another instance holds the failover claim: why this one waits. */
+  claimedElsewhere?: string;
+  /** What the split-brain tracker sees, if anything. */
+  splitBrain?: string;
 }
 
-export function decideNext({ cfg, learned, health, lastRound, paused, st, now }: DecisionInputs): Decision {
+export function decideNext({ cfg, learned, health, lastRound, paused, st, now, fenceable, claimedElsewhere, splitBrain }: DecisionInputs): Decision {
   const vmHost = learned ? health.get(learned.host) : undefined;
   const others = cfg.hosts.filter((h) => h !== learned?.host).map((host) => ({ host, answered: lastRound?.answered[host] ?? false }));
   const isolation = isolationVerdict(lastRound?.isolation ?? [], others);
@@ -36,6 +42,9 @@ export function decideNext({ cfg, learned, health, lastRound, paused, st, now }:
       safety: checkSafety(st.history, now, cfg),
       failoverInProgress: !!st.failover,
       retryPending: st.retryAt !== undefined && now < st.retryAt,
+      vmHostFenceable: learned && fenceable ? fenceable(learned.host) : undefined,
+      claimedElsewhere,
+      splitBrain,
     },
     st.state,
   );

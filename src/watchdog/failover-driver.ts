@@ -3,13 +3,16 @@
 // VM (failover.ts) — the failover record persisted before each step so a restart resumes it.
 import { randomUUID } from "node:crypto";
 import type { EsxiConfig, WatchdogConfig } from "../config/types.ts";
-import { FailoverError } from "../errors.ts";
+import { errorCode, FailoverError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Aftercare } from "./aftercare.ts";
+import type { BmcIdentities } from "./bmc-identity.ts";
+import type { ClaimOutcome, FailoverArbiter } from "./claim.ts";
 import type { Clock } from "./clock.ts";
 import type { WatchdogEvents } from "./events.ts";
-import { type FailoverRecord, planPlacement, runFailover, scanCopies, targetChosenEvent } from "./failover.ts";
-import { fenceHost, type OpenChassis } from "./fence.ts";
+import { type FailoverRecord, POWER_ON_STEP_MS, planPlacement, runFailover, scanCopies, targetChosenEvent } from "./failover.ts";
+import { type ChassisSession, fenceHost, type OpenChassis } from "./fence.ts";
+import type { FenceAftermath } from "./fence-aftermath.ts";
 import type { HostHealthTracker } from "./host-health.ts";
 import type { HostClients } from "./hosts.ts";
 import { ipmiChassisOpener } from "./ipmi-chassis.ts";
@@ -32,6 +35,9 @@ export interface FailoverDriverDeps {
   state: StateKeeper;
   events: WatchdogEvents;
   health: HostHealthTracker;
+  identities: BmcIdentities;
+  arbiter: FailoverArbiter;
+  aftermath: FenceAftermath;
 }
 
 export class FailoverDriver {
@@ -41,6 +47,8 @@ export class FailoverDriver {
   /** Bumped whenever a failover starts or ends: a learn begun in another epoch is discarded. */
   #epoch = 0;
   #planning: Promise<void> | undefined;
+  /** Another instance holds the failover claim: why this one waits (for the decision and status). */
+  #claimedElsewhere: string | undefined;
 
   constructor(d: FailoverDriverDeps) {
     this.#d = d;
@@ -54,13 +62,22 @@ export class FailoverDriver {
     return this.#epoch;
   }
 
+  get claimedElsewhere(): string | undefined {
+    return this.#claimedElsewhere;
+  }
+
+  /** Nothing is to be done this round (the host is back, or a guard holds): forget another's claim. */
+  settle(): void {
+    this.#claimedElsewhere = undefined;
+  }
+
   /** The dry-run plan being worked out, if any (stop() waits for it). */
   get planning(): Promise<void> | undefined {
     return this.#planning;
   }
 
   async fenceAndFailover(signal: AbortSignal): Promise<void> {
-    const { cfg, clock, log, learner, aftercare, state, events } = this.#d;
+    const { cfg, clock, log, learner, state, events } = this.#d;
     const learned = learner.learned;
     if (!learned) return;
     const failedHost = learned.host;
@@ -70,15 +87,7 @@ export class FailoverDriver {
     try {
       const healthy = new Set(this.#d.health.healthyHosts());
       // Before fencing anything: is the VM running elsewhere already (moved while we looked away)?
-      const scan = await scanCopies([...healthy].filter((h) => h !== failedHost), this.#d.clients, learned);
-      const running = scan.copies.find((c) => c.reg.powerState === "poweredOn");
-      if (running) {
-        events.emit({ kind: "already_running", severity: "info", message: `the VM already runs on ${running.host}; no fence needed` });
-        learner.adopt(running.host, running.reg.ref, running.reg.vmxPath ?? learned.vmxPath);
-        aftercare.addStale(failedHost);
-        state.persist();
-        return;
-      }
+      if (await this.#adoptRunning(failedHost, [...healthy])) return;
       // Fencing a host for nothing is worse than not fencing: there must be a place to go.
       const placed = await planPlacement(cfg, learned, failedHost, this.#d.clients, healthy);
       if (!placed.chosen) {
@@ -89,16 +98,37 @@ export class FailoverDriver {
         this.#failed("fence_failed", `[esxi.${failedHost}] has no bmc: it cannot be fenced, so the VM is not restarted`);
         return;
       }
+      // One actor per VM: no claim, no fence.
+      const claim = await this.#claim(failedHost, "fence_failed");
+      if (!claim) return;
+      // Holding the claim, look again on every host that answers at all (not only those the
+      // hysteresis calls healthy): the previous holder may have just restarted the VM on a host
+      // that is coming back. Then there is nothing to fence.
+      if (await this.#adoptRunning(failedHost, this.#answering(failedHost))) return;
+      try {
+        this.#d.arbiter.ensure((cfg.fence_timeout_s + 10) * 1000 + POWER_ON_STEP_MS, `fencing ${failedHost}`);
+      } catch (err) {
+        this.#failed("fence_failed", (err as Error).message);
+        return;
+      }
+      state.transition({ state: "fencing", action: "fence_and_failover", reason: `claimed the failover (epoch ${claim.epoch} through ${claim.via})` });
       events.emit(targetChosenEvent(placed));
       events.emit({ kind: "fence_started", severity: "warning", message: `fencing ${failedHost}: chassis power off via BMC ${bmc.address}:${bmc.port}`, fields: { host: failedHost, bmc: `${bmc.address}:${bmc.port}`, target: placed.chosen } });
       let fenced: Awaited<ReturnType<typeof fenceHost>>;
       try {
-        fenced = await fenceHost(bmc, { open: this.#d.openChassis ?? ipmiChassisOpener(log), timeoutMs: cfg.fence_timeout_s * 1000, logger: log, signal, now: () => clock.now(), sleep: clock.sleep });
+        const verify = (session: ChassisSession) => this.#d.identities.verifyFenceSession(failedHost, bmc, session);
+        fenced = await fenceHost(bmc, { open: this.#d.openChassis ?? ipmiChassisOpener(log), timeoutMs: cfg.fence_timeout_s * 1000, logger: log, verify, signal, now: () => clock.now(), sleep: clock.sleep });
       } catch (err) {
         if (signal.aborted) return;
+        if (errorCode(err) === "ESX_BMC_IDENTITY") {
+          await this.#d.arbiter.release(); // nothing was done: the claim can go at once
+          this.#failed("fence_failed", `no fence, so no failover: ${(err as Error).message}`, { bmc_identity: this.#d.identities.get(failedHost) });
+          return;
+        }
         this.#failed("fence_failed", `no confirmed fence of ${failedHost}, so no failover: ${(err as Error).message}`);
         return;
       }
+      this.#d.aftermath.fenced(failedHost, this.#d.health.healthyHosts());
       const now = clock.now();
       const record: FailoverRecord = { id: randomUUID(), failedHost, phase: "fenced", target: placed.chosen, startedAt: new Date(now).toISOString(), fencedAt: new Date(now).toISOString() };
       state.st.failover = record;
@@ -138,6 +168,17 @@ export class FailoverDriver {
     const learned = learner.learned;
     let record = state.st.failover;
     if (!learned || !record) return;
+    // A failover resumed after a restart, or after its claim ran out, needs a claim of its own.
+    if (this.#d.arbiter.remaining() < POWER_ON_STEP_MS) {
+      if (!(await this.#claim(record.failedHost, "failover_failed"))) return;
+      if (await this.#adoptRunning(record.failedHost, this.#answering(record.failedHost))) {
+        state.st.failover = undefined;
+        state.st.retryAt = undefined;
+        state.persist();
+        state.transition({ state: "healthy", action: "none", reason: `the VM runs on ${learner.learned?.host} (restarted by another instance)` });
+        return;
+      }
+    }
     try {
       const out = await runFailover(record, {
         cfg,
@@ -154,11 +195,14 @@ export class FailoverDriver {
         signal,
         now: () => clock.now(),
         sleep: clock.sleep,
+        beforeStep: (budget, step) => this.#d.arbiter.ensure(budget, step),
       });
+      await this.#d.arbiter.release();
       const failedHost = record.failedHost;
       state.st.failover = undefined;
       state.st.retryAt = undefined;
       aftercare.addStale(failedHost);
+      for (const h of record.strays ?? []) if (h !== out.host) aftercare.addStale(h);
       learner.adopt(out.host, out.ref, out.vmxPath);
       state.persist();
       const message = out.alreadyRunning ? `the VM was already running on ${out.host}` : `the VM runs on ${out.host} again (was on ${failedHost})`;
@@ -175,6 +219,58 @@ export class FailoverDriver {
       const reason = err instanceof FailoverError ? err.reason : "error";
       this.#failed("failover_failed", `restarting the VM failed (${reason}): ${(err as Error).message}`, { failover: record.id });
     }
+  }
+
+  /** Hosts other than `failedHost` that answered their last probe, whatever their hysteresis says. */
+  #answering(failedHost: string): string[] {
+    return this.#d.cfg.hosts.filter((h) => h !== failedHost && (this.#d.health.get(h)?.successes ?? 0) > 0);
+  }
+
+  /** If the VM runs on one of `hosts`, take that as its place (no fence, no power-on) and say so. */
+  async #adoptRunning(failedHost: string, hosts: readonly string[]): Promise<boolean> {
+    const { learner, aftercare, state, events } = this.#d;
+    const learned = learner.learned;
+    if (!learned) return false;
+    const scan = await scanCopies(hosts.filter((h) => h !== failedHost), this.#d.clients, learned);
+    const running = scan.copies.find((c) => c.reg.powerState === "poweredOn");
+    if (!running) return false;
+    events.emit({ kind: "already_running", severity: "info", message: `the VM already runs on ${running.host}; no fence needed` });
+    learner.adopt(running.host, running.reg.ref, running.reg.vmxPath ?? learned.vmxPath);
+    aftercare.addStale(failedHost);
+    state.persist();
+    this.#claimedElsewhere = undefined;
+    await this.#d.arbiter.release();
+    return true;
+  }
+
+  /**
+   * Claim the failover (claim.ts). Undefined when this instance must not act: another holds the
+   * claim (state held, "another instance is failing this VM over"), or the arbiter cannot be
+   * reached (state `unreachable`: no claim, no action).
+   */
+  async #claim(failedHost: string, unreachable: "fence_failed" | "failover_failed"): Promise<Extract<ClaimOutcome, { won: true }> | undefined> {
+    const { learner, state, events } = this.#d;
+    const learned = learner.learned;
+    if (!learned) return undefined;
+    let out: ClaimOutcome;
+    try {
+      out = await this.#d.arbiter.claim(learned, this.#d.health.healthyHosts().filter((h) => h !== failedHost));
+    } catch (err) {
+      this.#claimedElsewhere = undefined;
+      this.#failed(unreachable, `no failover claim, so no action: ${(err as Error).message}`);
+      return undefined;
+    }
+    if (out.won) {
+      if (this.#claimedElsewhere) events.emit({ kind: "claim_taken_over", severity: "warning", message: `this instance now holds the failover claim (epoch ${out.epoch})`, fields: { epoch: out.epoch, via: out.via } });
+      this.#claimedElsewhere = undefined;
+      if (!out.reused) events.emit({ kind: "claimed", severity: "info", message: `claimed the failover of ${failedHost} (epoch ${out.epoch} on the VM's datastore, through ${out.via})`, fields: { epoch: out.epoch, via: out.via, holder: this.#d.arbiter.holder, remaining_s: Math.round(out.remainingMs / 1000) } });
+      return out;
+    }
+    const reason = `another instance is failing this VM over (claim epoch ${out.epoch}${out.holder ? ` held by ${out.holder}` : ""}, seen through ${out.via}); this one takes over in ${Math.ceil(out.waitMs / 1000)} s if that claim is neither finished nor renewed`;
+    if (!this.#claimedElsewhere) events.emit({ kind: "claimed_elsewhere", severity: "warning", message: reason, fields: { epoch: out.epoch, holder: out.holder, via: out.via, wait_s: Math.ceil(out.waitMs / 1000) } });
+    this.#claimedElsewhere = reason;
+    state.decided({ state: "held", action: "none", reason, held: "claimed_elsewhere" });
+    return undefined;
   }
 
   #failed(to: "fence_failed" | "failover_failed", message: string, fields: Record<string, unknown> = {}): void {

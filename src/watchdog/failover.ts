@@ -33,6 +33,12 @@ export interface FailoverRecord {
   targetVm?: MoRef;
   startedAt: string;
   fencedAt: string;
+  /**
+   * Targets given up after the VM was registered there (a host that failed mid-failover): their
+   * registration is stray, and is unregistered once that host answers again (a copy that powered
+   * on meanwhile is split brain).
+   */
+  strays?: string[];
 }
 
 export interface FailoverDeps {
@@ -47,7 +53,15 @@ export interface FailoverDeps {
   signal?: AbortSignal;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /**
+   * Called before each step that starts the VM somewhere (register, answer, power on) with the
+   * time that step may take: throws to stop the failover (the claim would not outlast it).
+   */
+  beforeStep?: (budgetMs: number, step: string) => void;
 }
+
+/** What one power-on step may take: the task's own bound and a margin. */
+export const POWER_ON_STEP_MS = POWER_ON_TASK_TIMEOUT_MS + 5000;
 
 export interface FailoverOutcome {
   host: string;
@@ -108,7 +122,7 @@ export async function planPlacement(cfg: WatchdogConfig, learned: LearnedVm, fai
     clients,
     healthy,
   );
-  const placed = chooseTarget({ candidates, failedHost, selfHost: cfg.self_host, datastoreUrl: learned.datastoreUrl, networks: learned.networks, order: cfg.hosts });
+  const placed = chooseTarget({ candidates, failedHost, selfHost: cfg.self_host, datastoreUrl: learned.datastoreUrl, networks: learned.networks });
   return { ...placed, facts };
 }
 
@@ -157,7 +171,8 @@ export async function runFailover(record: FailoverRecord, d: FailoverDeps): Prom
     d.emit(targetChosenEvent(placed));
   }
   if (record.target !== target) {
-    record = { ...record, target, targetVm: undefined, phase: "fenced" };
+    const strays = record.target && record.targetVm ? [...new Set([...(record.strays ?? []), record.target])] : record.strays;
+    record = { ...record, target, targetVm: undefined, phase: "fenced", ...(strays ? { strays } : {}) };
     d.persist(record);
   }
   const host = target;
@@ -172,6 +187,7 @@ export async function runFailover(record: FailoverRecord, d: FailoverDeps): Prom
     ref = copy.reg.ref;
     d.logger.info("the vmx is registered on the target already; reusing that registration", { host, vm: ref.value });
   } else {
+    d.beforeStep?.(POWER_ON_STEP_MS + 5000, `registering the VM on ${host}`);
     try {
       ref = await clients.use(host, (c) => registerVm(c, { path, name: learned.vm, host: hostRef }, { signal: d.signal }));
     } catch (err) {
@@ -202,6 +218,7 @@ export async function runFailover(record: FailoverRecord, d: FailoverDeps): Prom
   if (pending) {
     const choice = onQuestion(pending);
     if (choice === undefined) throw new FailoverError("question", `the copy on ${host} waits on a question esxkit does not answer`);
+    d.beforeStep?.(POWER_ON_STEP_MS, `answering the power-on question on ${host}`);
     await clients.use(host, (c) => answerVm(c, ref, pending.id, choice));
     if (await waitPoweredOn(clients, host, ref, POWERED_ON_WAIT_MS, sleep, now, d.signal)) {
       return { host, ref, vmxPath: path, alreadyRunning: false, powerOnAttempts: 0, uuid: await readBiosUuid(clients, host, ref) };
@@ -241,6 +258,7 @@ async function powerOnWithLockRetry(
   let toldLocked = false;
   for (;;) {
     attempts++;
+    d.beforeStep?.(POWER_ON_STEP_MS, `powering the VM on on ${host}`);
     try {
       await clients.use(host, (c) => powerOnVm(c, ref, { onQuestion, timeoutMs: POWER_ON_TASK_TIMEOUT_MS, signal: d.signal }));
       return attempts;

@@ -3,7 +3,7 @@
 // success before the host is off. A host already off counts as fenced (after the same
 // confirmation reads). Without a confirmed fence there is no failover.
 import type { PhysicalBmcConfig } from "../config/types.ts";
-import { FenceError } from "../errors.ts";
+import { BmcIdentityError, FenceError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 
 /** The two IPMI operations fencing needs, on one open session. */
@@ -12,7 +12,15 @@ export interface ChassisSession {
   powerIsOn(): Promise<boolean>;
   /** Chassis Control "power down". */
   powerOff(): Promise<void>;
+  /** The BMC's System GUID (bmc-identity.ts); absent on sessions that cannot tell. */
+  systemGuid?(): Promise<BmcGuid>;
   close(): Promise<void>;
+}
+
+/** 16 GUID bytes as the BMC sent them, and which exchange they came from. */
+export interface BmcGuid {
+  bytes: Uint8Array;
+  source: "get_system_guid" | "rakp2";
 }
 
 /** Opens a session to a BMC (cipher suite per config, falling back from 17 to 3). */
@@ -30,6 +38,11 @@ export interface FenceOptions {
   /** Deadline of one IPMI exchange (session setup or command). Default 5 s. */
   callTimeoutMs?: number;
   logger: Logger;
+  /**
+   * Called once on the first session, before any power command: throws BmcIdentityError when the
+   * BMC turns out not to be the host's. The fence is then refused, never retried on that BMC.
+   */
+  verify?: (session: ChassisSession) => Promise<void>;
   signal?: AbortSignal;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -82,6 +95,7 @@ export async function fenceHost(bmc: PhysicalBmcConfig, o: FenceOptions): Promis
   const where = `${bmc.address}:${bmc.port}`;
   let session: ChassisSession | undefined;
   let offReads = 0;
+  let verified = false;
   let lastError: unknown;
   const remaining = () => deadline - now();
   const closeSession = async () => {
@@ -94,7 +108,13 @@ export async function fenceHost(bmc: PhysicalBmcConfig, o: FenceOptions): Promis
       if (o.signal?.aborted) throw new FenceError(`fencing ${where} aborted`, { cause: o.signal.reason });
       try {
         const budget = Math.max(1, Math.min(callTimeout, remaining()));
-        session ??= await o.open(bmc, { timeoutMs: budget, signal: o.signal });
+        if (!session) {
+          session = await o.open(bmc, { timeoutMs: budget, signal: o.signal });
+          if (o.verify && !verified) {
+            await o.verify(session);
+            verified = true;
+          }
+        }
         const on = await withDeadline(session.powerIsOn(), Math.max(1, Math.min(callTimeout, remaining())), `${where} chassis status`);
         result.reads++;
         if (on) {
@@ -117,6 +137,7 @@ export async function fenceHost(bmc: PhysicalBmcConfig, o: FenceOptions): Promis
           }
         }
       } catch (err) {
+        if (err instanceof BmcIdentityError) throw err;
         lastError = err;
         offReads = 0;
         o.logger.warn("BMC exchange failed; retrying within the fence timeout", { bmc: where, error: err });

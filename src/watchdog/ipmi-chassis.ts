@@ -2,6 +2,7 @@
 // The configured cipher suite is tried first; suite 17 falls back to 3 (BMCs whose "auto"
 // selection of 17 fails are common), a configured 3 stays 3.
 import type { PhysicalBmcConfig } from "../config/types.ts";
+import { errorCode } from "../errors.ts";
 import { IpmiClient } from "../ipmi/client/client.ts";
 import type { Logger } from "../log/logger.ts";
 import type { ChassisSession, OpenChassis } from "./fence.ts";
@@ -27,6 +28,15 @@ export function ipmiChassisOpener(logger?: Logger): OpenChassis {
     const session: ChassisSession = {
       powerIsOn: async () => (await client.chassisStatus()).powerOn,
       powerOff: () => client.chassisControl("off"),
+      // Get System GUID, or the GUID the BMC sent in RAKP2 when it refuses the command.
+      systemGuid: async () => {
+        try {
+          return { bytes: await client.getSystemGuid(), source: "get_system_guid" };
+        } catch (err) {
+          if (errorCode(err) !== "ESX_IPMI_COMPLETION") throw err;
+          return { bytes: client.bmcGuid, source: "rakp2" };
+        }
+      },
       close: () => client.close(500),
     };
     return session;

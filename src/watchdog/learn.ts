@@ -159,7 +159,7 @@ export function locateVm(views: readonly HostView[], vmName: string, previous: L
   const on = hits.filter((h) => h.reg.powerState === "poweredOn");
   if (on.length > 1) return { kind: "split_brain", hosts: on.map((h) => h.host) };
   if (on[0]) return { kind: "learned", ...on[0] };
-  // Powered off everywhere: stay with the host we knew, else the first in config order.
+  // Powered off everywhere: stay with the host we knew, else the first in `order` (sorted by name).
   const rank = (h: string) => (order.indexOf(h) < 0 ? Number.MAX_SAFE_INTEGER : order.indexOf(h));
   const known = previous ? hits.find((h) => h.host === previous.host) : undefined;
   const pick = known ?? [...hits].sort((a, b) => rank(a.host) - rank(b.host))[0];

@@ -9,6 +9,7 @@ import type { HostClients } from "./hosts.ts";
 import { type HostView, type LearnedVm, locateVm, networkNames, toLearned, viewHost } from "./learn.ts";
 import type { WatchdogEvent } from "./notify.ts";
 import { loadCache, saveCache } from "./persist.ts";
+import type { SplitBrainTracker } from "./split-brain.ts";
 
 export interface LearnerDeps {
   cfg: WatchdogConfig;
@@ -21,6 +22,9 @@ export interface LearnerDeps {
   alertOnce: (key: string, ev: WatchdogEvent) => void;
   clearAlert: (key: string) => void;
   refreshMs: number;
+  splitBrain: SplitBrainTracker;
+  /** Split brain is over and the VM runs on `host`: the copies left on `others` are stray. */
+  onSplitResolved: (host: string, others: string[]) => void;
 }
 
 /** The watch's retry warnings are expected while its host is down: keep them at debug. */
@@ -36,6 +40,8 @@ export class Learner {
   #running: Promise<void> | undefined;
   #watch: { host: string; client: VimClient; watch: PropertyWatch } | undefined;
   #stopped = false;
+  /** The hosts of the split brain last seen, until one copy alone runs. */
+  #splitHosts: string[] | undefined;
 
   constructor(d: LearnerDeps) {
     this.#d = d;
@@ -90,10 +96,11 @@ export class Learner {
     );
     if (!isCurrent()) return;
     const previous = this.learned;
-    const outcome = locateVm(views, cfg.vm, previous, cfg.hosts);
+    const outcome = locateVm(views, cfg.vm, previous, [...cfg.hosts].sort());
     const previousHostSeen = !!previous && views.some((v) => v.host === previous.host);
     if (outcome.kind === "split_brain") {
-      this.#d.alertOnce("split_brain", { kind: "split_brain", severity: "error", message: `the VM is powered on on several hosts: ${outcome.hosts.join(", ")}`, fields: { hosts: outcome.hosts } });
+      this.#splitHosts = [...outcome.hosts].sort();
+      this.#d.splitBrain.report("learn", this.#splitHosts, `the VM is powered on on ${this.#splitHosts.join(" and ")}; power off the copy that must not run (esxkit takes no action meanwhile)`);
       return;
     }
     if (outcome.kind === "not_found") {
@@ -111,6 +118,11 @@ export class Learner {
     this.learned = next;
     saveCache(this.#d.stateDir, cfg.name, next);
     this.#d.clearAlert("not_found");
+    if (this.#splitHosts) {
+      this.#d.splitBrain.clear("learn");
+      this.#d.onSplitResolved(next.host, this.#splitHosts.filter((h) => h !== next.host));
+      this.#splitHosts = undefined;
+    }
     if (!previous || previous.host !== next.host || previous.powerState !== next.powerState || previous.vmxPath !== next.vmxPath) {
       this.#d.emit({
         kind: "learned",

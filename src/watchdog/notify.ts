@@ -8,7 +8,8 @@ import { appendJournal } from "./journal.ts";
 export const WEBHOOK_TIMEOUT_MS = 5000;
 export const COMMAND_TIMEOUT_MS = 10_000;
 
-export type Severity = "info" | "warning" | "error";
+/** "critical": a safety guard refuses to act (a BMC that is not its host's, split brain). */
+export type Severity = "info" | "warning" | "error" | "critical";
 
 export interface WatchdogEvent {
   kind: string;
@@ -57,7 +58,7 @@ export class Notifier {
       ...ev.fields,
     };
     const { time: _t, message, ...logFields } = record;
-    const level = ev.severity === "error" ? "error" : ev.severity === "warning" ? "warn" : "info";
+    const level = ev.severity === "error" || ev.severity === "critical" ? "error" : ev.severity === "warning" ? "warn" : "info";
     o.logger[level](message as string, logFields);
     try {
       appendJournal(o.journal, record);

@@ -1,7 +1,8 @@
 // Choosing the host to restart the protected VM on. Pure: the facts are gathered elsewhere.
 // Rules: connected, the VM's datastore mounted and accessible, not in maintenance mode, not
 // the failed host, not the host esxkit itself runs on; then hosts that carry all of the VM's
-// networks first, then most free memory, then the order of `hosts` in the config (deterministic).
+// networks first, then most free memory, then the host's name. Never the order of `hosts` in the
+// config: two esxkit instances whose lists differ only in order must choose alike.
 import { datastoreByUrl, type DatastoreName } from "./datastore-path.ts";
 
 export interface CandidateFacts {
@@ -26,8 +27,6 @@ export interface PlacementInput {
   selfHost?: string;
   datastoreUrl: string;
   networks: string[];
-  /** The configured host order, for the final tie-break. */
-  order: string[];
 }
 
 export interface PlacementResult {
@@ -61,17 +60,12 @@ export function chooseTarget(input: PlacementInput): PlacementResult {
     if (reason) rejected.push({ host: c.host, reason });
     else eligible.push(c);
   }
-  const rank = (h: string) => {
-    const i = input.order.indexOf(h);
-    return i < 0 ? Number.MAX_SAFE_INTEGER : i;
-  };
   const missing = (c: CandidateFacts) => input.networks.filter((n) => !(c.networks?.includes(n) ?? false));
   const hasNetworks = (c: CandidateFacts) => missing(c).length === 0;
   eligible.sort(
     (a, b) =>
       Number(hasNetworks(b)) - Number(hasNetworks(a)) ||
       (b.freeMemoryBytes ?? 0) - (a.freeMemoryBytes ?? 0) ||
-      rank(a.host) - rank(b.host) ||
       (a.host < b.host ? -1 : a.host > b.host ? 1 : 0),
   );
   const ranked = eligible.map((c) => c.host);

@@ -8,6 +8,10 @@ import type { EndpointConfig, EsxiConfig, WatchdogConfig } from "../config/types
 import type { Logger } from "../log/logger.ts";
 import { metrics as defaultMetrics, type MetricsRegistry } from "../log/metrics.ts";
 import { Aftercare } from "./aftercare.ts";
+import { BmcIdentities, mayBeFenceable } from "./bmc-identity.ts";
+import { FailoverArbiter } from "./claim.ts";
+import { FenceAftermath } from "./fence-aftermath.ts";
+import { SplitBrainTracker } from "./split-brain.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { decideNext } from "./decision.ts";
 import { WatchdogEvents } from "./events.ts";
@@ -15,6 +19,7 @@ import { FailoverDriver } from "./failover-driver.ts";
 import type { OpenChassis } from "./fence.ts";
 import { HostHealthTracker } from "./host-health.ts";
 import { HostClients } from "./hosts.ts";
+import { ipmiChassisOpener } from "./ipmi-chassis.ts";
 import { journalPath } from "./journal.ts";
 import { Learner } from "./learner.ts";
 import { Notifier } from "./notify.ts";
@@ -29,6 +34,9 @@ import { type WatchdogStatus, watchdogStatus } from "./status.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { RETRY_BACKOFF_MS } from "./failover-driver.ts";
 export type { WatchdogStatus } from "./status.ts";
+
+/** How long after a fence another host going silent raises the silent_after_fence alarm. */
+export const SILENT_AFTER_FENCE_MS = 5 * 60_000;
 
 export interface WatchdogDeps {
   esxi: Record<string, EsxiConfig>;
@@ -73,6 +81,10 @@ class Watchdog implements WatchdogService {
   readonly #learner: Learner;
   readonly #aftercare: Aftercare;
   readonly #driver: FailoverDriver;
+  readonly #identities: BmcIdentities;
+  readonly #arbiter: FailoverArbiter;
+  readonly #splitBrain: SplitBrainTracker;
+  readonly #aftermath: FenceAftermath;
   #lastRound: RoundResult | undefined;
   #abort = new AbortController();
   #loop: Promise<void> | undefined;
@@ -113,6 +125,8 @@ class Watchdog implements WatchdogService {
       vmHost: () => this.#learner.learned?.host,
       onDryRunHeld: () => this.#driver.planDryRun(),
     });
+    this.#splitBrain = new SplitBrainTracker({ watchdog: cfg.name, metrics, emit, now });
+    const splitBrain = this.#splitBrain;
     this.#pause = new PauseControl({ stateDir: deps.stateDir, name: cfg.name, now, emit });
     this.#learner = new Learner({
       cfg,
@@ -124,9 +138,32 @@ class Watchdog implements WatchdogService {
       alertOnce,
       clearAlert: (key) => events.clearAlert(key),
       refreshMs: deps.refreshIntervalMs ?? Math.max(30_000, 15 * cfg.probe_interval_ms),
+      splitBrain,
+      onSplitResolved: (_host, others) => {
+        for (const h of others) this.#aftercare.addStale(h);
+        this.#state.persist();
+      },
     });
     const state = this.#state;
-    this.#aftercare = new Aftercare({ clients: this.#clients, log: this.#log, vcenter: deps.vcenter, state: () => state.st, persist: () => state.persist(), emit, alertOnce, now, postRetryMs: Math.max(2000, 5 * cfg.probe_interval_ms) });
+    this.#identities = new BmcIdentities({
+      watchdog: cfg.name,
+      hosts: cfg.hosts,
+      esxi: deps.esxi,
+      clients: this.#clients,
+      open: deps.openChassis ?? ipmiChassisOpener(this.#log),
+      stateDir: deps.stateDir,
+      log: this.#log,
+      now,
+      alertOnce,
+      clearAlert: (key) => events.clearAlert(key),
+      emit,
+      recheckMs: deps.refreshIntervalMs ?? Math.max(30_000, 15 * cfg.probe_interval_ms),
+      retryMs: Math.max(2000, 3 * cfg.probe_interval_ms),
+      timeoutMs: Math.min(5000, cfg.fence_timeout_s * 1000),
+    });
+    this.#aftermath = new FenceAftermath({ now, alertOnce, windowMs: SILENT_AFTER_FENCE_MS });
+    this.#arbiter = new FailoverArbiter({ cfg, clients: this.#clients, stateDir: deps.stateDir, log: this.#log, now });
+    this.#aftercare = new Aftercare({ clients: this.#clients, log: this.#log, vcenter: deps.vcenter, state: () => state.st, persist: () => state.persist(), emit, alertOnce, splitBrain, now, postRetryMs: Math.max(2000, 5 * cfg.probe_interval_ms) });
     this.#driver = new FailoverDriver({
       cfg,
       esxi: deps.esxi,
@@ -139,6 +176,9 @@ class Watchdog implements WatchdogService {
       state,
       events,
       health: this.#health,
+      identities: this.#identities,
+      arbiter: this.#arbiter,
+      aftermath: this.#aftermath,
     });
   }
 
@@ -168,13 +208,14 @@ class Watchdog implements WatchdogService {
     this.#loop = undefined;
     await this.#learner.stop();
     await this.#aftercare.stop();
+    await this.#identities.stop();
     await this.#driver.planning;
     await this.#clients.closeAll(new Set(this.#cfg.hosts.filter((h) => this.#lastRound?.answered[h])));
     await this.#events.flush();
   }
 
   status(): WatchdogStatus {
-    return watchdogStatus({ cfg: this.#cfg, state: this.#state, pause: this.#pause.info, health: this.#health, learned: this.#learner.learned, rounds: this.#rounds });
+    return watchdogStatus({ cfg: this.#cfg, state: this.#state, pause: this.#pause.info, health: this.#health, learned: this.#learner.learned, rounds: this.#rounds, identities: this.#identities.snapshot(), claim: { holder: this.#arbiter.holder, epoch: this.#arbiter.heldEpoch, remainingS: Math.round(this.#arbiter.remaining() / 1000), elsewhere: this.#driver.claimedElsewhere }, splitBrain: this.#splitBrain.active });
   }
 
   pause(ttlMs?: number, reason?: string): PauseInfo {
@@ -209,6 +250,7 @@ class Watchdog implements WatchdogService {
     this.#lastRound = round;
     this.#rounds++;
     this.#health.observe(round);
+    this.#aftermath.observe(this.#cfg.hosts.filter((h) => this.#health.get(h)?.health === "down"));
     for (const r of round.isolation) {
       const key = `isolation-probe:${r.address}`;
       if (r.outcome !== "error") this.#events.clearAlert(key);
@@ -223,11 +265,13 @@ class Watchdog implements WatchdogService {
         () => epoch === driver.epoch && !driver.busy,
       );
     }
+    if (!driver.busy) this.#identities.refresh();
     const learned = this.#learner.learned;
     if (learned && !driver.busy && !this.#cfg.dry_run && this.#state.st.stale.length) this.#aftercare.cleanStale(learned, (h) => this.#health.isUp(h));
     this.#aftercare.postPending();
 
-    const d = decideNext({ cfg: this.#cfg, learned: this.#learner.learned, health: this.#health, lastRound: this.#lastRound, paused: this.#pause.info.paused, st: this.#state.st, now: this.#clock.now() });
+    const d = decideNext({ cfg: this.#cfg, learned: this.#learner.learned, health: this.#health, lastRound: this.#lastRound, paused: this.#pause.info.paused, st: this.#state.st, now: this.#clock.now(), fenceable: (h) => mayBeFenceable(this.#identities.get(h)), claimedElsewhere: driver.claimedElsewhere, splitBrain: this.#splitBrain.active?.message });
+    if (d.action === "none") driver.settle();
     this.#state.decided(d);
     if (d.action === "fence_and_failover") await driver.fenceAndFailover(signal);
     else if (d.action === "resume_failover") await driver.resumeFailover(signal);

@@ -48,7 +48,7 @@ export class StateKeeper {
     this.setStateMetric();
     this.#d.metrics.counter("esxkit_watchdog_transitions_total", "Watchdog state transitions").inc({ watchdog: this.#d.name, from, to: d.state });
     const alert = ALERT_STATES.has(d.state);
-    const severity = !alert ? "info" : d.state === "fence_failed" || d.state === "failover_failed" ? "error" : "warning";
+    const severity = !alert ? "info" : d.state === "split_brain" ? "critical" : d.state === "fence_failed" || d.state === "failover_failed" ? "error" : "warning";
     this.#d.emit({ kind: alert ? "alert" : "transition", severity, message: `${from} → ${d.state}: ${d.reason}`, fields: { from, to: d.state, held: d.held, host: this.#d.vmHost() } });
     if (d.held === "dry_run") this.#d.onDryRunHeld();
   }

@@ -15,6 +15,7 @@ export const WATCHDOG_STATES = [
   "fence_failed", // no confirmed fence: alert, no failover
   "failing_over", // fenced; registering and powering on elsewhere
   "failover_failed",
+  "split_brain", // the VM runs on more than one host: no action until a human resolves it
 ] as const;
 
 export type WatchdogState = (typeof WATCHDOG_STATES)[number];
@@ -22,7 +23,7 @@ export type WatchdogState = (typeof WATCHDOG_STATES)[number];
 /** Steps of a failover after the fence is confirmed, persisted so a restart resumes there. */
 export type FailoverPhase = "fenced" | "registered" | "powering_on";
 
-export type HeldReason = "paused" | "cooldown" | "rate_limit" | "dry_run" | "vm_powered_off";
+export type HeldReason = "paused" | "cooldown" | "rate_limit" | "dry_run" | "vm_powered_off" | "bmc_identity" | "claimed_elsewhere";
 
 export interface Observation {
   learned: boolean;
@@ -42,6 +43,15 @@ export interface Observation {
   failoverInProgress: boolean;
   /** After a failed fence or failover, the retry backoff has not run out yet. */
   retryPending: boolean;
+  /** The VM's host's BMC is shown to be that host's (bmc-identity.ts); default true. */
+  vmHostFenceable?: boolean;
+  /**
+   * Another esxkit instance holds the failover claim (claim.ts): why this one waits. The action
+   * is still taken each round, to adopt the VM once it runs elsewhere or take over an expired claim.
+   */
+  claimedElsewhere?: string;
+  /** The VM is seen powered on on more than one host (split-brain.ts): what is seen. */
+  splitBrain?: string;
 }
 
 export type Action = "none" | "fence_and_failover" | "resume_failover";
@@ -54,10 +64,13 @@ export interface Decision {
 }
 
 export function decide(o: Observation, current: WatchdogState): Decision {
+  // Two running copies: any action (a fence, a power-on) could only make it worse.
+  if (o.splitBrain) return { state: "split_brain", action: "none", reason: o.splitBrain };
   // Once the host is confirmed off, finishing the failover is the only safe course: the VM is
   // down and nothing else will bring it back. Pause and limits only stop new failovers.
   if (o.failoverInProgress) {
     if (o.retryPending) return { state: "failover_failed", action: "none", reason: "waiting before the next attempt to restart the VM" };
+    if (o.claimedElsewhere) return { state: "held", action: "resume_failover", reason: o.claimedElsewhere, held: "claimed_elsewhere" };
     return { state: "failing_over", action: "resume_failover", reason: "resuming the failover in progress" };
   }
   if (!o.learned) return { state: "starting", action: "none", reason: "the VM's placement is not learned yet" };
@@ -81,10 +94,14 @@ export function decide(o: Observation, current: WatchdogState): Decision {
   if (o.retryPending && (current === "fence_failed" || current === "failover_failed")) {
     return { state: current, action: "none", reason: "waiting before the next attempt" };
   }
+  if (o.vmHostFenceable === false) {
+    return { state: "held", action: "none", reason: "the VM's host is down, but its BMC is not shown to be its own (see bmcIdentity): it is never fenced", held: "bmc_identity" };
+  }
+  if (o.claimedElsewhere) return { state: "held", action: "fence_and_failover", reason: o.claimedElsewhere, held: "claimed_elsewhere" };
   if (o.dryRun) return { state: "held", action: "none", reason: "dry run: would fence the host and fail the VM over", held: "dry_run" };
   const note = o.isolationDetail ? ` (${o.isolationDetail})` : "";
   return { state: "fencing", action: "fence_and_failover", reason: `the VM's host is down and the VM does not answer${note}` };
 }
 
 /** States entered with an alert (log at warn/error, audit, hooks). */
-export const ALERT_STATES: ReadonlySet<WatchdogState> = new Set(["agent_down", "isolated", "held", "fence_failed", "failover_failed"]);
+export const ALERT_STATES: ReadonlySet<WatchdogState> = new Set(["agent_down", "isolated", "held", "fence_failed", "failover_failed", "split_brain"]);

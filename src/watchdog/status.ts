@@ -1,5 +1,7 @@
 // What `esxkit status` and the daemon's status endpoint show about one watchdog.
 import type { WatchdogConfig } from "../config/types.ts";
+import type { BmcIdentity } from "./bmc-identity.ts";
+import type { SplitBrain } from "./split-brain.ts";
 import type { FailoverRecord } from "./failover.ts";
 import type { HostHealthTracker } from "./host-health.ts";
 import type { HealthCounter } from "./hysteresis.ts";
@@ -28,6 +30,22 @@ export interface WatchdogStatus {
   learnedAt?: string;
   /** Probe rounds completed since start. */
   rounds: number;
+  /** Per host: is its BMC shown to be its own? Only "verified" and "pinned" hosts are ever fenced. */
+  bmcIdentity: Record<string, BmcIdentity>;
+  /** The failover claim (one actor per VM across esxkit instances). */
+  claim: ClaimStatus;
+  /** Set while the VM is seen powered on on more than one host. */
+  splitBrain?: SplitBrain;
+}
+
+export interface ClaimStatus {
+  /** This instance's name in the claim folder. */
+  holder: string;
+  /** The epoch this instance holds, if any, and the seconds left on it. */
+  epoch?: number;
+  remainingS: number;
+  /** "another instance is failing this VM over …" while one does. */
+  elsewhere?: string;
 }
 
 export interface StatusSources {
@@ -37,9 +55,12 @@ export interface StatusSources {
   health: HostHealthTracker;
   learned: LearnedVm | undefined;
   rounds: number;
+  identities: Record<string, BmcIdentity>;
+  claim: ClaimStatus;
+  splitBrain?: SplitBrain;
 }
 
-export function watchdogStatus({ cfg, state, pause, health, learned, rounds }: StatusSources): WatchdogStatus {
+export function watchdogStatus({ cfg, state, pause, health, learned, rounds, identities, claim, splitBrain }: StatusSources): WatchdogStatus {
   const { st, decision } = state;
   return {
     name: cfg.name,
@@ -58,5 +79,8 @@ export function watchdogStatus({ cfg, state, pause, health, learned, rounds }: S
     staleCopies: st.stale.map((s) => s.host),
     learnedAt: learned?.learnedAt,
     rounds,
+    bmcIdentity: identities,
+    claim,
+    splitBrain,
   };
 }

@@ -233,15 +233,22 @@ describe("check 4: MegaRAID Storage Manager discovery", () => {
 
 describe("check 5: watchdog readiness", () => {
   const ds = { name: "shared", url: "ds:///vmfs/volumes/5f00/", accessible: true, type: "VMFS" };
-  const a = host("esx-a", { endpoint: "a", datastores: [ds] });
-  const b = host("esx-b", { endpoint: "b", datastores: [ds] });
+  const a = host("esx-a", { endpoint: "a", datastores: [ds], hardwareUuid: "4c4c4544-0042-3510-8052-b2c04f4e3432" });
+  const b = host("esx-b", { endpoint: "b", datastores: [ds], hardwareUuid: "30313233-3435-3637-3839-616263646566" });
+  /** A uuid as an SMBIOS-order BMC sends it (first three fields little-endian), as hex. */
+  const smbiosHex = (u: string) => {
+    const h = u.replace(/-/g, "");
+    const le = (s: string) => s.match(/../g)!.reverse().join("");
+    return le(h.slice(0, 8)) + le(h.slice(8, 12)) + le(h.slice(12, 16)) + h.slice(16);
+  };
   const cand = (esxi: string, h: HostFacts, over: Partial<CandidateFacts> = {}): CandidateFacts => ({
     esxi,
     reachable: true,
     host: h,
-    bmc: { address: "192.0.2.1", port: 623, answered: true, detail: "answers (channel 1, IPMI 2.0 / RMCP+)" },
+    bmc: { address: "192.0.2.1", port: 623, answered: true, detail: "answers (channel 1, IPMI 2.0 / RMCP+)", guid: smbiosHex(h.hardwareUuid!), guidSource: "get_system_guid" },
     ...over,
   });
+  const bmcOf = (h: HostFacts, over: Partial<NonNullable<CandidateFacts["bmc"]>> = {}) => ({ ...(cand("x", h).bmc as NonNullable<CandidateFacts["bmc"]>), ...over });
   const std: NicFacts = { label: "Network adapter 1", backing: "standard", portgroup: "VM Network" };
   const ready = (over: Partial<WatchdogFacts> = {}): WatchdogFacts => ({
     name: "vcsa",
@@ -279,6 +286,9 @@ describe("check 5: watchdog readiness", () => {
     ],
     ["esxkit on the same host", () => ready({ selfHost: { esxi: "a", host: a } }), "watchdog.same-host", "both run on esx-a"],
     ["a BMC that does not answer", () => ready({ candidates: [cand("a", a), cand("b", b, { bmc: { address: "192.0.2.2", port: 623, answered: false, detail: "no IPMI answer within 3000 ms" } })] }), "watchdog.bmc-unreachable", "The BMC of b at 192.0.2.2:623 does not answer"],
+    ["a bmc entry pointing at another host's BMC", () => ready({ candidates: [cand("a", a), cand("b", b, { bmc: bmcOf(a) })] }), "watchdog.bmc-wrong-host", "The BMC at 192.0.2.1:623 is not b's: its System GUID 4c4c4544-0042-3510-8052-b2c04f4e3432"],
+    ["a BMC whose GUID cannot be read", () => ready({ candidates: [cand("a", a), cand("b", b, { bmc: bmcOf(b, { guid: undefined, guidSource: undefined }) })] }), "watchdog.bmc-unidentified", "cannot be shown to be b's"],
+    ["a pinned bmc.guid the BMC does not report", () => ready({ candidates: [cand("a", a), cand("b", b, { bmc: bmcOf(b, { pinnedGuid: "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d" }) })] }), "watchdog.bmc-wrong-host", "not the pinned bmc.guid"],
     ["an unreachable candidate", () => ready({ candidates: [cand("a", a), { esxi: "b", reachable: false, error: "ECONNREFUSED" }] }), "watchdog.host-unreachable", "Candidate host b cannot be reached"],
     ["a VM that is nowhere", () => ready({ vm: undefined }), "watchdog.vm-not-found", 'Protected VM "vcsa" was not found'],
   ] as [string, () => WatchdogFacts, string, string][])("positive: %s is critical", (_, facts, rule, title) => {
@@ -287,6 +297,12 @@ describe("check 5: watchdog readiness", () => {
     expect(f.title).toContain(title);
     expect(f.target).toBe("watchdog vcsa");
     expect(f.fix).toBeTruthy();
+  });
+
+  test("a bmc.guid pin stands in for the host's uuid", () => {
+    const pinned = cand("b", b, { bmc: bmcOf(a, { pinnedGuid: a.hardwareUuid }) });
+    expect(rules(checkWatchdog(ready({ candidates: [cand("a", a), pinned] })))).toContain("watchdog.bmc-ok:ok");
+    expect(rules(checkWatchdog(ready({ candidates: [cand("a", a), pinned] })))).not.toContain("watchdog.bmc-wrong-host:critical");
   });
 
   test.each([

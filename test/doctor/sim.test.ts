@@ -2,6 +2,7 @@
 // where every check fires, a "clean" vCenter where none does, and standalone ESXi hosts
 // sharing a datastore for the watchdog readiness check (with pyghmi BMCs).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -211,19 +212,22 @@ describe("doctor against standalone ESXi hosts: watchdog readiness", () => {
   beforeAll(async () => {
     const shared = mkdtempSync(join(tmpdir(), "esxkit-doctor-ds-"));
     dirs.push(shared);
-    const [a, b, c, bmcA, bmcB, silentBmc, deadApi] = await Promise.all([
+    const [uuidA, uuidB] = [randomUUID(), randomUUID()];
+    const [a, b, c, e, bmcA, bmcB, silentBmc, deadApi] = await Promise.all([
       sim({
         mode: "esx",
         hostName: "esx-a.lab.example",
+        hostUuid: uuidA,
         datastores: [{ dir: shared }],
         sharedVms: ["vcsa:on", "esxkit-a:on"],
         hosts: { "": { version: "7.0.2", build: "17630552", usbBoot: true } },
         events: [{ host: "", eventTypeId: "esx.problem.vmfs.resource.corruptondisk", message: "corrupt on disk", severity: "error" }],
       }),
-      sim({ mode: "esx", hostName: "esx-b.lab.example", datastores: [{ dir: shared }], sharedVms: ["esxkit-b:on"] }),
+      sim({ mode: "esx", hostName: "esx-b.lab.example", hostUuid: uuidB, datastores: [{ dir: shared }], sharedVms: ["esxkit-b:on"] }),
       sim({ mode: "esx", hostName: "esx-c.lab.example" }),
-      startPyghmiBmc(),
-      startPyghmiBmc(),
+      sim({ mode: "esx", hostName: "esx-e.lab.example", datastores: [{ dir: shared }] }),
+      startPyghmiBmc(uuidA),
+      startPyghmiBmc(uuidB),
       freeUdpPort(),
       freeTcpPort(),
     ]);
@@ -243,6 +247,9 @@ describe("doctor against standalone ESXi hosts: watchdog readiness", () => {
       esxi("b", b, bmcB),
       esxi("c", c, silentBmc),
       esxi("d", undefined, silentBmc),
+      // Host e with host a's BMC: the watchdog would fence the wrong machine through it.
+      esxi("e", e, bmcA),
+      '[[watchdog]]\nname = "crossed"\nvm = "vcsa"\nhosts = ["e", "b"]\nself_host = "b"\n',
       '[[watchdog]]\nname = "ready"\nvm = "vcsa"\nhosts = ["a", "b"]\nself_host = "b"\n',
       '[[watchdog]]\nname = "broken"\nvm = "vcsa"\nhosts = ["a", "c", "d"]\nself_host = "a"\n',
       '[[watchdog]]\nname = "missing"\nvm = "nope"\nhosts = ["b"]\n',
@@ -265,6 +272,17 @@ describe("doctor against standalone ESXi hosts: watchdog readiness", () => {
     expect(ds.title).toContain("[shared-ds] vcsa/vcsa.vmx");
     expect(one(report, "watchdog.bmc-ok", "watchdog ready").evidence.map((e) => e.value)).toEqual(["chassis power off (RMCP+ cipher suite 3, administrator)", "chassis power off (RMCP+ cipher suite 3, administrator)"]);
     expect(one(report, "watchdog.network-ok", "watchdog ready").evidence[0]?.value).toBe('standard portgroup "VM Network"');
+  });
+
+  test("positive: a bmc entry that points at another host's BMC is critical (its GUID is the other host's uuid)", () => {
+    const f = one(report, "watchdog.bmc-wrong-host", "watchdog crossed");
+    expect(f.severity).toBe("critical");
+    expect(f.title).toContain("is not e's");
+    expect(f.evidence.map((e) => e.property)).toEqual(["Get System GUID", "hardware.systemInfo.uuid"]);
+    expect(f.fix).toContain("Correct the bmc address of [esxi.e]");
+    // b's own BMC is fine; a's BMC is judged against a's uuid in the other watchdogs.
+    expect(one(report, "watchdog.bmc-ok", "watchdog crossed").title).toBe("The BMC of b answers");
+    expect(byRule(report, "watchdog.bmc-wrong-host").map((x) => x.target)).toEqual(["watchdog crossed"]);
   });
 
   test("positive: missing datastore, esxkit on the same host, silent BMCs, an unreachable host", () => {

@@ -47,6 +47,11 @@ describe("esxkit ipmi", () => {
     expect(raw.stdout.trim().split(" ").length).toBe(15);
     const mc = await esxkitIpmi([`127.0.0.1:${e.port}`, "-U", ADMIN.name, "-P", "env:IPMI_TEST_PW", "mc", "info"]);
     expect(mc.stdout).toContain("IPMI Version: 2.0");
+    const guid = await esxkitIpmi([`127.0.0.1:${e.port}`, "-U", ADMIN.name, "-P", "env:IPMI_TEST_PW", "--json", "mc", "guid"]);
+    const g = JSON.parse(guid.stdout) as Record<string, string>;
+    expect(g.bytes?.replace(/ /g, "")).toMatch(/^[0-9a-f]{32}$/);
+    expect(Object.keys(g).sort()).toEqual(["bytes", "reversed", "rfc4122", "smbios"]);
+    expect(g.rfc4122).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   });
 
   test.each([

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
 import type { Subprocess } from "bun";
 import type { PhysicalBmcConfig } from "../../src/config/types.ts";
-import { FenceError } from "../../src/errors.ts";
+import { BmcIdentityError, FenceError } from "../../src/errors.ts";
 import { createLogger, silentLogger } from "../../src/log/logger.ts";
 import { type ChassisSession, fenceHost } from "../../src/watchdog/fence.ts";
 import { cipherOrder, ipmiChassisOpener } from "../../src/watchdog/ipmi-chassis.ts";
@@ -58,6 +58,33 @@ describe("fenceHost (scripted BMC)", () => {
     expect(b.calls).toEqual(calls);
     expect(r.alreadyOff).toBe(alreadyOff);
     expect(b.calls).not.toContain("cycle");
+  });
+
+  test("a BMC that is not the host's: refused before any power command, not retried", async () => {
+    const b = fakeBmc({ initiallyOn: true });
+    let verifies = 0;
+    const verify = async () => {
+      verifies++;
+      throw new BmcIdentityError("refusing to fence esx01 through BMC 127.0.0.1:1: another machine's BMC");
+    };
+    const err = await fenceHost(bmc, { ...fast, open: b.open, verify }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BmcIdentityError);
+    expect(verifies).toBe(1);
+    expect(b.calls).not.toContain("off");
+  });
+
+  test("a lost identity reply is retried on a new session; power off only after the verdict", async () => {
+    const b = fakeBmc({ initiallyOn: true });
+    const order: string[] = [];
+    let n = 0;
+    const verify = async () => {
+      order.push(`verify ${++n}`);
+      if (n === 1) throw new Error("Get System GUID: no answer within 5000 ms");
+    };
+    const r = await fenceHost(bmc, { ...fast, open: b.open, verify });
+    expect(r.offCommands).toBe(1);
+    expect(order).toEqual(["verify 1", "verify 2"]);
+    expect(b.calls.indexOf("off")).toBeGreaterThan(b.calls.indexOf("close"));
   });
 
   test("session setup failures are retried within the bound", async () => {

@@ -62,11 +62,11 @@ describe("target choice", () => {
     ...patch,
   });
   const choose = (candidates: CandidateFacts[], selfHost?: string) =>
-    chooseTarget({ candidates, failedHost: "esx01", selfHost, datastoreUrl: URL_A, networks: ["VM Network"], order: ["esx01", "esx02", "esx03", "esx04"] });
+    chooseTarget({ candidates, failedHost: "esx01", selfHost, datastoreUrl: URL_A, networks: ["VM Network"] });
 
   test.each<[string, CandidateFacts[], string | undefined, string | undefined]>([
     ["most free memory wins", [host("esx02", { freeMemoryBytes: 4 * GiB }), host("esx03", { freeMemoryBytes: 16 * GiB })], undefined, "esx03"],
-    ["tie: config order", [host("esx03"), host("esx02")], undefined, "esx02"],
+    ["tie: by host name, whatever the order given", [host("esx03"), host("esx02")], undefined, "esx02"],
     ["the failed host is never chosen", [host("esx01", { freeMemoryBytes: 64 * GiB }), host("esx02")], undefined, "esx02"],
     ["self_host excluded (anti-affinity)", [host("esx02", { freeMemoryBytes: 64 * GiB }), host("esx03")], "esx02", "esx03"],
     ["host without the datastore skipped", [host("esx02", { freeMemoryBytes: 64 * GiB, datastores: [{ name: "local", url: URL_B }] }), host("esx03")], undefined, "esx03"],

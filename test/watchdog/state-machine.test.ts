@@ -40,6 +40,14 @@ describe("decide", () => {
     ["failover in progress resumes after a restart with nothing probed", { vmHostHealth: "unknown", failoverInProgress: true }, "failing_over", "resume_failover", undefined],
     ["failed failover waits for its retry", { ...down, failoverInProgress: true, retryPending: true }, "failover_failed", "none", undefined],
     ["isolation while healthy changes nothing", { isolated: true }, "healthy", "none", undefined],
+    ["host down, its BMC not shown to be its own: never fenced", { ...down, vmHostFenceable: false }, "held", "none", "bmc_identity"],
+    ["BMC identity is checked before a dry run would plan", { ...down, vmHostFenceable: false, dryRun: true }, "held", "none", "bmc_identity"],
+    ["another instance holds the claim: held, but the attempt is repeated", { ...down, claimedElsewhere: "another instance is failing this VM over" }, "held", "fence_and_failover", "claimed_elsewhere"],
+    ["a resumed failover waits for another's claim too", { ...down, failoverInProgress: true, claimedElsewhere: "another" }, "held", "resume_failover", "claimed_elsewhere"],
+    ["pause beats another's claim", { ...down, paused: true, claimedElsewhere: "another" }, "held", "none", "paused"],
+    ["split brain: no action, whatever else", { ...down, splitBrain: "on esx01 and esx02" }, "split_brain", "none", undefined],
+    ["split brain stops a failover in progress", { ...down, failoverInProgress: true, splitBrain: "on esx01 and esx02" }, "split_brain", "none", undefined],
+    ["split brain while the host answers", { splitBrain: "on esx01 and esx02" }, "split_brain", "none", undefined],
   ])("%s", (_name, patch, state, action, held) => {
     const d = decide({ ...base, ...patch }, "healthy");
     expect(d.state).toBe(state);

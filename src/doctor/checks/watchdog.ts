@@ -1,6 +1,7 @@
 // Check 5, watchdog readiness, per [[watchdog]]: the protected VM's vmx is on a datastore every
 // candidate host sees; its network survives vCenter being down (standard vSwitch or ephemeral
-// distributed portgroup); esxkit's own VM runs elsewhere; each BMC answers.
+// distributed portgroup); esxkit's own VM runs elsewhere; each BMC answers and is its host's.
+import { guidString, isBlankGuid, matchGuid } from "../../ipmi/guid.ts";
 import { ev, listText, makeFinding } from "../finding.ts";
 import type { Evidence, Finding } from "../types.ts";
 import type { CandidateFacts, NicFacts, WatchdogFacts } from "../watchdog-facts.ts";
@@ -159,6 +160,29 @@ function placementFindings(w: WatchdogFacts, target: string): Finding[] {
   return [makeFinding("watchdog.placement-ok", { target, title: `esxkit (on ${self.host.name}) and ${pv.vm.name} (on ${pv.vm.hostName ?? "?"}) run on different hosts`, evidence })];
 }
 
+/**
+ * A BMC that answers but is not shown to be its host's (its System GUID is not the host's
+ * hardware uuid in any vendor byte order, nor the pinned bmc.guid): the watchdog never fences it.
+ * Undefined when it matches, or when the host's uuid is unknown (it is reported unreachable).
+ */
+function identityFinding(c: CandidateFacts, target: string): Finding | undefined {
+  const bmc = c.bmc;
+  if (!bmc) return undefined;
+  const where = `${bmc.address}:${bmc.port}`;
+  const want = bmc.pinnedGuid ?? c.host?.hardwareUuid;
+  const wantEv = bmc.pinnedGuid ? ev(`esxi.${c.esxi}`, "bmc.guid", bmc.pinnedGuid) : ev(hostLabel(c), "hardware.systemInfo.uuid", c.host?.hardwareUuid);
+  const bytes = bmc.guid ? Uint8Array.from(Buffer.from(bmc.guid, "hex")) : undefined;
+  if (!want) return undefined;
+  const seen = bytes ? guidString(bytes, "smbios") : undefined;
+  const guidEv = ev(`bmc ${c.esxi}`, bmc.guidSource === "rakp2" ? "RAKP2 managed system GUID" : "Get System GUID", seen ?? "(not readable)");
+  const vars = { esxi: c.esxi, address: where, guid: seen ?? "?" };
+  if (!bytes || isBlankGuid(bytes) || (bmc.guidSource === "rakp2" && !matchGuid(bytes, want))) {
+    return makeFinding("watchdog.bmc-unidentified", { target, title: `The BMC at ${where} cannot be shown to be ${c.esxi}'s`, evidence: [guidEv, wantEv], vars });
+  }
+  if (matchGuid(bytes, want)) return undefined;
+  return makeFinding("watchdog.bmc-wrong-host", { target, title: `The BMC at ${where} is not ${c.esxi}'s: its System GUID ${seen} is not ${bmc.pinnedGuid ? "the pinned bmc.guid" : "the host's hardware uuid"}`, evidence: [guidEv, wantEv], vars });
+}
+
 function bmcFindings(w: WatchdogFacts, target: string): Finding[] {
   const findings: Finding[] = [];
   const good: CandidateFacts[] = [];
@@ -175,7 +199,9 @@ function bmcFindings(w: WatchdogFacts, target: string): Finding[] {
         }),
       );
     } else {
-      good.push(c);
+      const wrong = identityFinding(c, target);
+      if (wrong) findings.push(wrong);
+      else good.push(c);
     }
   }
   if (good.length) {

@@ -12,7 +12,7 @@ import { openRmcpPlus, sealRmcpPlus, type RmcpPlusSecurity } from "../secure.ts"
 import { writeU32LE } from "../wire/bytes.ts";
 import { BMC_SLAVE_ADDRESS, REMOTE_CONSOLE_SWID, ipmiRequestMessage, ipmiResponseMessage } from "../wire/message.ts";
 import { packet } from "../wire/packet.ts";
-import { parseChassisStatus, parseDeviceId, type ChassisStatus, type DeviceId } from "./parse.ts";
+import { parseChassisStatus, parseDeviceId, parseSystemGuid, type ChassisStatus, type DeviceId } from "./parse.ts";
 import { establishSession, type EstablishedSession } from "./session.ts";
 import { UdpTransport } from "./transport.ts";
 
@@ -176,6 +176,11 @@ export class IpmiClient {
 
   async getDeviceId(opts?: { timeoutMs?: number }): Promise<DeviceId> {
     return parseDeviceId(await this.command(NetFn.app, AppCmd.getDeviceId, undefined, opts));
+  }
+
+  /** Get System GUID (App 37h): the 16 bytes as the BMC sends them (byte order varies by vendor). */
+  async getSystemGuid(opts?: { timeoutMs?: number }): Promise<Uint8Array> {
+    return parseSystemGuid(await this.command(NetFn.app, AppCmd.getSystemGuid, undefined, opts));
   }
 
   /** Closes the session (best effort, bounded) and the socket. Never throws. */

@@ -64,3 +64,9 @@ export function parseDeviceId(d: Uint8Array): DeviceId {
   if (d.length >= 15) out.auxFirmware = d.slice(11, 15);
   return out;
 }
+
+/** Get System GUID: 16 bytes, in whatever order the BMC's vendor chose (see watchdog/bmc-identity.ts). */
+export function parseSystemGuid(d: Uint8Array): Uint8Array {
+  if (d.length < 16) throw new IpmiDecodeError(`Get System GUID: reply has ${d.length} bytes, want 16`);
+  return d.slice(0, 16);
+}

@@ -30,10 +30,11 @@ export async function freeTcpPort(): Promise<number> {
 /**
  * pyghmi's BMC server (Debian python3-pyghmi, run with /usr/bin/python3) on 127.0.0.1,
  * user admin / password secret. Resolves with its UDP port once it prints "ready".
+ * `systemGuid`: the uuid its Get System GUID reports (SMBIOS byte order); default: none (0xC1).
  */
-export async function startPyghmiBmc(): Promise<number> {
+export async function startPyghmiBmc(systemGuid?: string): Promise<number> {
   const port = await freeUdpPort();
-  const proc = Bun.spawn(["/usr/bin/python3", join(root, "test/support/ipmi/pyghmi_bmc.py"), String(port), "admin", "secret"], { stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn(["/usr/bin/python3", join(root, "test/support/ipmi/pyghmi_bmc.py"), String(port), "admin", "secret", ...(systemGuid ? [systemGuid] : [])], { stdout: "pipe", stderr: "pipe" });
   live.add(proc);
   const timer = setTimeout(() => proc.kill("SIGKILL"), READY_TIMEOUT_MS);
   const reader = proc.stdout.getReader();

@@ -2,6 +2,7 @@
 // datastore directory, each behind a fake physical BMC (fake_bmc.py, pyghmi) that starts it,
 // kills it on `power off` and restarts it on `power on`. Each host keeps its port, TLS
 // certificate, control socket and persisted inventory across restarts.
+import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -29,6 +30,12 @@ export interface HostSpec {
   runsVm?: boolean;
   /** Extra simulator flags. */
   args?: string[];
+  /** The host's hardware uuid (simulator -host-uuid); default a random one. */
+  uuid?: string;
+  /** What the fake BMC's Get System GUID reports: default the host's uuid; false = not supported (0xC1). */
+  bmcGuid?: string | false;
+  /** The byte order the fake BMC sends the GUID in (default smbios). */
+  guidOrder?: "rfc4122" | "smbios" | "reversed";
 }
 
 export interface ClusterOptions {
@@ -50,6 +57,8 @@ interface BmcEvent {
 
 export class SimHost {
   hostPid: number | undefined;
+  /** hardware.systemInfo.uuid */
+  uuid = "";
   url = "";
   thumbprint = "";
   bmcPort = 0;
@@ -187,6 +196,8 @@ export async function controlCommand(path: string, cmd: Record<string, unknown>,
     done = res;
     fail = rej;
   });
+  // A host that is down refuses the connection: nobody awaits `answer` then.
+  answer.catch(() => undefined);
   const timer = setTimeout(() => fail(new Error(`control ${JSON.stringify(cmd)}: no answer within ${timeoutMs} ms`)), timeoutMs);
   const sock = await Bun.connect({
     unix: path,
@@ -203,6 +214,9 @@ export async function controlCommand(path: string, cmd: Record<string, unknown>,
         fail(new Error(`control ${JSON.stringify(cmd)}: closed without an answer`));
       },
     },
+  }).catch((err: unknown) => {
+    clearTimeout(timer);
+    throw err;
   });
   sock.write(`${JSON.stringify(cmd)}\n`);
   try {
@@ -342,12 +356,14 @@ async function startHost(cluster: Cluster, spec: HostSpec, opts: ClusterOptions)
   mkdirSync(hdir);
   const port = await freePort();
   const host = new SimHost(spec, port, join(hdir, "control.sock"), join(hdir, "host.log"));
+  host.uuid = spec.uuid ?? randomUUID();
   cluster.hosts.set(spec.name, host);
   const base = [
     vcsimBinary,
     "-mode", "esx",
     "-vm", "0",
     "-host-name", spec.name,
+    "-host-uuid", host.uuid,
     "-listen", `127.0.0.1:${port}`,
     "-tls-cert", join(hdir, "cert.pem"),
     "-tls-key", join(hdir, "key.pem"),
@@ -361,7 +377,8 @@ async function startHost(cluster: Cluster, spec: HostSpec, opts: ClusterOptions)
   if (spec.datastore !== false) base.push("-datastore-dir", `${spec.datastore ?? "shared-ds"}=${cluster.datastoreDir}`);
   base.push(...(spec.args ?? []));
   const first = spec.runsVm ? [...base, "-shared-vm", `${VM_NAME}:on`] : base;
-  const proc = Bun.spawn([...(opts.wrap ?? []), PYTHON, FAKE_BMC, "--port", "0", "--user", BMC_USER, "--host-cmd", JSON.stringify(base), "--first-cmd", JSON.stringify(first), "--host-log", host.logFile], {
+  const guid = spec.bmcGuid === false ? [] : ["--system-guid", spec.bmcGuid ?? host.uuid, "--guid-order", spec.guidOrder ?? "smbios"];
+  const proc = Bun.spawn([...(opts.wrap ?? []), PYTHON, FAKE_BMC, "--port", "0", "--user", BMC_USER, "--host-cmd", JSON.stringify(base), "--first-cmd", JSON.stringify(first), "--host-log", host.logFile, ...guid], {
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",

@@ -13,6 +13,8 @@ Events are printed on stdout, one JSON object per line:
   {"event":"host_failed","error":"..."}           the host did not become ready
   {"event":"power_off","killed":N|null}
   {"event":"power_on","pid":N}                     (followed by host_started)
+Get System GUID (App 37h) answers --system-guid in --guid-order byte order (rfc4122, smbios
+with the first three fields little-endian, or reversed), or 0xC1 when no GUID is given.
 SIGTERM / stdin EOF: kill the host process this BMC started, then exit.
 """
 
@@ -24,6 +26,7 @@ import socket
 import subprocess
 import sys
 import threading
+import uuid
 
 import pyghmi.ipmi.bmc as bmc
 
@@ -37,8 +40,9 @@ def emit(obj):
 
 
 class FakeBmc(bmc.Bmc):
-    def __init__(self, authdata, port, address, host_cmd, host_log):
+    def __init__(self, authdata, port, address, host_cmd, host_log, system_guid=None):
         super().__init__(authdata, port=port, address=address)
+        self.system_guid = system_guid
         self.host_cmd = host_cmd
         self.host_log = host_log
         self.powered = False
@@ -88,6 +92,13 @@ class FakeBmc(bmc.Bmc):
         self.proc = None
         return killed
 
+    def handle_raw_request(self, request, session):
+        if request["netfn"] == 6 and request["command"] == 0x37:  # Get System GUID
+            if self.system_guid is None:
+                return session.send_ipmi_response(code=0xC1)
+            return session.send_ipmi_response(data=list(self.system_guid))
+        return super().handle_raw_request(request, session)
+
     def get_power_state(self):
         return "on" if self.powered else "off"
 
@@ -127,6 +138,8 @@ def main():
     ap.add_argument("--first-cmd", help="JSON argv for the very first start (default: --host-cmd)")
     ap.add_argument("--host-log", default=os.devnull)
     ap.add_argument("--off", action="store_true", help="start with the chassis off")
+    ap.add_argument("--system-guid", help="the uuid Get System GUID reports")
+    ap.add_argument("--guid-order", choices=["rfc4122", "smbios", "reversed"], default="smbios")
     a = ap.parse_args()
     port = a.port
     if port == 0:
@@ -138,7 +151,11 @@ def main():
     password = os.environ.get(a.password_env)
     if not password:
         sys.exit("fake_bmc: $%s is not set" % a.password_env)
-    server = FakeBmc({a.user: password}, port, a.address, json.loads(a.host_cmd), a.host_log)
+    guid = None
+    if a.system_guid:
+        u = uuid.UUID(a.system_guid)
+        guid = {"rfc4122": u.bytes, "smbios": u.bytes_le, "reversed": u.bytes[::-1]}[a.guid_order]
+    server = FakeBmc({a.user: password}, port, a.address, json.loads(a.host_cmd), a.host_log, guid)
     if not a.off:
         server._start_host(wait=True, cmd=json.loads(a.first_cmd or a.host_cmd))
 

@@ -26,6 +26,7 @@ export function testConfig(hosts: string[], patch: Partial<WatchdogConfig> = {})
     max_failovers_per_hour: 2,
     fence_timeout_s: 20,
     lock_retry_s: 30,
+    claim_ttl_s: 120,
     dry_run: false,
     ...patch,
   };
