@@ -4,14 +4,13 @@
 // field a journal field (`journalctl -u esxkit BMC=lab-vesxi01`). Bun has no AF_UNIX datagram
 // sockets, so the two calls go to libc through bun:ffi; if anything is missing the caller
 // falls back to the stdout stream.
-import { dlopen, FFIType, ptr } from "bun:ffi";
+import { ptr } from "bun:ffi";
 import { statSync } from "node:fs";
+import { type Libc, loadLibc, SOCK_CLOEXEC, SOCK_DGRAM } from "../net/libc.ts";
 
 export const JOURNAL_SOCKET = "/run/systemd/journal/socket";
 
 const AF_UNIX = 1;
-const SOCK_DGRAM = 2;
-const SOCK_CLOEXEC = 0o2000000;
 const MSG_NOSIGNAL = 0x4000;
 
 export interface JournalSink {
@@ -59,13 +58,13 @@ export function openJournal(path = JOURNAL_SOCKET): JournalSink | undefined {
   } catch {
     return undefined;
   }
-  let libc: ReturnType<typeof load>;
+  let libc: Libc;
   try {
-    libc = load();
+    libc = loadLibc();
   } catch {
     return undefined;
   }
-  const fd = libc.symbols.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const fd = libc.socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return undefined;
   // struct sockaddr_un: sa_family (host order u16), then the NUL-terminated path.
   const addr = new Uint8Array(2 + pathBytes.length + 1);
@@ -75,14 +74,7 @@ export function openJournal(path = JOURNAL_SOCKET): JournalSink | undefined {
     // A refused or oversized datagram returns -1: the caller writes that entry to stdout instead.
     send(fields) {
       const entry = encodeJournalEntry(fields);
-      return Number(libc.symbols.sendto(fd, ptr(entry), entry.length, MSG_NOSIGNAL, ptr(addr), addr.length)) === entry.length;
+      return Number(libc.sendto(fd, ptr(entry), entry.length, MSG_NOSIGNAL, ptr(addr), addr.length)) === entry.length;
     },
   };
-}
-
-function load() {
-  return dlopen("libc.so.6", {
-    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
-    sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
-  });
 }

@@ -1,5 +1,5 @@
 // The few libc calls esxkit makes through bun:ffi (node has no AF_UNIX datagram or ICMP
-// sockets, and Bun's hrtime is not CLOCK_MONOTONIC). Loaded once, on first use.
+// sockets, Bun's hrtime is not CLOCK_MONOTONIC, and node:tty's isatty costs a start). Loaded once, on first use.
 // A leaf: imports nothing from the project.
 import { dlopen, FFIType, read } from "bun:ffi";
 
@@ -10,6 +10,7 @@ export type Libc = {
   close(fd: number): number;
   clock_gettime(clock: number, ts: unknown): number;
   __errno_location(): unknown;
+  isatty(fd: number): number;
 };
 
 export const SOCK_DGRAM = 2;
@@ -27,6 +28,7 @@ export function loadLibc(): Libc {
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
+    isatty: { args: [FFIType.i32], returns: FFIType.i32 },
   });
   libc = lib.symbols as unknown as Libc;
   return libc;
