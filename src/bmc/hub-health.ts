@@ -56,7 +56,7 @@ export class HubHealth {
     const now = this.now();
     if (!this.#stale) {
       this.#stale = { since: now, bmcs: new Set([bmc]), reads: 1, loggedAt: now };
-      this.logger.warn("power state is stale: power reads are refused (0xC3, busy) until vCenter answers", {
+      this.logger.warn("power state is stale: power reads are refused (0xC3, timeout) until vCenter answers", {
         vcenter: this.vcenter,
         bmc,
         last_sync_age_s: lastSyncAt === undefined ? undefined : seconds(now - lastSyncAt),

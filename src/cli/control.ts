@@ -18,7 +18,14 @@ const socketArgs = {
 
 function socketPath(args: { socket?: string; config?: string }): string {
   if (args.socket) return args.socket;
-  const file = findConfigPath(args.config);
+  let file: string;
+  try {
+    file = findConfigPath(args.config);
+  } catch (err) {
+    // No config anywhere (a jump host where serve runs with -c elsewhere): the default socket.
+    if (args.config === undefined) return DEFAULT_CONTROL_SOCKET;
+    throw err;
+  }
   try {
     return loadConfig(file, { skipSecrets: true }).daemon.control_socket;
   } catch (err) {

@@ -129,6 +129,11 @@ async function printHelp(chain: AnyCommand[], to: Output = stdout): Promise<void
 /** Runs the CLI and returns the exit code (the caller exits). */
 export async function runCli(root: AnyCommand, argv: string[]): Promise<number> {
   argv = helpAsFlag(argv);
+  // `esxkit --version` / `-v` (the top-level help lists them) print what `esxkit version` does.
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
+    stdout(`${(await resolve(root.meta))?.version ?? "unknown"}\n`);
+    return EXIT_OK;
+  }
   let chain: AnyCommand[];
   try {
     chain = await checkArgv(root, argv);
@@ -137,10 +142,6 @@ export async function runCli(root: AnyCommand, argv: string[]): Promise<number> 
   }
   if (argv.includes("--help") || argv.includes("-h")) {
     await printHelp(chain);
-    return EXIT_OK;
-  }
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) {
-    stdout(`${(await resolve(root.meta))?.version ?? "unknown"}\n`);
     return EXIT_OK;
   }
   try {

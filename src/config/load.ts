@@ -241,6 +241,7 @@ function warnOnInlineSecrets(config: Config, raw: RawConfig, file: string): void
     check(e.bmc?.password, `esxi.${n}.bmc.password`);
   }
   (raw.bmc ?? []).forEach((b, i) => check(b.password, `bmc[${i}].password`));
+  check(raw.redfish?.password, "redfish.password");
   if (inline.length === 0) return;
   let mode = 0;
   try {

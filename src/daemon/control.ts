@@ -141,7 +141,9 @@ export async function controlRequest(path: string, method: "GET" | "POST", endpo
       signal: AbortSignal.timeout(timeoutMs),
     } as RequestInit);
   } catch (err) {
-    throw new ControlError(`cannot reach esxkit's control socket ${path}: is \`esxkit serve\` running? (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    // The errno alone: Bun's message for a unix socket adds a hint about URLs and ports.
+    const why = (err as NodeJS.ErrnoException | null)?.code ?? (err instanceof Error ? err.message : String(err));
+    throw new ControlError(`cannot reach esxkit's control socket ${path}: is \`esxkit serve\` running? (${why})`, { cause: err });
   }
   const data = (await res.json()) as Record<string, unknown>;
   if (!res.ok) throw new ControlError(String(data.error ?? `HTTP ${res.status}`));

@@ -58,7 +58,7 @@ test("stale reads: one line at the start, one per STALE_LOG_EVERY_MS while it la
   h.fresh();
   h.fresh();
   expect(msgs()).toEqual([
-    "power state is stale: power reads are refused (0xC3, busy) until vCenter answers",
+    "power state is stale: power reads are refused (0xC3, timeout) until vCenter answers",
     "power state still stale; refusing power reads",
     "power state still stale; refusing power reads",
     "power state fresh again; power reads are answered",

@@ -77,7 +77,7 @@ test("stale reads of several BMCs: few coalesced direct reads, fresh again right
   expect(backends.every((b) => b.powerState().state === "on")).toBe(true);
 
   await waitFor(() => logs.some((l) => l.msg === "power state fresh again; power reads are answered"), "the recovery line");
-  expect(logs.filter((l) => l.msg === "power state is stale: power reads are refused (0xC3, busy) until vCenter answers")).toHaveLength(1);
+  expect(logs.filter((l) => l.msg === "power state is stale: power reads are refused (0xC3, timeout) until vCenter answers")).toHaveLength(1);
   const fresh = logs.find((l) => l.msg === "power state fresh again; power reads are answered");
   expect(fresh).toMatchObject({ vcenter: "stale-vc", bmcs: backends.length });
   expect(Number(fresh?.refused)).toBeGreaterThanOrEqual(20 * backends.length);

@@ -181,7 +181,7 @@ describe("a busy port at start, then a paused vCenter (compiled binary)", () => 
     const refused = powerStatus(otherPort);
     expect(refused.ok).toBe(false);
     expect(Date.now() - t).toBeLessThan(3000);
-    await until("the stale-read log line", () => serve.lines("power state is stale: power reads are refused (0xC3, busy) until vCenter answers").length === 1, 5000, context);
+    await until("the stale-read log line", () => serve.lines("power state is stale: power reads are refused (0xC3, timeout) until vCenter answers").length === 1, 5000, context);
 
     process.kill(sim.pid, "SIGCONT");
     const resumedAt = Date.now();

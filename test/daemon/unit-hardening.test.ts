@@ -4,7 +4,7 @@
 // with only CAP_NET_BIND_SERVICE, ProcSubset=pid + ProtectProc=invisible, PrivateTmp,
 // ProtectHome and a read-only / (ProtectSystem=strict) with only its own directory writable.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderUnit } from "../../src/cli/install-service.ts";
@@ -57,6 +57,7 @@ function pidOf(prefix: string): number | undefined {
 
 /** The sandbox as a shell script run by unshare(1) in new mount and pid namespaces. */
 function sandboxScript(dir: string, filter: string, argv: string[]): string {
+  // The seccomp launcher runs from dir too: a checkout under /tmp or /home is hidden in here.
   const caps = "-all,+net_bind_service";
   return [
     "set -e",
@@ -65,9 +66,11 @@ function sandboxScript(dir: string, filter: string, argv: string[]): string {
     "mount -t tmpfs -o ro,mode=000 tmpfs /home && mount -t tmpfs -o ro,mode=000 tmpfs /root", // ProtectHome=yes
     `mount --bind ${dir} ${dir} && mount -o remount,bind,ro /`, // ProtectSystem=strict, StateDirectory= writable
     `exec setpriv --reuid 65534 --regid 65534 --clear-groups --inh-caps ${caps} --ambient-caps ${caps} --bounding-set ${caps} ` +
-      `/usr/bin/python3 ${join(root, "test/support/daemon/seccomp_exec.py")} ${filter} ${argv.join(" ")}`,
+      `/usr/bin/python3 ${join(dir, "seccomp_exec.py")} ${filter} ${argv.join(" ")}`,
   ].join("\n");
 }
+
+const sandboxBinary = (dir: string) => join(dir, "esxkit");
 
 function sandboxed(dir: string, filter: string, argv: string[]) {
   return Bun.spawn(["unshare", "--mount", "--pid", "--fork", "--mount-proc", "--propagation", "private", "sh", "-c", sandboxScript(dir, filter, argv)], {
@@ -88,6 +91,12 @@ describe("the compiled binary inside the unit's sandbox", () => {
     mkdirSync(join(dir, "state"));
     chownSync(dir, 65534, 65534);
     chownSync(join(dir, "state"), 65534, 65534);
+    // The sandbox hides /tmp and /home (PrivateTmp, ProtectHome), where a checkout may live
+    // (CI clones anywhere): the binary and the launcher run from dir, as an installed unit's
+    // binary runs from /usr/local/bin.
+    copyFileSync(binary, sandboxBinary(dir));
+    chmodSync(sandboxBinary(dir), 0o755);
+    copyFileSync(join(root, "test/support/daemon/seccomp_exec.py"), join(dir, "seccomp_exec.py"));
   }, 120_000);
   afterAll(async () => {
     await sim?.stop();
@@ -114,7 +123,7 @@ describe("the compiled binary inside the unit's sandbox", () => {
       { mode: 0o644 },
     );
     process.env.E2E_VC = sim.password;
-    const proc = sandboxed(dir, "@system-service", [binary, "serve", "-c", cfg, "--log-format", "json"]);
+    const proc = sandboxed(dir, "@system-service", [sandboxBinary(dir), "serve", "-c", cfg, "--log-format", "json"]);
     const out = collect(proc);
     try {
       await until("esxkit serving", () => out.text().includes('"esxkit serving"') || proc.exitCode !== null);
@@ -129,7 +138,7 @@ describe("the compiled binary inside the unit's sandbox", () => {
       expect(slp.stdout).toContain("service:wbem:https://esxi-sandbox.example.local:5989");
       const status = esxkit(["status", "--socket", socket, "--json"]);
       expect(status.code).toBe(0);
-      const pid = pidOf(`${binary} serve -c ${cfg}`);
+      const pid = pidOf(`${sandboxBinary(dir)} serve -c ${cfg}`);
       expect(pid).toBeGreaterThan(0);
       process.kill(pid as number, "SIGHUP");
       await until("the reload", () => out.text().split("\n").filter((l) => l.includes('"configuration applied"')).length >= 2);
