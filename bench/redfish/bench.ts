@@ -81,7 +81,7 @@ log_level = "warn"
 [vcenter.sim]
 url = "${sim.url}"
 username = "${sim.username}"
-password = "${sim.password}"
+password = "env:VC"
 thumbprint = "${sim.thumbprintSha256}"
 
 [redfish]
@@ -90,7 +90,7 @@ username = "admin"
 password = "env:RF"
 ${vms.map((vm) => `\n[[bmc]]\nvm = "${vm}"\nipmi = false\n`).join("")}`,
 );
-const esxkit = Bun.spawn([join(root, "dist/esxkit"), "serve", "-c", join(dir, "config.toml")], { env: { PATH: process.env.PATH ?? "", RF: PASSWORD }, stdout: "ignore", stderr: "inherit" });
+const esxkit = Bun.spawn([join(root, "dist/esxkit"), "serve", "-c", join(dir, "config.toml")], { env: { PATH: process.env.PATH ?? "", RF: PASSWORD, VC: sim.password }, stdout: "ignore", stderr: "inherit" });
 try {
   const base = `https://127.0.0.1:${port}`;
   let ids: string[] = [];
