@@ -5,7 +5,7 @@ import type { CommandDef, CommandMeta } from "citty";
 import { main } from "../../src/cli/index.ts";
 import { HELP_WIDTH, renderHelp, wrap } from "../../src/cli/help.ts";
 import { checkArgv, helpAsFlag } from "../../src/cli/run.ts";
-import { buildBinary } from "../support/binary.ts";
+import { buildBinary } from "../support/config/binary.ts";
 
 // biome-ignore lint: citty's type for any command
 type AnyCommand = CommandDef<any>;

@@ -1,16 +1,12 @@
 // The compiled binary, built once per test process (`npm run build` → dist/esxkit): the
 // deployed form is what these tests exercise.
-import { join } from "node:path";
+import { binary, buildBinary as build, freePort, root } from "../daemon/serve.ts";
 
-export const root = join(import.meta.dir, "../../..");
-export const binary = join(root, "dist/esxkit");
-let built = false;
+export { binary, root };
 
+/** Builds dist/esxkit once per test process (shared with every other helper); returns its path. */
 export function buildBinary(): string {
-  if (built) return binary;
-  const p = Bun.spawnSync([join(root, "node_modules/.bin/bun"), "run", "build"], { cwd: root, stdout: "pipe", stderr: "pipe" });
-  if (p.exitCode !== 0) throw new Error(`npm run build failed: ${p.stderr.toString()}`);
-  built = true;
+  build();
   return binary;
 }
 
@@ -27,14 +23,7 @@ export function esxkit(args: string[], env: Record<string, string> = {}, cwd = r
 }
 
 /** A UDP port on 127.0.0.1 that was free a moment ago. */
-export async function freeUdpPort(): Promise<number> {
-  const { createSocket } = await import("node:dgram");
-  const s = createSocket("udp4");
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
+export const freeUdpPort = (): Promise<number> => freePort("udp4");
 
 /** Polls `f` until it returns something truthy; throws after `ms`. */
 export async function until<T>(what: string, f: () => T | undefined | false, ms = 30_000): Promise<T> {
