@@ -16,7 +16,8 @@ type AnyCommand = CommandDef<any>;
 
 export const HELP_WIDTH = 100;
 
-async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
+/** A citty value that may be given directly, as a promise, or as a (lazy) function. */
+export async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
   return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
 }
 

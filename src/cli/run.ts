@@ -10,7 +10,7 @@ import { type ArgDef, type CommandDef, runCommand } from "citty";
 import { problemLines } from "../config/report.ts";
 import { closest } from "../config/suggest.ts";
 import { ConfigError, EsxkitError, UsageError } from "../errors.ts";
-import { renderHelp } from "./help.ts";
+import { renderHelp, resolve } from "./help.ts";
 import { type Output, stderr, stdout } from "./output.ts";
 
 export const EXIT_OK = 0;
@@ -18,10 +18,6 @@ export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
 
 type AnyCommand = CommandDef<any>;
-
-async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
-  return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
-}
 
 interface FlagSpec {
   names: Set<string>;

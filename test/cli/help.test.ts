@@ -3,16 +3,12 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import type { CommandDef, CommandMeta } from "citty";
 import { main } from "../../src/cli/index.ts";
-import { HELP_WIDTH, renderHelp, wrap } from "../../src/cli/help.ts";
+import { HELP_WIDTH, renderHelp, resolve, wrap } from "../../src/cli/help.ts";
 import { checkArgv, helpAsFlag } from "../../src/cli/run.ts";
 import { buildBinary } from "../support/config/binary.ts";
 
 // biome-ignore lint: citty's type for any command
 type AnyCommand = CommandDef<any>;
-
-async function resolve<T>(v: T | Promise<T> | (() => T | Promise<T>) | undefined): Promise<T | undefined> {
-  return typeof v === "function" ? await (v as () => T | Promise<T>)() : await v;
-}
 
 /** Every command in the tree, as [path words, chain from the root]. */
 async function allCommands(): Promise<Array<{ path: string[]; chain: AnyCommand[] }>> {
