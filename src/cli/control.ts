@@ -11,12 +11,12 @@ import { DEFAULT_CONTROL_SOCKET } from "../config/schema.ts";
 import { parseDuration } from "../watchdog/pause.ts";
 import { stdout, stderr } from "./output.ts";
 
-const socketArgs = {
+export const socketArgs = {
   ...configArg,
   socket: { type: "string", description: "control socket (default: daemon.control_socket from the config)", valueHint: "PATH" },
 } as const;
 
-function socketPath(args: { socket?: string; config?: string }): string {
+export function socketPath(args: { socket?: string; config?: string }): string {
   if (args.socket) return args.socket;
   let file: string;
   try {

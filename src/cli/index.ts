@@ -18,6 +18,7 @@ export const main = defineCommand({
     reload: () => import("./control.ts").then((m) => m.reload),
     bmc: () => import("./control.ts").then((m) => m.bmc),
     watchdog: () => import("./control.ts").then((m) => m.watchdog),
+    console: () => import("./console.ts").then((m) => m.default),
     "install-service": () => import("./install-service.ts").then((m) => m.default),
   },
 });

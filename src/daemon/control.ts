@@ -9,6 +9,7 @@ import { VERSION } from "../version.ts";
 import { clearPause } from "../watchdog/pause.ts";
 import type { Daemon } from "./daemon.ts";
 import { healthOf } from "./health.ts";
+import { type ConsoleSocketData, consoleWebsocket, routeConsole } from "./console-control.ts";
 
 const MAX_PAUSE_MS = 7 * 24 * 3600 * 1000;
 
@@ -104,10 +105,14 @@ export async function startControlServer(path: string, daemon: Daemon, logger: L
     unlinkSync(path);
   }
   const startedAt = new Date().toISOString();
-  const server = Bun.serve({
+  const server = Bun.serve<ConsoleSocketData>({
     unix: path,
-    async fetch(req) {
+    websocket: consoleWebsocket,
+    async fetch(req, srv) {
       try {
+        const consoleReply = routeConsole(req, new URL(req.url), daemon.consoles(), srv);
+        if (consoleReply === "upgraded") return undefined as unknown as Response;
+        if (consoleReply) return consoleReply;
         return await route(daemon, startedAt, req);
       } catch (err) {
         logger.warn("control request failed", { error: err });

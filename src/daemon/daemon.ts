@@ -2,6 +2,7 @@
 // SIGHUP re-reads the config and reconciles; a broken new config is logged and the old one
 // stays in force. SIGTERM/SIGINT stop everything within a bound.
 import { loadServiceConfig } from "./config-checks.ts";
+import type { ConsoleRegistry } from "../bmc/console/registry.ts";
 import type { ConnectionStatus } from "../bmc/hub-health.ts";
 import type { Config } from "../config/types.ts";
 import { problemLines } from "../config/report.ts";
@@ -26,6 +27,8 @@ export interface DaemonHooks {
   onServicesChanged?(): void;
   /** The vCenter connections the services share (for status, /healthz and metrics). */
   connections?(): ConnectionStatus[];
+  /** The serial consoles of the BMCs with serial = true (`esxkit console`). */
+  consoles?(): ConsoleRegistry;
 }
 
 export class Daemon {
@@ -49,6 +52,10 @@ export class Daemon {
 
   connections(): ConnectionStatus[] {
     return this.hooks.connections?.() ?? [];
+  }
+
+  consoles(): ConsoleRegistry | undefined {
+    return this.hooks.consoles?.();
   }
 
   get config(): Config | undefined {

@@ -68,6 +68,12 @@ export class ConsoleLogFile {
     else this.#timer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
   }
 
+  /** Everything kept on disk, oldest first, including what was still pending. */
+  contents(): Uint8Array {
+    this.flush();
+    return readConsoleLog(this.#opts.dir, this.#opts.name, this.#opts.keep);
+  }
+
   /** Writes what is pending now (before the log is read, and on close). */
   flush(): void {
     if (this.#timer) clearTimeout(this.#timer);

@@ -121,6 +121,11 @@ export class MachineConsole {
     return this.#ring.contents();
   }
 
+  /** The kept log on disk, or the ring when there is no log file. */
+  logContents(): Uint8Array {
+    return this.#opts.log?.contents() ?? this.#ring.contents();
+  }
+
   flushLog(): void {
     this.#opts.log?.flush();
   }

@@ -1,0 +1,134 @@
+// `esxkit console`: a VM's serial console through the running daemon's control socket.
+//   esxkit console            which consoles there are, connected or not
+//   esxkit console NAME       attach this terminal (detach with Enter ~ .)
+//   esxkit console NAME --log what the VM wrote, from the kept log, also while nobody watched
+import { defineCommand } from "citty";
+import { controlRequest } from "../daemon/control.ts";
+import { ControlError } from "../errors.ts";
+import { jsonArg, printJson, printTable } from "./common.ts";
+import { socketArgs, socketPath } from "./control.ts";
+import { stderr, stdout } from "./output.ts";
+
+const OPEN_DEADLINE_MS = 5000;
+const CR = 0x0d;
+const LF = 0x0a;
+const TILDE = 0x7e;
+const DOT = 0x2e;
+
+type ConsoleRow = { name: string; connected: boolean; peer?: string; bytes_from_vm: number; bytes_to_vm: number; watchers: unknown[] };
+
+/**
+ * The ssh-style escape: "~." right after Enter (or first thing) detaches; "~~" sends one "~".
+ * Returns the bytes to send and whether to detach; keeps its state across chunks.
+ */
+export class EscapeDetector {
+  #atLineStart = true;
+  #sawTilde = false;
+
+  feed(input: Uint8Array): { send: Uint8Array; detach: boolean } {
+    const out: number[] = [];
+    for (const b of input) {
+      if (this.#sawTilde) {
+        this.#sawTilde = false;
+        if (b === DOT) return { send: Uint8Array.from(out), detach: true };
+        out.push(TILDE);
+        if (b === TILDE) {
+          this.#atLineStart = false;
+          continue;
+        }
+      } else if (b === TILDE && this.#atLineStart) {
+        this.#sawTilde = true;
+        continue;
+      }
+      out.push(b);
+      this.#atLineStart = b === CR || b === LF;
+    }
+    return { send: Uint8Array.from(out), detach: false };
+  }
+}
+
+async function printLog(socket: string, name: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(`http://esxkit/v1/console/${encodeURIComponent(name)}/log`, { unix: socket, signal: AbortSignal.timeout(10_000) } as RequestInit);
+  } catch (err) {
+    throw new ControlError(`cannot reach esxkit's control socket ${socket}: is \`esxkit serve\` running? (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  if (!res.ok) throw new ControlError(String(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`));
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (bytes.length) process.stdout.write(bytes);
+}
+
+function attach(socket: string, name: string): Promise<number> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws+unix://${socket}:/v1/console/${encodeURIComponent(name)}`);
+    ws.binaryType = "arraybuffer";
+    const tty = process.stdin.isTTY === true;
+    const escape = new EscapeDetector();
+    let opened = false;
+    let done = false;
+    const finish = (code: number, line?: string) => {
+      if (done) return;
+      done = true;
+      clearTimeout(deadline);
+      if (tty) process.stdin.setRawMode(false);
+      process.stdin.pause();
+      if (line) stderr(`${tty ? "\r\n" : ""}${line}\n`);
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
+      resolve(code);
+    };
+    const deadline = setTimeout(() => finish(1, `esxkit: console "${name}" did not open within ${OPEN_DEADLINE_MS / 1000} s`), OPEN_DEADLINE_MS);
+    ws.onopen = () => {
+      opened = true;
+      clearTimeout(deadline);
+      if (tty) {
+        process.stdin.setRawMode(true);
+        stderr(`[attached to ${name}; Enter ~ . detaches]\r\n`);
+      }
+      process.stdin.on("data", (chunk: Buffer) => {
+        const { send, detach } = tty ? escape.feed(chunk) : { send: new Uint8Array(chunk), detach: false };
+        if (send.length) ws.send(send);
+        if (detach) finish(0, `[detached from ${name}]`);
+      });
+      // Piped input ran out: what was typed has been sent, the session ends.
+      process.stdin.on("end", () => setTimeout(() => finish(0), 200));
+      process.stdin.resume();
+    };
+    ws.onmessage = (ev) => {
+      process.stdout.write(new Uint8Array(ev.data as ArrayBuffer));
+    };
+    ws.onclose = (ev) => {
+      if (!opened) finish(1, `esxkit: cannot attach to console "${name}"`);
+      else finish(ev.code === 1000 ? 0 : 1, ev.reason ? `[console closed: ${ev.reason}]` : `[console closed]`);
+    };
+  });
+}
+
+export default defineCommand({
+  meta: {
+    name: "console",
+    examples: ["esxkit console", "esxkit console web01", "esxkit console web01 --log | less -R"],
+    description: "a VM's serial console through the running daemon (BMCs with serial = true)",
+  },
+  args: {
+    ...socketArgs,
+    ...jsonArg,
+    name: { type: "positional", required: false, description: "the [[bmc]] name; without it, list the consoles", valueHint: "NAME" },
+    log: { type: "boolean", description: "print the kept console log (rotated files, oldest first) and exit" },
+  },
+  async run({ args }) {
+    const socket = socketPath(args);
+    const list = (await controlRequest(socket, "GET", "/v1/console")) as ConsoleRow[];
+    if (!args.name) {
+      if (args.json) return printJson(list);
+      if (list.length === 0) return stdout("no consoles: no [[bmc]] has serial = true\n");
+      return printTable(["NAME", "CONNECTED", "FROM", "BYTES FROM VM", "BYTES TO VM", "WATCHERS"], list.map((c) => [c.name, c.connected ? "yes" : "no", c.peer ?? "-", String(c.bytes_from_vm), String(c.bytes_to_vm), String(c.watchers.length)]));
+    }
+    const name = String(args.name);
+    if (!list.some((c) => c.name === name)) {
+      throw new ControlError(`no console named "${name}"${list.length ? `; consoles: ${list.map((c) => c.name).join(", ")}` : "; no [[bmc]] has serial = true"}`);
+    }
+    if (args.log) return printLog(socket, name);
+    process.exitCode = await attach(socket, name);
+  },
+});
