@@ -1,0 +1,95 @@
+// The serial-console part of the plan: a MachineConsole for every [[bmc]] with serial = true
+// (its ring, its log file under state_dir/console, its metrics), and the one vSPC listener
+// the VMs' hosts dial, which hands each VM's serial port to the console it belongs to.
+import { join } from "node:path";
+import { ConsoleLogFile } from "../bmc/console/log-file.ts";
+import { MachineConsole } from "../bmc/console/machine-console.ts";
+import type { ConsoleRegistry } from "../bmc/console/registry.ts";
+import { serialServiceUri } from "../vsphere/serial-port.ts";
+import { entryFingerprint } from "../config/build.ts";
+import type { BmcConfig, Config } from "../config/types.ts";
+import type { Logger } from "../log/logger.ts";
+import { metrics } from "../log/metrics.ts";
+import { startVspcServer, type VspcServer } from "../vspc/server.ts";
+import type { PlannedService } from "./reconcile.ts";
+
+const consoleBytes = metrics.counter("esxkit_console_bytes_total", "Serial console bytes, by console and direction (from_vm, to_vm).");
+const vspcConnected = metrics.gauge("esxkit_console_connected", "1 while the VM's serial port is connected to esxkit's vSPC, by console.");
+const vspcVmotions = metrics.gauge("esxkit_vspc_vmotions", "vMotion handovers the vSPC carried (completed) and aborted since it started.");
+
+export function machineConsoleFor(b: BmcConfig, config: Config, logger: Logger): MachineConsole | undefined {
+  const cc = config.console;
+  if (!b.serial || !cc) return undefined;
+  const log = new ConsoleLogFile({ dir: join(config.daemon.state_dir, "console"), name: b.name, maxBytes: cc.log_max_bytes, keep: cc.log_files, logger });
+  const from = consoleBytes.labels({ console: b.name, direction: "from_vm" });
+  const to = consoleBytes.labels({ console: b.name, direction: "to_vm" });
+  return new MachineConsole({ name: b.name, ringBytes: cc.ring_bytes, log, logger, onBytes: (d, n) => (d === "from_vm" ? from : to).inc(n) });
+}
+
+/** What the registry matches an incoming VM by: the serviceURI esxkit wires, and the selector. */
+export function consoleEntry(b: BmcConfig, console: MachineConsole) {
+  return { console, serviceUri: serialServiceUri(b.name), vm: b.vm };
+}
+
+export function consoleService(config: Config, consoles: ConsoleRegistry, logger: Logger): PlannedService | undefined {
+  const cc = config.console;
+  if (!cc) return undefined;
+  return {
+    kind: "console",
+    name: "vspc",
+    fingerprint: entryFingerprint({ cc }),
+    create: () => {
+      let server: VspcServer | undefined;
+      let stopCollecting: (() => void) | undefined;
+      const collect = () => {
+        vspcConnected.clear();
+        for (const c of consoles.list()) vspcConnected.set({ console: c.name }, c.connected ? 1 : 0);
+        const s = server?.stats();
+        if (s) {
+          vspcVmotions.set({ result: "completed" }, s.vmotionsCompleted);
+          vspcVmotions.set({ result: "aborted" }, s.vmotionsAborted);
+        }
+      };
+      const log = logger.child("console");
+      const [address, port] = splitListen(cc.listen);
+      return {
+        start: async () => {
+          server = await startVspcServer({
+            address,
+            port,
+            tls: cc.tls_cert && cc.tls_key ? { cert: cc.tls_cert, key: cc.tls_key } : undefined,
+            logger: log,
+            limits: { maxConnections: cc.max_connections },
+            acceptsServiceUri: () => consoles.acceptsServiceUri(),
+            attach: (identity, vmPort, peer) => {
+              const m = consoles.match(identity);
+              if (!m.ok) {
+                log.warn("VM serial connection refused", { reason: m.reason, peer });
+                return false;
+              }
+              m.console.attachVm(vmPort, peer);
+              return true;
+            },
+          });
+          stopCollecting = metrics.onCollect(collect);
+        },
+        stop: async () => {
+          stopCollecting?.();
+          stopCollecting = undefined;
+          await server?.close();
+          server = undefined;
+        },
+        status: () => {
+          const s = server?.stats();
+          return { listen: cc.listen, listening: server !== undefined, ...s, consoles: consoles.list().map((c) => ({ name: c.name, ...c.status() })) };
+        },
+      };
+    },
+  };
+}
+
+function splitListen(listen: string): [string, number] {
+  const i = listen.lastIndexOf(":");
+  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, "$1");
+  return [host, Number(listen.slice(i + 1))];
+}
