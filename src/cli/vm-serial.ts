@@ -4,7 +4,7 @@
 // did not create is named and never changed.
 import { defineCommand } from "citty";
 import type { BmcConfig, Config, EndpointConfig, VmSelector } from "../config/types.ts";
-import { UsageError } from "../errors.ts";
+import { SerialPortForeignError, UsageError } from "../errors.ts";
 import { VimClient } from "../vsphere/client.ts";
 import { findVm, normalizeUuid, type VmIdentity } from "../vsphere/search.ts";
 import { attachSerialPort, detachSerialPort, readSerialFirewall, readSerialState, type SerialFirewall } from "../vsphere/serial-console.ts";
@@ -73,6 +73,19 @@ function portJson(p: SerialPort) {
   return { key: p.key, label: p.label, esxkit: p.esxkit, backing: p.backing, connected: p.connected, start_connected: p.startConnected, yield_on_poll: p.yieldOnPoll };
 }
 
+/**
+ * vSphere does not hot-add serial ports, and may refuse a backing change on a running VM too;
+ * the simulator accepts both. The hint goes with the failure, not before it: some hosts allow it.
+ */
+async function hintPowerOff<T>(vm: VmIdentity, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (vm.powerState === "poweredOn" && !(err instanceof SerialPortForeignError)) stderr(`note: ${vm.name} is powered on; vSphere adds or changes a serial port only on a powered-off VM: power it off and run this again\n`);
+    throw err;
+  }
+}
+
 async function firewallOf(c: VimClient, vm: VmIdentity): Promise<SerialFirewall | undefined> {
   const { host } = await readSerialState(c, vm.ref);
   return host ? readSerialFirewall(c, host) : undefined;
@@ -107,7 +120,8 @@ const attach = defineCommand({
   async run({ args }) {
     await withVm(args, async (c, vm, t, config) => {
       if (!t.bmc) stderr(`note: no [[bmc]] names ${args.vm}: the port's serviceURI is ${esxkitServiceUri(t.consoleName)}\n`);
-      const r = await attachSerialPort(c, vm.ref, { serviceUri: esxkitServiceUri(t.consoleName), proxyUri: proxyUriOf(config) });
+      const proxyUri = proxyUriOf(config);
+      const r = await hintPowerOff(vm, () => attachSerialPort(c, vm.ref, { serviceUri: esxkitServiceUri(t.consoleName), proxyUri }));
       const fw = await firewallOf(c, vm);
       if (args.json) return printJson({ vm: vm.name, action: r.plan.action, ...(r.plan.action === "edit" ? { changed: r.plan.differences } : {}), port: portJson(r.port), firewall: firewallJson(fw) });
       const what = r.plan.action === "add" ? "added" : r.plan.action === "edit" ? `updated (${r.plan.differences.join("; ")})` : "already attached";
@@ -121,7 +135,7 @@ const detach = defineCommand({
   args: vmArgs,
   async run({ args }) {
     await withVm(args, async (c, vm) => {
-      const r = await detachSerialPort(c, vm.ref);
+      const r = await hintPowerOff(vm, () => detachSerialPort(c, vm.ref));
       if (args.json) return printJson({ vm: vm.name, removed: r.removed.map(portJson), kept: r.foreign.map(portJson) });
       const removed = r.removed.length ? `removed ${r.removed.map(describeSerialPort).join(", ")}` : "no esxkit serial port";
       const kept = r.foreign.length ? `; left alone (not esxkit's): ${r.foreign.map(describeSerialPort).join(", ")}` : "";

@@ -105,6 +105,7 @@ describe("esxkit vm serial", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Serial port 1 (file [LocalDS_0] serial.log)");
     expect(r.stderr).toContain("ESX_SERIAL_FOREIGN");
+    expect(r.stderr).not.toContain("powered on"); // the refusal is esxkit's, not vSphere's
     const d = run("vm", "serial", "detach", closed.name);
     expect(d.code).toBe(0);
     expect(d.stdout).toBe(`${closed.name}: no esxkit serial port; left alone (not esxkit's): Serial port 1 (file [LocalDS_0] serial.log)\n`);
