@@ -458,3 +458,20 @@ export function errorCode(err: unknown): string | undefined {
   if (err && typeof err === "object" && "code" in err && typeof err.code === "string") return err.code;
   return undefined;
 }
+
+// ---------------------------------------------------------------- serial console
+
+/**
+ * The VM has a serial port esxkit did not create (named in the message, and in `ports` by
+ * label); esxkit never changes it, so it cannot attach its own console port either.
+ */
+export class SerialPortForeignError extends EsxkitError {
+  override code = "ESX_SERIAL_FOREIGN";
+  constructor(
+    message: string,
+    readonly ports: string[],
+  ) {
+    super(message);
+    this.name = "SerialPortForeignError";
+  }
+}

@@ -1,5 +1,6 @@
-// `esxkit vm list`, `esxkit vm power VM status|on|off|reset|soft` and `esxkit vm media …`
-// (vm-media.ts): VM inventory, power and virtual media through the same code the BMCs use,
+// `esxkit vm list`, `esxkit vm power VM status|on|off|reset|soft`, `esxkit vm media …`
+// (vm-media.ts) and `esxkit vm serial …` (vm-serial.ts): VM inventory, power, virtual media
+// and the serial console port through the same code the BMCs use,
 // for field use and outside checks.
 import { defineCommand } from "citty";
 import type { EndpointConfig, VmSelector } from "../config/types.ts";
@@ -12,6 +13,7 @@ import { getPowerState, isInvalidPowerState, powerOffVm, powerOnVm, resetVm, shu
 import { configArg, jsonArg, loadConfigFromArgs, printJson, printTable } from "./common.ts";
 import { cliLogger, withTlsHint } from "./vcenter.ts";
 import media from "./vm-media.ts";
+import serial from "./vm-serial.ts";
 import { pickEndpoints, vcenterArg } from "./vm-endpoints.ts";
 import { stdout } from "./output.ts";
 
@@ -99,6 +101,6 @@ const power = defineCommand({
 });
 
 export default defineCommand({
-  meta: { name: "vm", examples: ["esxkit vm list", "esxkit vm power web01 status", "esxkit vm media insert web01 http://10.0.0.5/rhcos-live.iso"], description: "list VMs, control their power and virtual media" },
-  subCommands: { list, power, media },
+  meta: { name: "vm", examples: ["esxkit vm list", "esxkit vm power web01 status", "esxkit vm media insert web01 http://10.0.0.5/rhcos-live.iso"], description: "list VMs, control their power, virtual media and serial console" },
+  subCommands: { list, power, media, serial },
 });

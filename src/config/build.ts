@@ -4,9 +4,9 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
 import { normalizeEndpointUrl } from "./endpoint-url.ts";
-import type { RawConfig, RawEndpoint } from "./schema.ts";
-import { normalizeThumbprint } from "./thumbprint.ts";
-import type { BmcConfig, Config, EndpointConfig, EsxiConfig, SlpConfig, TlsTrust, VmSelector, WatchdogConfig } from "./types.ts";
+import { DEFAULT_CONSOLE_PORT, PROXY_URI_PATTERN, type RawConfig, type RawEndpoint } from "./schema.ts";
+import { THUMBPRINT_PATTERN, normalizeThumbprint } from "./thumbprint.ts";
+import type { BmcConfig, Config, ConsoleConfig, EndpointConfig, EsxiConfig, SlpConfig, TlsTrust, VmSelector, WatchdogConfig } from "./types.ts";
 
 type Segment = string | number;
 
@@ -88,6 +88,7 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
       }
     }
     if (!b.ipmi && !b.redfish) problems.add([...path, "redfish"], "ipmi = false and redfish = false leave nothing to serve for this machine");
+    if (b.serial && !raw.console) problems.add([...path, "serial"], "serial = true needs a [console] section (with proxy_uri) for the VM's serial port to dial");
     if (!b.ipmi && !raw.redfish) problems.add([...path, "ipmi"], "ipmi = false needs a [redfish] section, or this machine is served by nothing");
     const password = b.password === undefined ? "" : ctx.resolveSecret(b.password, [...path, "password"]);
     const name = b.name ?? vm.value;
@@ -122,6 +123,7 @@ function buildBmcs(raw: RawConfig, ctx: BuildContext, problems: Problems): BmcCo
       logins_per_minute_per_source: b.logins_per_minute_per_source,
       logins_per_minute_per_user: b.logins_per_minute_per_user,
       max_staleness_s: b.max_staleness_s,
+      serial: b.serial,
     };
   });
   const ports: ListenersByPort = new Map();
@@ -207,6 +209,42 @@ function buildSlp(raw: RawConfig, ctx: BuildContext, problems: Problems): SlpCon
   });
 }
 
+function buildConsole(raw: RawConfig, ctx: BuildContext, problems: Problems): ConsoleConfig | undefined {
+  const c = raw.console;
+  if (!c) return undefined;
+  // The schema allows "host", "host:port", "[v6]" and "[v6]:port": only the last colon-digits is a port.
+  const listen = /:\d+$/.test(c.listen) ? c.listen : `${c.listen}:${DEFAULT_CONSOLE_PORT}`;
+  const listenPort = Number(/:(\d+)$/.exec(listen)?.[1]);
+  if (!(listenPort >= 1 && listenPort <= 65535)) problems.add(["console", "listen"], `port ${listenPort} is out of range 1..65535`);
+  if ((c.tls_cert === undefined) !== (c.tls_key === undefined)) {
+    problems.add(["console", c.tls_cert === undefined ? "tls_key" : "tls_cert"], "tls_cert and tls_key go together: set both (a TLS listener, telnets://) or neither", false);
+  }
+  if (c.proxy_uri !== undefined) {
+    // The schema checked the form; what is left are the rules between its parts and the listener.
+    const m = PROXY_URI_PATTERN.exec(c.proxy_uri) as RegExpExecArray;
+    const [scheme, port, pin] = [m[1], Number(m[4]), m[6]];
+    if (!(port >= 1 && port <= 65535)) problems.add(["console", "proxy_uri"], `port ${port} is out of range 1..65535`);
+    if (pin !== undefined && scheme !== "telnets") problems.add(["console", "proxy_uri"], "#thumbprint= pins a TLS certificate: it needs telnets://, not telnet://");
+    if (pin !== undefined && !THUMBPRINT_PATTERN.test(pin)) problems.add(["console", "proxy_uri"], `#thumbprint=${pin} is not a SHA-1 or SHA-256 thumbprint (hex, colons allowed)`);
+    // With a certificate the one listener speaks only TLS, so a plain telnet:// host could never connect.
+    if (c.tls_cert !== undefined && scheme === "telnet") problems.add(["console", "proxy_uri"], "tls_cert is set, so the listener speaks TLS: use telnets://");
+  }
+  const serial = raw.bmc.findIndex((b) => b.serial);
+  if (serial >= 0 && c.proxy_uri === undefined) {
+    problems.add(["console"], `missing: proxy_uri (bmc[${serial}] has serial = true, and its VM's serial port must know what to dial, e.g. "telnet://esxkit.example.com:${listenPort}")`, false);
+  }
+  return {
+    listen,
+    proxy_uri: c.proxy_uri,
+    tls_cert: c.tls_cert === undefined ? undefined : abs(ctx, c.tls_cert),
+    tls_key: c.tls_key === undefined ? undefined : abs(ctx, c.tls_key),
+    log_max_bytes: c.log_max_bytes,
+    log_files: c.log_files,
+    ring_bytes: c.ring_bytes,
+    max_connections: c.max_connections,
+  };
+}
+
 /** BMCs and SLP entries are both UDP listeners: the same port on overlapping addresses cannot bind twice. */
 function checkSharedPorts(bmcs: BmcConfig[], slps: SlpConfig[], problems: Problems): void {
   slps.forEach((s, i) => {
@@ -280,6 +318,7 @@ export function buildConfig(raw: RawConfig, problems: Problems, ctx: BuildContex
       tls_cert: raw.redfish.tls_cert === undefined ? undefined : abs(ctx, raw.redfish.tls_cert),
       tls_key: raw.redfish.tls_key === undefined ? undefined : abs(ctx, raw.redfish.tls_key),
     },
+    console: buildConsole(raw, ctx, problems),
     slp,
     watchdog: buildWatchdogs(raw, esxi, problems),
     warnings,

@@ -94,6 +94,8 @@ export const bmcSchema = v.strictObject({
   logins_per_minute_per_source: v.optional(intRange(1, 100_000), 120),
   logins_per_minute_per_user: v.optional(intRange(1, 100_000), 240),
   max_staleness_s: v.optional(intRange(1, 3600), 30),
+  /** The VM's serial port dials esxkit's [console] vSPC (src/vsphere/serial-port.ts adds it). */
+  serial: v.optional(bool, false),
 });
 
 export const redfishSchema = v.strictObject({
@@ -106,6 +108,34 @@ export const redfishSchema = v.strictObject({
   session_timeout_s: v.optional(intRange(60, 86_400), 1800),
   max_sessions: v.optional(intRange(1, 1024), 64),
   media_wait_s: v.optional(intRange(0, 86_400), 1800),
+});
+
+/** The port VMware's vSPC examples use, and esxkit's default for [console] listen. */
+export const DEFAULT_CONSOLE_PORT = 13370;
+
+// "host:port" or just "host" (then DEFAULT_CONSOLE_PORT); IPv6 in brackets.
+const listenAddress = v.pipe(
+  str("host:port"),
+  v.regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+)(:\d{1,5})?$/, expect('"host:port" or "host" (IPv6 in brackets)')),
+);
+
+// What ESXi accepts as a vSPC proxyURI: telnet://host:port, or telnets://host:port with an
+// optional #thumbprint= pin of esxkit's certificate (VMware's "Using a Proxy with Virtual Serial Ports").
+export const PROXY_URI_PATTERN = /^(telnets?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})(#thumbprint=([0-9A-Fa-f:]+))?$/;
+const proxyUri = v.pipe(
+  str("a vSPC URI"),
+  v.regex(PROXY_URI_PATTERN, expect('a vSPC URI like "telnet://esxkit.example.com:13370" or "telnets://esxkit.example.com:13370#thumbprint=AB:CD:…"')),
+);
+
+export const consoleSchema = v.strictObject({
+  listen: v.optional(listenAddress, `0.0.0.0:${DEFAULT_CONSOLE_PORT}`),
+  proxy_uri: v.optional(proxyUri),
+  tls_cert: v.optional(str("a path to a PEM certificate")),
+  tls_key: v.optional(str("a path to a PEM private key")),
+  log_max_bytes: v.optional(intRange(4096, 1 << 30), 1 << 20),
+  log_files: v.optional(intRange(0, 100), 3),
+  ring_bytes: v.optional(intRange(1024, 16 << 20), 64 << 10),
+  max_connections: v.optional(intRange(1, 65_535), 256),
 });
 
 export const slpSchema = v.strictObject({
@@ -155,6 +185,7 @@ export const configSchema = v.strictObject({
   esxi: v.optional(v.record(v.string(), esxiSchema, expect("[esxi.NAME] tables")), {}),
   bmc: v.optional(v.array(bmcSchema, expect("[[bmc]] entries")), []),
   redfish: v.optional(redfishSchema),
+  console: v.optional(consoleSchema),
   slp: v.optional(v.array(slpSchema, expect("[[slp]] entries")), []),
   watchdog: v.optional(v.array(watchdogSchema, expect("[[watchdog]] entries")), []),
 });

@@ -89,6 +89,8 @@ export interface BmcConfig {
   logins_per_minute_per_user?: number;
   /** How long `power status` may answer from the cache while vCenter is unreachable. */
   max_staleness_s: number;
+  /** The VM's serial port is esxkit's vSPC port ([console] proxy_uri); needs a [console] section. */
+  serial: boolean;
 }
 
 export interface RedfishConfig {
@@ -105,6 +107,28 @@ export interface RedfishConfig {
   max_sessions: number;
   /** How long InsertMedia holds the request before answering 202 with a task monitor. */
   media_wait_s: number;
+}
+
+/** esxkit as the vSPC (virtual serial port concentrator) that ESXi hosts dial for VMs' serial ports. */
+export interface ConsoleConfig {
+  /** "host:port" the vSPC listens on (the port defaulted to 13370 when the file gives only a host). */
+  listen: string;
+  /**
+   * What the VMs' hosts dial: "telnet://host:port" or "telnets://host:port[#thumbprint=HEX]",
+   * written as proxyURI into each esxkit serial port. Set whenever a [[bmc]] has serial = true.
+   */
+  proxy_uri?: string;
+  /** PEM paths (absolute); both or neither. With them the listener speaks TLS (telnets://). */
+  tls_cert?: string;
+  tls_key?: string;
+  /** Per-VM console log file cap before it is rotated. */
+  log_max_bytes: number;
+  /** Rotated log files kept per VM. */
+  log_files: number;
+  /** In-memory scrollback per VM. */
+  ring_bytes: number;
+  /** Concurrent vSPC connections (VMs and vMotion peers) at most. */
+  max_connections: number;
 }
 
 export interface SlpConfig {
@@ -164,6 +188,7 @@ export interface Config {
   esxi: Record<string, EsxiConfig>;
   bmc: BmcConfig[];
   redfish?: RedfishConfig;
+  console?: ConsoleConfig;
   slp: SlpConfig[];
   watchdog: WatchdogConfig[];
   /** Warnings found while loading (e.g. inline secrets in a world-readable file). */

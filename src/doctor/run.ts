@@ -11,12 +11,14 @@ import { checkMsmDiscovery } from "./checks/msm-discovery.ts";
 import { checkUpgradeOrder } from "./checks/upgrade-order.ts";
 import { checkUsbBoot } from "./checks/usb-boot.ts";
 import { checkIsolation } from "./checks/isolation.ts";
+import { checkSerialConsole } from "./checks/serial-console.ts";
 import { checkWatchdog } from "./checks/watchdog.ts";
 import { type EndpointReadout, mergeReadouts, readEndpoint } from "./collect.ts";
 import { ev, makeFinding } from "./finding.ts";
 import type { Inventory } from "./inventory.ts";
 import { collectIsolationFacts } from "./isolation-facts.ts";
 import { RULES } from "./rules.ts";
+import { collectSerialFacts } from "./serial-facts.ts";
 import { localVmwareMacs, locateSelfVm } from "./self-vm.ts";
 import { type Finding, type Report, type ReportTarget, exitCodeFor, sortFindings, summarize } from "./types.ts";
 import { type BmcProbe, collectWatchdogFacts } from "./watchdog-facts.ts";
@@ -133,6 +135,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<Report> {
       const isolation = await collectIsolationFacts(w, { unitFile: opts.unitFile, timeoutMs: Math.min(w.probe_timeout_ms, 2000) });
       if (isolation) findings.push(...checkIsolation(isolation));
     }
+    if (opts.config?.bmc.some((b) => b.serial)) findings.push(...checkSerialConsole(await collectSerialFacts(opts.config, clients)));
 
     const targets: ReportTarget[] = opts.endpoints.map((e) => {
       const r = readouts.find((x) => x.endpoint.name === e.name);

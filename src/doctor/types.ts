@@ -15,7 +15,7 @@ export function maxSeverity(list: Iterable<Severity>): Severity {
 }
 
 /** The checks of issue 7, plus "endpoint" for targets the doctor could not read. */
-export type CheckId = "evc" | "upgrade-order" | "usb-boot" | "msm-discovery" | "watchdog" | "endpoint";
+export type CheckId = "evc" | "upgrade-order" | "usb-boot" | "msm-discovery" | "watchdog" | "serial-console" | "endpoint";
 
 /** One observed fact: which object, which property, which value. */
 export interface Evidence {
@@ -92,7 +92,7 @@ export function summarize(findings: readonly Finding[]): ReportSummary {
 
 /** Findings sorted most severe first, then by check and target, stable otherwise. */
 export function sortFindings(findings: readonly Finding[]): Finding[] {
-  const order: CheckId[] = ["endpoint", "evc", "upgrade-order", "usb-boot", "msm-discovery", "watchdog"];
+  const order: CheckId[] = ["endpoint", "evc", "upgrade-order", "usb-boot", "msm-discovery", "watchdog", "serial-console"];
   return findings
     .map((f, i) => ({ f, i }))
     .sort(

@@ -60,6 +60,34 @@ export {
   type FirewallRuleset,
   type HostService,
 } from "./host.ts";
+export {
+  addSerialPortSpec,
+  bmcNameOfServiceUri,
+  describeSerialPort,
+  editSerialPortSpec,
+  esxkitServiceUri,
+  ESXKIT_SERVICE_URI_PREFIX,
+  planSerialAttach,
+  planSerialDetach,
+  removeSerialPortSpec,
+  serialDifferences,
+  serialPortsOf,
+  type SerialBacking,
+  type SerialPlan,
+  type SerialPort,
+  type SerialTarget,
+} from "./serial-port.ts";
+export {
+  attachSerialPort,
+  detachSerialPort,
+  readSerialFirewall,
+  readSerialState,
+  SERIAL_RULESETS,
+  type SerialAttachResult,
+  type SerialDetachResult,
+  type SerialFirewall,
+  type VmSerialState,
+} from "./serial-console.ts";
 export { postEvent, queryEvents, toEvent, type EventQuery, type PostEventSpec } from "./events.ts";
 export { arr, bool, moref, num, obj, refKey, sameRef, str, toBootOptions, toDevices, toQuestion } from "./convert.ts";
 export type * from "./vim-types.ts";

@@ -17,7 +17,7 @@ function ruleIdsInCode(): Set<string> {
   const ids = new Set<string>();
   for (const f of sourceFiles(srcDir)) {
     const text = readFileSync(f, "utf8");
-    for (const m of text.matchAll(/"((?:endpoint|evc|upgrade-order|usb-boot|msm-discovery|watchdog)\.[a-z0-9-]+)"/g)) ids.add(m[1] as string);
+    for (const m of text.matchAll(/"((?:endpoint|evc|upgrade-order|usb-boot|msm-discovery|watchdog|serial-console)\.[a-z0-9-]+)"/g)) ids.add(m[1] as string);
   }
   return ids;
 }

@@ -10,6 +10,7 @@ const CHECK_TITLES: Record<Finding["check"], string> = {
   "usb-boot": "USB/SD boot media",
   "msm-discovery": "MegaRAID Storage Manager discovery",
   watchdog: "esxkit watchdog readiness",
+  "serial-console": "Serial console (esxkit as vSPC)",
 };
 
 const SEVERITY_TITLES: Record<Severity, string> = {
@@ -25,6 +26,7 @@ const ABOUT: [Finding["check"], string][] = [
   ["usb-boot", "ESXi 7.0 U2/U2a booted from USB or SD media can lose its bootbank and become unmanageable; any 7.x wears such media out."],
   ["msm-discovery", "MegaRAID Storage Manager finds ESXi hosts over SLP; esxkit can answer for hosts whose own SLP service is off or broken."],
   ["watchdog", "For each protected VM: its files are visible to every failover host, its network works without vCenter, esxkit runs elsewhere, and every host's BMC answers."],
+  ["serial-console", "For each [[bmc]] with serial = true: the VM carries esxkit's serial port, pointed at [console] proxy_uri, and its host's vSPC firewall ruleset lets it dial out."],
 ];
 
 /** A table cell: no line breaks, pipes escaped. */

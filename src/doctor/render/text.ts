@@ -27,6 +27,7 @@ const CHECK_NAMES: Record<Finding["check"], string> = {
   "usb-boot": "usb-boot",
   "msm-discovery": "msm-discovery",
   watchdog: "watchdog",
+  "serial-console": "serial-console",
 };
 
 /** Whether to colour a stream: a TTY, and NO_COLOR (https://no-color.org) unset or empty. */

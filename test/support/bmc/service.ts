@@ -25,6 +25,7 @@ export function bmcConfig(over: Partial<BmcConfig> = {}): BmcConfig {
     max_sessions: 16,
     session_timeout_s: 60,
     max_staleness_s: 30,
+    serial: false,
     ...over,
   };
 }

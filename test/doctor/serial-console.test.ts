@@ -1,0 +1,117 @@
+// Check 7, serial console: the rules on hand-made facts (each trap and its healthy twin), then
+// `runDoctor` on the simulator with a config whose [[bmc]] entries have serial = true.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { checkSerialConsole } from "../../src/doctor/checks/serial-console.ts";
+import { endpointsFromConfig, runDoctor } from "../../src/doctor/index.ts";
+import type { SerialConsoleFacts } from "../../src/doctor/serial-facts.ts";
+import type { Finding } from "../../src/doctor/types.ts";
+import { parseConfig } from "../../src/config/load.ts";
+import type { VimClient } from "../../src/vsphere/client.ts";
+import { refKey, str } from "../../src/vsphere/convert.ts";
+import { listHosts } from "../../src/vsphere/host.ts";
+import { listVms, type VmIdentity } from "../../src/vsphere/search.ts";
+import { attachSerialPort } from "../../src/vsphere/serial-console.ts";
+import { serialPortsOf } from "../../src/vsphere/serial-port.ts";
+import { SimFixture, type Vcsim } from "../support/vsphere/sim.ts";
+
+const PROXY = "telnet://esxkit.example:13370";
+const hostRef = { type: "HostSystem", value: "host-1" };
+const port = (serviceURI: string, proxyURI = PROXY) => ({ $type: "VirtualSerialPort", key: 9000, deviceInfo: { label: "Serial port 1" }, backing: { $type: "VirtualSerialPortURIBackingInfo", serviceURI, direction: "server", proxyURI }, connectable: { connected: "true", startConnected: "true" }, controllerKey: 400, unitNumber: 0, yieldOnPoll: "true" });
+const filePort = { $type: "VirtualSerialPort", key: 9000, deviceInfo: { label: "Serial port 1" }, backing: { $type: "VirtualSerialPortFileBackingInfo", fileName: "[ds] a.log" }, controllerKey: 400, unitNumber: 0 };
+
+function facts(over: Partial<SerialConsoleFacts> & { devices?: unknown[] } = {}): SerialConsoleFacts {
+  const { devices, ...rest } = over;
+  return {
+    bmc: "web",
+    vcenter: "vc",
+    serviceUri: "esxkit:web",
+    proxyUri: PROXY,
+    vmName: "web-vm",
+    powerState: "poweredOn",
+    ports: serialPortsOf(devices ?? [port("esxkit:web")]),
+    firewall: { host: hostRef, hostName: "esx1", vSPC: true, remoteSerialPort: false, open: true },
+    ...rest,
+  };
+}
+
+const rules = (fs: Finding[]) => fs.map((f) => `${f.rule}:${f.severity}`).sort();
+
+describe("check 7: serial console, on hand-made facts", () => {
+  test.each([
+    ["right port, open host", facts(), ["serial-console.ok:ok"]],
+    ["remoteSerialPort open is enough", facts({ firewall: { host: hostRef, hostName: "esx1", vSPC: false, remoteSerialPort: true, open: true } }), ["serial-console.ok:ok"]],
+    ["no serial port", facts({ devices: [] }), ["serial-console.not-attached:warning"]],
+    ["a foreign port", facts({ devices: [filePort] }), ["serial-console.foreign-port:warning"]],
+    ["esxkit's port at another proxy", facts({ devices: [port("esxkit:web", "telnet://old:1")] }), ["serial-console.wrong-target:warning"]],
+    ["both rulesets closed", facts({ firewall: { host: hostRef, hostName: "esx1", vSPC: false, remoteSerialPort: false, open: false } }), ["serial-console.firewall-closed:critical"]],
+    ["no port and closed", facts({ devices: [], firewall: { host: hostRef, hostName: "esx1", vSPC: false, open: false } }), ["serial-console.firewall-closed:critical", "serial-console.not-attached:warning"]],
+    ["VM not found", facts({ error: "no VM named web-vm", ports: [] }), ["serial-console.vm-not-found:warning"]],
+    ["firewall not readable", facts({ firewall: undefined, firewallError: "NoPermission" }), ["serial-console.firewall-unknown:info"]],
+    ["endpoint not read: nothing (the endpoint check says so)", facts({ skipped: true }), []],
+  ] as const)("%s", (_name, f, want) => {
+    expect(rules(checkSerialConsole([f]))).toEqual([...want]);
+  });
+
+  test("a closed firewall names the host, both rulesets, and the command that opens it", () => {
+    const [f] = checkSerialConsole([facts({ firewall: { host: hostRef, hostName: "esx1", vSPC: false, remoteSerialPort: false, open: false } })]);
+    expect(f?.target).toBe("esx1");
+    expect(f?.title).toContain("esx1, where web-vm runs, has firewall rulesets vSPC and remoteSerialPort closed");
+    expect(f?.evidence).toEqual([
+      { object: "esx1", property: "firewallInfo.ruleset[vSPC].enabled", value: "false" },
+      { object: "esx1", property: "firewallInfo.ruleset[remoteSerialPort].enabled", value: "false" },
+    ]);
+    expect(f?.fix).toContain("esxcli network firewall ruleset set -r vSPC -e true");
+  });
+
+  test("a foreign port is named, and the fix says esxkit will not change it", () => {
+    const [f] = checkSerialConsole([facts({ devices: [filePort] })]);
+    expect(f?.title).toContain("Serial port 1 (file [ds] a.log)");
+    expect(f?.fix).toContain("esxkit never changes a serial port it did not create. If Serial port 1 on web-vm is not needed");
+  });
+
+  test("not attached: the fix is the attach command for that bmc", () => {
+    const [f] = checkSerialConsole([facts({ devices: [] })]);
+    expect(f?.fix).toContain("esxkit vm serial attach web");
+  });
+});
+
+describe("check 7 on the simulator", () => {
+  const fx = new SimFixture();
+  let sim: Vcsim;
+  let c: VimClient;
+  let open: VmIdentity;
+  let closed: VmIdentity;
+  beforeAll(async () => {
+    sim = await fx.start({
+      args: ["-vm", "2", "-host", "2", "-standalone-host", "0"],
+      hosts: { "*": { firewall: { vSPC: false, remoteSerialPort: false } }, DC0_C0_H1: { firewall: { vSPC: true } } },
+    });
+    c = await fx.connect(sim);
+    const hostName = new Map((await listHosts(c)).map((h) => [refKey(h.ref), str(h.props.name)]));
+    const vms = await listVms(c);
+    open = vms.find((v) => v.host && hostName.get(refKey(v.host)) === "DC0_C0_H1") as VmIdentity;
+    closed = vms.find((v) => v.host && hostName.get(refKey(v.host)) === "DC0_C0_H0") as VmIdentity;
+    // The first is attached right; the second not at all.
+    await attachSerialPort(c, open.ref, { serviceUri: "esxkit:good", proxyUri: PROXY });
+  }, 120_000);
+  afterAll(() => fx.cleanup());
+
+  test("a ready BMC passes; one whose VM has no port on a closed host gets both findings", async () => {
+    const config = parseConfig(
+      `[vcenter.lab]\nurl = "${sim.url}"\nusername = "${sim.username}"\npassword = "${sim.password}"\nthumbprint = "${sim.thumbprintSha256}"\n\n[console]\nproxy_uri = "${PROXY}"\n\n` +
+        `[[bmc]]\nname = "good"\nvm = "${open.name}"\nport = 6230\nusername = "a"\npassword = "b"\nserial = true\n\n` +
+        `[[bmc]]\nname = "bad"\nvm = "${closed.name}"\nport = 6231\nusername = "a"\npassword = "b"\nserial = true\n\n` +
+        `[[bmc]]\nname = "plain"\nvm = "${closed.name}"\nport = 6232\nusername = "a"\npassword = "b"\n`,
+      "/tmp/esxkit-serial-doctor.toml",
+    );
+    const report = await runDoctor({ endpoints: endpointsFromConfig(config), config });
+    const serial = report.findings.filter((f) => f.check === "serial-console");
+    expect(rules(serial)).toEqual(["serial-console.firewall-closed:critical", "serial-console.not-attached:warning", "serial-console.ok:ok"]);
+    const ok = serial.find((f) => f.rule === "serial-console.ok");
+    expect(ok?.target).toBe("bmc good");
+    expect(ok?.evidence).toContainEqual({ object: open.name, property: expect.stringMatching(/^config\.hardware\.device\[\d+\]$/), value: `Serial port (esxkit) (network server esxkit:good via ${PROXY}) [esxkit]` });
+    expect(ok?.evidence).toContainEqual({ object: "DC0_C0_H1", property: "firewallInfo.ruleset[vSPC].enabled", value: "true" });
+    expect(serial.find((f) => f.rule === "serial-console.not-attached")?.target).toBe("bmc bad");
+    expect(serial.find((f) => f.rule === "serial-console.firewall-closed")?.target).toBe("DC0_C0_H0");
+  });
+});
