@@ -99,6 +99,12 @@ export const status = defineCommand({
       const progress = (m: Record<string, unknown>) => (m.total ? `${cell(m.bytes)}/${cell(m.total)} B (${Math.floor((100 * Number(m.bytes)) / Number(m.total))}%)` : `${cell(m.bytes)} B`);
       if (media.length) printTable(["SYSTEM", "DEVICE", "IMAGE", "TRANSFER", "PROGRESS", "CONNECTED"], media.map((m) => [cell(m.system), cell(m.device), cell(m.image), cell(m.error ? `${m.transfer}: ${m.error}` : m.transfer), progress(m), cell(m.connected)]));
     }
+    for (const v of s.services.filter((x) => x.kind === "console")) {
+      printTable(["VSPC", "LISTEN", "CONNECTIONS", "VMOTIONS", "REFUSED"], [[v.name, cell(v.listen), cell(v.connections), `${cell(v.vmotionsCompleted)} done, ${cell(v.vmotionsAborted)} aborted`, cell(v.refused)]]);
+      const rows = (v.consoles as Array<Record<string, unknown>> | undefined) ?? [];
+      const watchers = (c: Record<string, unknown>) => ((c.watchers as Array<{ kind: string; who: string }> | undefined) ?? []).map((w) => `${w.kind} ${w.who}`).join(", ") || "-";
+      if (rows.length) printTable(["CONSOLE", "CONNECTED", "FROM", "BYTES FROM VM", "BYTES TO VM", "WATCHERS"], rows.map((c) => [cell(c.name), c.connected ? "yes" : "no", cell(c.peer), cell(c.bytes_from_vm), cell(c.bytes_to_vm), watchers(c)]));
+    }
     const slps = s.services.filter((x) => x.kind === "slp");
     if (slps.length) printTable(["SLP", "HOST", "REQUESTS", "REPLIES", "DROPS", "LAST REQUEST"], slps.map((e) => [e.name, cell(e.host), cell(e.requests), cell(e.replies), cell(e.drops), cell(e.lastRequest)]));
     const wds = s.services.filter((x) => x.kind === "watchdog");

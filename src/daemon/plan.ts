@@ -13,6 +13,9 @@ import { fileBootRestoreStore } from "../bmc/boot-restore-store.ts";
 import { VsphereBackend } from "../bmc/vsphere-backend.ts";
 import type { ConnectionStatus } from "../bmc/hub-health.ts";
 import { VsphereHub } from "../bmc/vsphere-hub.ts";
+import { ConsoleRegistry } from "../bmc/console/registry.ts";
+import { startSerialWiring, type SerialWiring } from "../bmc/console/serial-wiring.ts";
+import { consoleEntry, consoleService, machineConsoleFor } from "./console-plan.ts";
 import { entryFingerprint } from "../config/build.ts";
 import type { BmcConfig, Config, SlpConfig, VcenterConfig } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
@@ -28,6 +31,8 @@ export interface Planner {
   afterApply(config: Config): Promise<void>;
   /** One row per vCenter the BMCs use: connected, last answer, last error. */
   connections(): ConnectionStatus[];
+  /** The serial consoles of the running BMCs with serial = true. */
+  consoles(): ConsoleRegistry;
   close(): Promise<void>;
 }
 
@@ -61,6 +66,7 @@ const vsphereVirtualMedia: VirtualMediaFactory = (b, config, { backend, logger }
 
 export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: VirtualMediaFactory } = {}): Planner {
   const machines = new MachineRegistry();
+  const consoles = new ConsoleRegistry();
   const virtualMedia = opts.virtualMedia ?? vsphereVirtualMedia;
   // One pool + hub per vCenter *configuration*: a changed [vcenter.X] gets a fresh session,
   // and its BMCs (whose fingerprints include it) restart onto the new one.
@@ -103,13 +109,26 @@ export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: Virtual
           media: virtualMedia(b, config, { backend, hub, logger: machineLogger }),
           redfish: b.redfish,
         };
-        const ipmi = b.ipmi ? createBmcService(b, { backend, logger, actions: machine.actions }) : undefined;
+        const serialConsole = machineConsoleFor(b, config, machineLogger);
+        const ipmi = b.ipmi ? createBmcService(b, { backend, logger, actions: machine.actions, console: serialConsole }) : undefined;
+        let wiring: SerialWiring | undefined;
+        const serialStatus = () => (serialConsole ? { serial: { ...serialConsole.status(), wiring: wiring?.status() } } : {});
         return {
           start: async () => {
             if (ipmi) await ipmi.start();
             machines.add(machine);
+            if (serialConsole) {
+              consoles.add(consoleEntry(b, serialConsole));
+              const proxyUri = config.console?.proxy_uri;
+              if (proxyUri) wiring ??= startSerialWiring(backend, { serviceUri: consoleEntry(b, serialConsole).serviceUri, proxyUri }, machineLogger);
+            }
           },
           stop: async () => {
+            wiring?.stop();
+            if (serialConsole) {
+              consoles.remove(serialConsole);
+              serialConsole.close("BMC stopped");
+            }
             machines.remove(machine);
             await ipmi?.stop();
             // Abort a running transfer before the VM link it uses goes away.
@@ -119,10 +138,10 @@ export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: Virtual
           status: () => {
             if (!ipmi) {
               const p = backend.powerState();
-              return { name: b.name, vm: backend.describe(), listen: "redfish only", powerState: p.state === "unknown" || p.fresh ? p.state : "stale", sessions: 0 };
+              return { name: b.name, vm: backend.describe(), listen: "redfish only", powerState: p.state === "unknown" || p.fresh ? p.state : "stale", sessions: 0, ...serialStatus() };
             }
             const s = ipmi.status();
-            return { ...s, listen: `${s.address.includes(":") ? `[${s.address}]` : s.address}:${s.port}` };
+            return { ...s, listen: `${s.address.includes(":") ? `[${s.address}]` : s.address}:${s.port}`, ...serialStatus() };
           },
         };
       },
@@ -132,6 +151,8 @@ export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: Virtual
   return {
     plan(config, logger) {
       const plan: PlannedService[] = config.bmc.map((b) => bmcService(b, config, logger));
+      const vspc = consoleService(config, consoles, logger);
+      if (vspc) plan.push(vspc);
       const rf = config.redfish;
       if (rf) {
         plan.push({
@@ -172,6 +193,7 @@ export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: Virtual
     connections() {
       return [...shared.values()].map((s) => s.hub.connection());
     },
+    consoles: () => consoles,
     async close() {
       const all = [...shared.values()];
       shared.clear();

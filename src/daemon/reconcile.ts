@@ -6,7 +6,7 @@
 import type { Logger } from "../log/logger.ts";
 import { DEFAULT_START_RETRY, type DownInfo, errorText, type RetryPolicy, StartRetry } from "./retry.ts";
 
-export type ServiceKind = "bmc" | "redfish" | "slp" | "watchdog";
+export type ServiceKind = "bmc" | "redfish" | "console" | "slp" | "watchdog";
 
 export interface Service {
   start(): Promise<void>;

@@ -51,6 +51,7 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
     },
     onServicesChanged: () => notifyStatus(),
     connections: () => planner.connections(),
+    consoles: () => planner.consoles(),
     onStop: async () => {
       await control?.stop();
       await metricsServer?.stop();
