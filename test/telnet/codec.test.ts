@@ -71,14 +71,14 @@ describe("streaming decoder", () => {
     { type: "command", command: Command.BRK },
     { type: "data", bytes: b("z") },
   ];
-  const merge = (events: TelnetEvent[]) => {
+  const merge = (events: TelnetEvent[]): TelnetEvent[] => {
     const out: TelnetEvent[] = [];
     for (const e of events) {
       const last = out[out.length - 1];
       if (e.type === "data" && last?.type === "data") last.bytes = Buffer.concat([last.bytes, e.bytes]);
       else out.push(e.type === "data" ? { type: "data", bytes: e.bytes.slice() } : e);
     }
-    return out.map((e) => (e.type === "data" ? { ...e, bytes: new Uint8Array(e.bytes) } : e));
+    return out.map((e): TelnetEvent => (e.type === "data" ? { type: "data", bytes: new Uint8Array(e.bytes) } : e));
   };
   test("every split point gives the same events", () => {
     for (let i = 0; i <= stream.length; i++) {
