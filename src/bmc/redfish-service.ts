@@ -2,53 +2,26 @@
 // ComputerSystem (redfish-systems.ts), with its certificate either configured or generated
 // once into state_dir (private key 0600). It runs as one daemon service beside the BMCs.
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
-import { join } from "node:path";
 import type { RedfishConfig } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { metrics } from "../log/metrics.ts";
-import { createSelfSigned, pemThumbprint } from "../net/x509.ts";
 import { LoginLimiter } from "../redfish/login-limiter.ts";
 import { type RedfishServer, startRedfishServer } from "../redfish/server.ts";
 import { SessionStore } from "../redfish/sessions.ts";
 import { TaskStore } from "../redfish/tasks.ts";
 import type { MachineRegistry } from "./machine.ts";
 import { redfishProvider } from "./redfish-systems.ts";
+import { type ServiceTls, serviceTls } from "./service-tls.ts";
 
 const sessionsGauge = metrics.gauge("esxkit_redfish_sessions", "Open Redfish sessions.");
 const transfersGauge = metrics.gauge("esxkit_redfish_media_transfers", "Virtual media transfers by state.");
 const GAUGE_INTERVAL_MS = 15_000;
 
-export interface RedfishTls {
-  cert: string;
-  key: string;
-  thumbprint: string;
-  /** "configured" or the generated files' path. */
-  source: string;
-}
+export type RedfishTls = ServiceTls;
 
 /** The configured PEM pair, or the self-signed one in state_dir (made on first use). */
 export function redfishTls(cfg: RedfishConfig, stateDir: string, logger?: Logger): RedfishTls {
-  if (cfg.tls_cert && cfg.tls_key) {
-    const cert = readFileSync(cfg.tls_cert, "utf8");
-    return { cert, key: readFileSync(cfg.tls_key, "utf8"), thumbprint: pemThumbprint(cert) ?? "unknown", source: cfg.tls_cert };
-  }
-  const certPath = join(stateDir, "redfish.crt");
-  const keyPath = join(stateDir, "redfish.key");
-  if (!existsSync(certPath) || !existsSync(keyPath)) {
-    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
-    const names = ["localhost", "127.0.0.1", "::1", hostname()];
-    const host = /^(\[?[^\]]+\]?):\d+$/.exec(cfg.listen)?.[1]?.replace(/^\[|\]$/g, "");
-    if (host && host !== "0.0.0.0" && host !== "::" && !names.includes(host)) names.push(host);
-    const made = createSelfSigned({ commonName: `esxkit ${hostname()}`, altNames: names });
-    writeFileSync(keyPath, made.keyPem, { mode: 0o600 });
-    chmodSync(keyPath, 0o600);
-    writeFileSync(certPath, made.certPem, { mode: 0o644 });
-    logger?.info("Redfish: generated a self-signed certificate", { cert: certPath, thumbprint: made.thumbprint });
-  }
-  const cert = readFileSync(certPath, "utf8");
-  return { cert, key: readFileSync(keyPath, "utf8"), thumbprint: pemThumbprint(cert) ?? "unknown", source: certPath };
+  return serviceTls({ tls_cert: cfg.tls_cert, tls_key: cfg.tls_key, listen: cfg.listen, stateDir, stem: "redfish" }, logger, "Redfish");
 }
 
 function splitListen(listen: string): { hostname: string; port: number } {

@@ -3,6 +3,7 @@
 // the VMs' hosts dial, which hands each VM's serial port to the console it belongs to.
 import { join } from "node:path";
 import { ConsoleLogFile } from "../bmc/console/log-file.ts";
+import { serviceTls } from "../bmc/service-tls.ts";
 import { MachineConsole } from "../bmc/console/machine-console.ts";
 import type { ConsoleRegistry } from "../bmc/console/registry.ts";
 import { esxkitServiceUri } from "../vsphere/serial-port.ts";
@@ -54,14 +55,20 @@ export function consoleService(config: Config, consoles: ConsoleRegistry, logger
       const [address, port] = splitListen(cc.listen);
       return {
         start: async () => {
+          // telnets:// in proxy_uri is what the hosts will dial, so that is when the listener speaks TLS.
+          const wantsTls = cc.proxy_uri?.startsWith("telnets://") || (cc.tls_cert !== undefined && cc.tls_key !== undefined);
+          const tls = wantsTls ? serviceTls({ tls_cert: cc.tls_cert, tls_key: cc.tls_key, listen: cc.listen, stateDir: config.daemon.state_dir, stem: "vspc" }, log, "vSPC") : undefined;
+          if (tls && cc.proxy_uri && !cc.proxy_uri.includes("#thumbprint=")) {
+            log.warn("proxy_uri is telnets:// without #thumbprint=: ESXi must then trust the vSPC's certificate by its CA", { thumbprint: tls.thumbprint, hint: `proxy_uri = "${cc.proxy_uri}#thumbprint=${tls.thumbprint}" pins it` });
+          }
           server = await startVspcServer({
             address,
             port,
-            tls: cc.tls_cert && cc.tls_key ? { cert: cc.tls_cert, key: cc.tls_key } : undefined,
+            tls: tls ? { cert: tls.cert, key: tls.key } : undefined,
             logger: log,
             limits: { maxConnections: cc.max_connections },
             acceptsServiceUri: () => consoles.acceptsServiceUri(),
-            attach: (identity, vmPort, peer) => {
+            attach: (identity, vmPort, peer: string) => {
               const m = consoles.match(identity);
               if (!m.ok) {
                 log.warn("VM serial connection refused", { reason: m.reason, peer });
