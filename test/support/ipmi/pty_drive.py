@@ -7,6 +7,7 @@ SCRIPT_JSON is a list of steps:
   {"send": "text"}                          write text to the terminal (\\r for Enter)
   {"sleep": seconds}
   {"close": true}                           close the terminal (EOF / hang-up)
+  {"wait_file": path, "timeout": seconds}   wait until the file exists (the test's go-ahead)
 After the script it waits (bounded by "exit_timeout", default 10 s) for the command to exit.
 Prints one JSON object: {"ok", "failed_step", "output", "exit_code", "timed_out"}.
 """
@@ -86,6 +87,15 @@ def main():
                 pump(end)
                 if not alive:
                     time.sleep(max(0, end - time.time()))
+        elif "wait_file" in step:
+            deadline = time.time() + float(step.get("timeout", 20))
+            while not os.path.exists(step["wait_file"]):
+                if time.time() >= deadline:
+                    failed = i
+                    break
+                pump(min(deadline, time.time() + 0.05))
+            if failed is not None:
+                break
         elif "close" in step:
             os.close(fd)
             alive = False
