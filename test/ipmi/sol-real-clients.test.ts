@@ -24,18 +24,64 @@ let dir: string;
 let consoleHost: string;
 let at623: IpmiUdpBinding;
 
+/**
+ * Two idle SOL sessions that run beside the other tests, on engines of their own, until the
+ * keepalive test: ipmitool sends Get Device ID every 15 s, ipmiconsole Get Channel Payload
+ * Version every 20 s.
+ */
+interface IdleSol {
+  bmc: EngineUnderTest;
+  go: string;
+  done: Promise<PtyResult>;
+  /** When each datagram arrived (ms since the session started). */
+  arrivals: number[];
+  startedAt: number;
+  extra?: IpmiUdpBinding;
+}
+let idleTool: IdleSol;
+let idleConsole: IdleSol;
+
+function randomLoopback(): string {
+  return `127.${50 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+}
+
+async function startIdle(name: string, cmd: (bmc: EngineUnderTest, host: string) => string[], ready: string, escape: string, needs623: boolean): Promise<IdleSol> {
+  const bmc = await startEngine({ sol: echoConsole({ banner: "login: " }) });
+  const host = randomLoopback();
+  const extra = needs623 ? await bindIpmiUdp(host, 623, bmc.engine) : undefined;
+  const go = join(dir, `go-${name}`);
+  const idle: IdleSol = { bmc, go, arrivals: [], startedAt: Date.now(), extra, done: Promise.resolve(undefined as unknown as PtyResult) };
+  const orig = bmc.engine.handleDatagram.bind(bmc.engine);
+  bmc.engine.handleDatagram = (buf, src, path) => {
+    idle.arrivals.push(Date.now() - idle.startedAt);
+    return orig(buf, src, path);
+  };
+  idle.done = onPty([{ expect: ready, timeout: 15 }, { wait_file: go, timeout: 50 }, { send: escape }, { exit_timeout: 10 }], cmd(bmc, host), 70_000);
+  return idle;
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "esxkit-sol-"));
   con = echoConsole({ banner: "login: " });
   e = await startEngine({ sol: con, cipherSuites: [17, 3] });
-  consoleHost = `127.${50 + Math.floor(Math.random() * 200)}.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+  consoleHost = randomLoopback();
   at623 = await bindIpmiUdp(consoleHost, 623, e.engine);
+  idleTool = await startIdle("ipmitool", (b) => [...ipmitool(17, b.port), "sol", "activate"], "SOL Session operational", "~.", false);
+  idleConsole = await startIdle("ipmiconsole", (_b, host) => ["ipmiconsole", "-h", host, "-u", ADMIN.name, "-p", ADMIN.password, "-I", "3"], "SOL established", "&.", true);
   capture = await startCapture(e.port);
 });
 
 afterAll(async () => {
   await capture?.stop();
   await at623?.close();
+  for (const idle of [idleTool, idleConsole]) {
+    if (!idle) continue;
+    writeFileSync(idle.go, "");
+    await idle.done;
+    await idle.extra?.close();
+    await idle.bmc.close();
+    idle.bmc.engine.stop();
+  }
   await e?.close();
   e?.engine.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -231,6 +277,29 @@ async function tcpConsole(port: number, word: string): Promise<string> {
     sock.destroy();
   }
 }
+
+describe("keepalives while SOL is active", () => {
+  test("ipmitool's Get Device ID and ipmiconsole's Get Channel Payload Version are answered; both sessions stay up", async () => {
+    // ipmitool's first keepalive comes after 15 s, ipmiconsole's after 20 s of silence.
+    const wait = 22_500 - (Date.now() - idleConsole.startedAt);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const toolSession = idleTool.bmc.engine.solStatus().sessionId;
+    expect(toolSession).toBeDefined();
+    const deviceIds = idleTool.bmc.chassis.calls.filter((c) => c.netFn === 6 && c.cmd === 1 && c.session?.id === toolSession);
+    // One before Activate Payload, then the keepalive(s).
+    expect(deviceIds.length).toBeGreaterThanOrEqual(2);
+    expect(idleConsole.bmc.engine.solStatus().active).toBe(true);
+    expect(idleConsole.arrivals.filter((t) => t > 15_000).length).toBeGreaterThanOrEqual(1);
+    for (const idle of [idleTool, idleConsole]) writeFileSync(idle.go, "");
+    const [tool, ipmicon] = await Promise.all([idleTool.done, idleConsole.done]);
+    expect(tool.ok).toBe(true);
+    expect(tool.exit_code).toBe(0);
+    expect(tool.output).not.toContain("No response to keepalive");
+    expect(ipmicon.ok).toBe(true);
+    expect(ipmicon.exit_code).toBe(0);
+    expect(ipmicon.output).toContain("[closing the connection]");
+  }, 60_000);
+});
 
 describe("tshark", () => {
   test("decodes the SOL traffic of the ipmitool sessions with no malformed frame", async () => {
