@@ -100,7 +100,9 @@ describe("payload commands", () => {
   test.each([
     ["no console source configured", {}, (_c: EchoConsole) => {}, [0x01, 0x01, 0xc6, 0, 0, 0], 0x81],
     ["the console cannot be opened now", { sol: true }, (c: EchoConsole) => (c.available = false), [0x01, 0x01, 0xc6, 0, 0, 0], 0x81],
-    ["no encryption asked in an encrypted session", { sol: true }, () => {}, [0x01, 0x01, 0x40, 0, 0, 0], 0x84],
+    ["no encryption asked while parameter 2 forces it", { sol: true }, () => {}, [0x01, 0x01, 0x40, 0, 0, 0], 0x84],
+    ["encryption without authentication", { sol: true }, () => {}, [0x01, 0x01, 0x80, 0, 0, 0], 0xcc],
+    ["no authentication while parameter 2 forces it", { sol: true }, () => {}, [0x01, 0x01, 0x00, 0, 0, 0], 0x84],
     ["instance 2", { sol: true }, () => {}, [0x01, 0x02, 0xc6, 0, 0, 0], 0xcc],
     ["payload type IPMI", { sol: true }, () => {}, [0x00, 0x01, 0xc6, 0, 0, 0], 0xcc],
     ["five data bytes", { sol: true }, () => {}, [0x01, 0x01, 0xc6, 0, 0], 0xc7],
@@ -111,6 +113,21 @@ describe("payload commands", () => {
     const s = await solSession(e, ADMIN);
     expect((await s.request(0x06, 0x48, data))?.cc).toBe(cc);
     expect(e.solStatus().active).toBe(false);
+  });
+
+  test("with force-encryption off, a payload activated without encryption travels authenticated but in clear", async () => {
+    const con = echoConsole({ echo: false });
+    const e = engineWith({ sol: con });
+    const s = await solSession(e, ADMIN);
+    expect((await s.request(0x0c, 0x21, [0x0e, 2, 0x42]))?.cc).toBe(0);
+    expect((await s.request(0x06, 0x48, [0x01, 0x01, 0x40, 0, 0, 0]))?.cc).toBe(0);
+    con.last()!.emit("plain");
+    await until(() => s.path.sent.length > 0);
+    const d = s.path.sent[0]!;
+    // Payload type byte: authenticated (0x40), not encrypted, SOL (0x01); the text is visible.
+    expect(d[5]).toBe(0x41);
+    expect(Buffer.from(d).includes(Buffer.from("plain"))).toBe(true);
+    e.stop();
   });
 
   test("SOL privilege (parameter 2) applies to activation; Set SOL Config needs administrator", async () => {

@@ -228,8 +228,10 @@ export class IpmiSessionEngine {
     if (!s || s.kind !== "rmcp+" || s.state !== "active" || !s.keys) return undefined;
     if (s.source.address !== source.address || s.source.port !== source.port) return undefined;
     if (pkt.payloadType !== PayloadType.ipmi && pkt.payloadType !== PayloadType.sol) return undefined;
-    const plain = openRmcpPlus(buf, pkt, sessionSecurity(s)!);
     if (pkt.payloadType === PayloadType.sol) {
+      const solSec = this.sol.securityFor(s);
+      if (!solSec) return undefined;
+      const plain = openRmcpPlus(buf, pkt, solSec);
       const verdict = s.window.check(pkt.sequence);
       if (verdict === "outside") return undefined;
       if (verdict !== "duplicate") {
@@ -239,6 +241,7 @@ export class IpmiSessionEngine {
       const r = this.sol.fromConsole(s, plain, verdict === "duplicate");
       return r === "absorbed" ? ABSORBED : r;
     }
+    const plain = openRmcpPlus(buf, pkt, sessionSecurity(s)!);
     return this.inSession(s, pkt.sequence, plain, source, now, { kind: "rmcp+", session: s }, path);
   }
 

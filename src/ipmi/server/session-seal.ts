@@ -9,8 +9,8 @@ export function sessionSecurity(s: RmcpPlusSessionState): RmcpPlusSecurity | und
   return { integrity: s.suite.integrity, confidentiality: s.suite.confidentiality, k1: s.keys.k1, k2: s.keys.k2 };
 }
 
-export function sealInSession(s: RmcpPlusSessionState, payloadType: number, plain: Uint8Array): Uint8Array {
-  const sec = sessionSecurity(s);
+/** `sec` overrides the session's protection (a SOL payload activated without encryption). */
+export function sealInSession(s: RmcpPlusSessionState, payloadType: number, plain: Uint8Array, sec = sessionSecurity(s)): Uint8Array {
   if (!sec) return sealRmcpPlus(payloadType, 0, 0, plain);
   s.outboundSeq = (s.outboundSeq + 1) >>> 0 || 1;
   return sealRmcpPlus(payloadType, s.consoleId, s.outboundSeq, plain, sec);

@@ -46,8 +46,8 @@ export function defaultSolSettings(): SolSettings {
 /** What Get SOL Config needs besides the settings. */
 export interface SolConfigView {
   settings: SolSettings;
-  /** 0 set complete, 1 set in progress. */
-  setInProgress: number;
+  /** Parameter 0: 0 set complete, 1 set in progress. */
+  progress: { state: number };
   channel: number;
   /** The UDP port SOL runs on: the port the session came in on. */
   port: number;
@@ -63,7 +63,7 @@ function paramData(view: SolConfigView, selector: number): Uint8Array | number {
   const s = view.settings;
   switch (selector) {
     case SolParam.setInProgress:
-      return new Uint8Array([view.setInProgress]);
+      return new Uint8Array([view.progress.state]);
     case SolParam.enable:
       return new Uint8Array([s.enabled ? 1 : 0]);
     case SolParam.authentication:
@@ -127,9 +127,9 @@ export function setSolConfig(view: SolConfigView, data: Uint8Array): IpmiRespons
     case SolParam.setInProgress: {
       const state = v[0]! & 0x03;
       if (state === 3) return { cc: CompletionCode.invalidDataField };
-      if (state === 1 && view.setInProgress === 1) return { cc: SolConfigCode.setInProgress };
+      if (state === 1 && view.progress.state === 1) return { cc: SolConfigCode.setInProgress };
       // 2 = commit write: every write takes effect at once, so there is nothing to commit.
-      if (state !== 2) view.setInProgress = state;
+      if (state !== 2) view.progress.state = state;
       break;
     }
     case SolParam.enable:

@@ -10,7 +10,8 @@ import { ActivatePayloadCode, DeactivatePayloadCode, SOL_HEADER_LENGTH } from ".
 import { writeU16LE, writeU32LE } from "../wire/bytes.ts";
 import { solPacket } from "../wire/sol.ts";
 import type { EngineContext } from "./context.ts";
-import { sealInSession } from "./session-seal.ts";
+import type { RmcpPlusSecurity } from "../secure.ts";
+import { sealInSession, sessionSecurity } from "./session-seal.ts";
 import type { RmcpPlusSessionState, SessionState } from "./session-table.ts";
 import { defaultSolSettings, getSolConfig, setSolConfig, type SolConfigView, type SolSettings } from "./sol-config.ts";
 import { SolLink } from "./sol-link.ts";
@@ -32,13 +33,15 @@ interface Activation {
   portOpen: boolean;
   link: SolLink;
   path: ReturnPath;
+  /** How SOL packets are protected: the session's algorithms, less what activation left out. */
+  sec: RmcpPlusSecurity;
   bytesIn: number;
   bytesOut: number;
 }
 
 export class SolService {
   readonly settings: SolSettings = defaultSolSettings();
-  private setInProgress = 0;
+  private progress = { state: 0 };
   private active?: Activation;
   /** The last port a datagram came in on (for Get SOL Config's payload port). */
   private localPort = DEFAULT_PORT;
@@ -54,18 +57,7 @@ export class SolService {
   }
 
   private view(): SolConfigView {
-    const self = this;
-    return {
-      settings: this.settings,
-      get setInProgress() {
-        return self.setInProgress;
-      },
-      set setInProgress(v: number) {
-        self.setInProgress = v;
-      },
-      channel: this.ctx().opts.channel,
-      port: this.localPort,
-    };
+    return { settings: this.settings, progress: this.progress, channel: this.ctx().opts.channel, port: this.localPort };
   }
 
   getConfig(data: Uint8Array): IpmiResponse {
@@ -106,16 +98,19 @@ export class SolService {
     if (this.active) return this.refuse(ActivatePayloadCode.alreadyActive, `SOL already active in session ${this.active.session.id}`, s);
     const wantsEncryption = (data[2]! & 0x80) !== 0;
     const wantsAuth = (data[2]! & 0x40) !== 0;
-    const hasEncryption = s.suite.confidentiality !== ConfAlg.none;
-    const hasAuth = s.suite.integrity !== IntegrityAlg.none;
-    // SOL packets are protected exactly like the session's IPMI messages.
-    if (wantsEncryption && !hasEncryption) return this.refuse(ActivatePayloadCode.cannotWithEncryption, "encryption asked, session has none", s);
-    if (!wantsEncryption && (hasEncryption || this.settings.forceEncryption)) {
-      return this.refuse(ActivatePayloadCode.cannotWithoutEncryption, "encryption required", s);
-    }
-    if (wantsAuth !== hasAuth || (this.settings.forceAuthentication && !hasAuth)) {
-      return this.refuse(CompletionCode.invalidDataField, "authentication request does not match the session", s);
-    }
+    // Encryption and authentication apply only as negotiated for the session (section 24.1);
+    // encryption without authentication is refused, as are payloads SOL parameter 2 forbids.
+    if (wantsEncryption && s.suite.confidentiality === ConfAlg.none) return this.refuse(ActivatePayloadCode.cannotWithEncryption, "encryption asked, none negotiated", s);
+    if (wantsEncryption && !wantsAuth) return this.refuse(CompletionCode.invalidDataField, "encryption asked without authentication", s);
+    if (!wantsEncryption && this.settings.forceEncryption) return this.refuse(ActivatePayloadCode.cannotWithoutEncryption, "SOL requires encryption", s);
+    if (wantsAuth && s.suite.integrity === IntegrityAlg.none) return this.refuse(CompletionCode.invalidDataField, "authentication asked, none negotiated", s);
+    if (!wantsAuth && this.settings.forceAuthentication) return this.refuse(CompletionCode.invalidDataField, "SOL requires authentication", s);
+    const full = sessionSecurity(s)!;
+    const sec: RmcpPlusSecurity = {
+      ...full,
+      integrity: wantsAuth ? full.integrity : IntegrityAlg.none,
+      confidentiality: wantsEncryption ? full.confidentiality : ConfAlg.none,
+    };
     if (!path) return this.refuse(CompletionCode.notSupportedInPresentState, "the transport cannot send unsolicited packets", s);
 
     let port: BytePort | undefined;
@@ -125,7 +120,7 @@ export class SolService {
       opts.logger.error("opening the serial console failed", { err });
     }
     if (!port) return this.refuse(ActivatePayloadCode.typeDisabled, "serial console unavailable", s);
-    this.start(s, port, path);
+    this.start(s, port, path, sec);
 
     const out = new Uint8Array(12);
     writeU16LE(out, 4, SOL_PAYLOAD_SIZE);
@@ -135,7 +130,7 @@ export class SolService {
     return { cc: CompletionCode.ok, data: out };
   }
 
-  private start(s: RmcpPlusSessionState, port: BytePort, path: ReturnPath): void {
+  private start(s: RmcpPlusSessionState, port: BytePort, path: ReturnPath, sec: RmcpPlusSecurity): void {
     const ctx = this.ctx();
     const a: Activation = {
       session: s,
@@ -145,6 +140,7 @@ export class SolService {
       port,
       portOpen: true,
       path,
+      sec,
       bytesIn: 0,
       bytesOut: 0,
       link: undefined as unknown as SolLink,
@@ -154,7 +150,7 @@ export class SolService {
       outboundPayloadSize: SOL_PAYLOAD_SIZE,
       send: (p) => {
         if (this.active !== a) return;
-        path.send(sealInSession(s, PayloadType.sol, solPacket.encode(p)));
+        path.send(sealInSession(s, PayloadType.sol, solPacket.encode(p), sec));
         this.ctx().stats.datagramsOut++;
       },
       deliver: (bytes) => {
@@ -226,7 +222,12 @@ export class SolService {
     const ack = a.link.fromConsole(p, replayed);
     a.bytesOut += this.ctx().stats.solBytesOut - before;
     if (!ack) return replayed ? undefined : "absorbed";
-    return sealInSession(s, PayloadType.sol, solPacket.encode(ack));
+    return sealInSession(s, PayloadType.sol, solPacket.encode(ack), a.sec);
+  }
+
+  /** How SOL packets of session `s` are protected; undefined when it holds no SOL payload. */
+  securityFor(s: RmcpPlusSessionState): RmcpPlusSecurity | undefined {
+    return this.active?.session === s ? this.active.sec : undefined;
   }
 
   /** A session left the table (closed, expired, evicted): its SOL payload goes with it. */
