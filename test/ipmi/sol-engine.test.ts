@@ -193,6 +193,11 @@ describe("SOL configuration parameters", () => {
     expect(toHex(r!.data)).toBe(hex);
   });
 
+  test("without a console source, parameter 1 reads disabled", async () => {
+    const s = await solSession(engineWith(), ADMIN);
+    expect(toHex((await s.request(0x0c, 0x22, [0x0e, 1, 0, 0]))!.data)).toBe("1100");
+  });
+
   test("set then get: values stick; set-in-progress can be claimed once", async () => {
     const e = engineWith({ sol: echoConsole() });
     const s = await solSession(e, ADMIN);

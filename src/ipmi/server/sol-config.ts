@@ -49,6 +49,8 @@ export interface SolConfigView {
   /** Parameter 0: 0 set complete, 1 set in progress. */
   progress: { state: number };
   channel: number;
+  /** Whether a serial console source exists: without one, parameter 1 reads "disabled". */
+  available: boolean;
   /** The UDP port SOL runs on: the port the session came in on. */
   port: number;
 }
@@ -65,7 +67,7 @@ function paramData(view: SolConfigView, selector: number): Uint8Array | number {
     case SolParam.setInProgress:
       return new Uint8Array([view.progress.state]);
     case SolParam.enable:
-      return new Uint8Array([s.enabled ? 1 : 0]);
+      return new Uint8Array([s.enabled && view.available ? 1 : 0]);
     case SolParam.authentication:
       return new Uint8Array([(s.forceEncryption ? 0x80 : 0) | (s.forceAuthentication ? 0x40 : 0) | s.privilege]);
     case SolParam.characterAccumulate:

@@ -57,7 +57,7 @@ export class SolService {
   }
 
   private view(): SolConfigView {
-    return { settings: this.settings, progress: this.progress, channel: this.ctx().opts.channel, port: this.localPort };
+    return { settings: this.settings, progress: this.progress, channel: this.ctx().opts.channel, available: this.available, port: this.localPort };
   }
 
   getConfig(data: Uint8Array): IpmiResponse {
