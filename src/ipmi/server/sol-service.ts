@@ -150,11 +150,20 @@ export class SolService {
       outboundPayloadSize: SOL_PAYLOAD_SIZE,
       send: (p) => {
         if (this.active !== a) return;
-        path.send(sealInSession(s, PayloadType.sol, solPacket.encode(p), sec));
-        this.ctx().stats.datagramsOut++;
+        try {
+          path.send(sealInSession(s, PayloadType.sol, solPacket.encode(p), sec));
+          this.ctx().stats.datagramsOut++;
+        } catch (err) {
+          this.ctx().opts.logger.debug("SOL packet not sent", { err });
+        }
       },
       deliver: (bytes) => {
-        const ok = port.write(bytes);
+        let ok = false;
+        try {
+          ok = port.write(bytes);
+        } catch (err) {
+          this.ctx().opts.logger.warn("serial console write failed", { err });
+        }
         if (ok) a.bytesIn += bytes.length;
         return ok;
       },
