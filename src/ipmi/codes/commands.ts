@@ -16,6 +16,12 @@ export const AppCmd = {
   getChannelAccess: 0x41,
   getChannelInfo: 0x42,
   getSystemGuid: 0x37,
+  activatePayload: 0x48,
+  deactivatePayload: 0x49,
+  getPayloadActivationStatus: 0x4a,
+  getPayloadInstanceInfo: 0x4b,
+  getChannelPayloadSupport: 0x4e,
+  getChannelPayloadVersion: 0x4f,
   getChannelCipherSuites: 0x54,
 } as const;
 
@@ -43,4 +49,6 @@ export const ChassisControl = {
 export const TransportCmd = {
   setLanConfigParams: 0x01,
   getLanConfigParams: 0x02,
+  setSolConfigParams: 0x21,
+  getSolConfigParams: 0x22,
 } as const;

@@ -17,6 +17,10 @@ const READ_ONLY = new Set<number>([
   0x0642, // Get Channel Info
   0x0644, // Get User Access
   0x0646, // Get User Name
+  0x064a, // Get Payload Activation Status
+  0x064b, // Get Payload Instance Info
+  0x064e, // Get Channel Payload Support
+  0x064f, // Get Channel Payload Version
   0x0654, // Get Channel Cipher Suites
   0x0c02, // Get LAN Configuration Parameters
   0x0c22, // Get SOL Configuration Parameters

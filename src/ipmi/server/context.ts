@@ -8,7 +8,7 @@ import { isReadOnlyCommand } from "../codes/read-only.ts";
 import { FAILURE_LOG_WINDOW_MS, type LoginFailure, type LoginFailureLog, type LoginFailureReason } from "./login-failures.ts";
 import { DEFAULT_LOGIN_LIMITS, type LoginLimiter, type LoginLimits } from "./login-limits.ts";
 import type { SessionTable } from "./session-table.ts";
-import type { CommandHandler, EngineOptions, EngineStats, IpmiSource, IpmiUser } from "./types.ts";
+import type { CommandHandler, EngineOptions, EngineStats, IpmiSource, IpmiUser, SolConsole } from "./types.ts";
 
 export interface ResolvedOptions {
   users: IpmiUser[];
@@ -28,6 +28,7 @@ export interface ResolvedOptions {
   failureLogWindowMs: number;
   onLoginFailure?: (f: LoginFailure) => void;
   now: () => number;
+  sol?: SolConsole;
 }
 
 export const DEFAULTS = {
@@ -70,6 +71,7 @@ export function resolveOptions(o: EngineOptions): ResolvedOptions {
     failureLogWindowMs: o.failureLogWindowMs ?? FAILURE_LOG_WINDOW_MS,
     onLoginFailure: o.onLoginFailure,
     now: o.now ?? Date.now,
+    sol: o.sol,
   };
 }
 
@@ -106,6 +108,16 @@ export function newStats(): EngineStats {
     sessionsClosed: 0,
     sessionsExpired: 0,
     handlerCalls: 0,
+    solActivations: 0,
+    solRefused: 0,
+    solDeactivations: 0,
+    solBytesIn: 0,
+    solBytesOut: 0,
+    solPacketsIn: 0,
+    solPacketsOut: 0,
+    solRetransmits: 0,
+    solGiveUps: 0,
+    solBreaks: 0,
   };
 }
 

@@ -5,10 +5,13 @@
 //   06:39 Get Session Challenge, 06:3A Activate Session (IPMI 1.5, only with ipmi15);
 //   06:3B Set Session Privilege Level; 06:3C Close Session; 06:54 Get Channel Cipher Suites;
 //   RMCP+ Open Session and RAKP 1-4.
+//   Serial-over-LAN: 06:48-4B payload commands, 06:4E/4F channel payload support/version,
+//   0C:21/22 SOL configuration, and SOL packets (payload type 1) — see sol-service.ts.
 // Everything else that arrives in an established session (or sessionless, for commands
 // whose required privilege is 0) goes to opts.handler after the privilege check.
-// The engine is transport-agnostic and has no timers: idle sessions expire lazily (the
-// login-failure log arms one only while a summary line is pending).
+// The engine is transport-agnostic: a datagram comes with a ReturnPath for what it sends
+// unasked (SOL). Idle sessions expire lazily; the only timers are an active SOL payload's
+// (accumulate, retransmit) and the login-failure log's while a summary line is pending.
 export type {
   CommandHandler,
   EngineOptions,
@@ -19,13 +22,16 @@ export type {
   IpmiSource,
   IpmiUser,
   Privilege,
+  ReturnPath,
+  SolConsole,
+  SolStatus,
 } from "./types.ts";
 import { AuthType, PayloadType } from "../codes/auth-types.ts";
-import { AppCmd } from "../codes/commands.ts";
+import { AppCmd, TransportCmd } from "../codes/commands.ts";
 import { CompletionCode } from "../codes/completion.ts";
 import { NetFn } from "../codes/netfn.ts";
 import { password16 } from "../crypto.ts";
-import { openRmcpPlus, sealIpmi15, sealRmcpPlus, verifyIpmi15AuthCode, type RmcpPlusSecurity } from "../secure.ts";
+import { openRmcpPlus, sealIpmi15, sealRmcpPlus, verifyIpmi15AuthCode } from "../secure.ts";
 import { ASF_IANA, AsfMessageType, presencePong } from "../wire/asf.ts";
 import { ipmiRequestMessage, ipmiResponseMessage, type IpmiRequestMessage } from "../wire/message.ts";
 import { packet } from "../wire/packet.ts";
@@ -38,26 +44,36 @@ import { LoginFailureLog } from "./login-failures.ts";
 import { LoginLimiter } from "./login-limits.ts";
 import { activateSession, getSessionChallenge } from "./ipmi15-server.ts";
 import { handleOpenSession, handleRakp1, handleRakp3 } from "./rakp-server.ts";
+import { getChannelPayloadSupport, getChannelPayloadVersion } from "./payload-commands.ts";
 import { closeSession, setSessionPrivilegeLevel } from "./session-commands.ts";
+import { sealInSession, sessionSecurity } from "./session-seal.ts";
+import { SolService } from "./sol-service.ts";
 import { SessionTable, type Ipmi15SessionState, type RmcpPlusSessionState, type SessionState } from "./session-table.ts";
-import type { EngineOptions, EngineStats, IpmiRequest, IpmiResponse, IpmiSource } from "./types.ts";
+import type { EngineOptions, EngineStats, IpmiRequest, IpmiResponse, IpmiSource, ReturnPath, SolStatus } from "./types.ts";
 
 /** How a reply must be framed: like the request it answers. */
 type Framing = { kind: "rmcp+"; session?: RmcpPlusSessionState } | { kind: "ipmi15"; session?: Ipmi15SessionState };
 
 const SWEEP_INTERVAL_MS = 1000;
+/** A datagram that was good and wants no reply (a SOL ACK from the console): not a drop. */
+const ABSORBED = Symbol("absorbed");
 
 export class IpmiSessionEngine {
   private ctx: EngineContext;
   private raw: EngineOptions;
   private lastSweep = 0;
+  private sol: SolService;
 
   constructor(opts: EngineOptions) {
     this.raw = { ...opts };
     const resolved = resolveOptions(opts);
+    this.sol = new SolService(
+      () => this.ctx,
+      () => this.sweep(this.ctx.opts.now(), true),
+    );
     this.ctx = {
       opts: resolved,
-      table: new SessionTable(resolved.maxSessions, resolved.sessionTimeoutMs),
+      table: new SessionTable(resolved.maxSessions, resolved.sessionTimeoutMs, (s) => this.sol.sessionRemoved(s)),
       stats: newStats(),
       limiter: new LoginLimiter(resolved.loginLimits),
       failures: new LoginFailureLog(() => this.ctx.opts.logger, () => this.ctx.opts.failureLogWindowMs, () => this.ctx.opts.now()),
@@ -65,11 +81,13 @@ export class IpmiSessionEngine {
   }
 
   /** One datagram in → the reply datagram, or undefined to stay silent. Never throws. */
-  async handleDatagram(buf: Uint8Array, source: IpmiSource): Promise<Uint8Array | undefined> {
+  async handleDatagram(buf: Uint8Array, source: IpmiSource, path?: ReturnPath): Promise<Uint8Array | undefined> {
     const { stats, opts } = this.ctx;
     stats.datagramsIn++;
+    this.sol.noteLocalPort(path);
     try {
-      const out = await this.route(buf, source);
+      const out = await this.route(buf, source, path);
+      if (out === ABSORBED) return undefined;
       if (out) stats.datagramsOut++;
       else stats.dropped++;
       return out;
@@ -96,11 +114,22 @@ export class IpmiSessionEngine {
     return n;
   }
 
-  /** Drop every session (BMC removed or disabled). */
+  /** Drop every session (BMC removed or disabled); an active SOL payload ends with its session. */
   closeAll(): void {
     this.ctx.stats.sessionsClosed += this.ctx.table.size;
     this.ctx.table.clear();
+    this.sol.stop("engine closed all sessions");
     this.ctx.failures.flush();
+  }
+
+  /** Stops the engine: every session closed, SOL ended, no timer left. handleDatagram still answers afterwards. */
+  stop(): void {
+    this.closeAll();
+  }
+
+  /** The SOL payload: who holds it, since when, how many bytes each way. */
+  solStatus(): SolStatus {
+    return this.sol.status();
   }
 
   /**
@@ -113,6 +142,7 @@ export class IpmiSessionEngine {
     this.raw = next;
     if (JSON.stringify(resolved.loginLimits) !== JSON.stringify(this.ctx.opts.loginLimits)) this.ctx.limiter = new LoginLimiter(resolved.loginLimits);
     this.ctx.opts = resolved;
+    if (!resolved.sol) this.sol.stop("serial console removed");
     const table = this.ctx.table;
     table.maxSessions = resolved.maxSessions;
     table.idleTimeoutMs = resolved.sessionTimeoutMs;
@@ -148,7 +178,7 @@ export class IpmiSessionEngine {
     }
   }
 
-  private async route(buf: Uint8Array, source: IpmiSource): Promise<Uint8Array | undefined> {
+  private async route(buf: Uint8Array, source: IpmiSource, path: ReturnPath | undefined): Promise<Uint8Array | typeof ABSORBED | undefined> {
     const now = this.ctx.opts.now();
     this.sweep(now);
     const p = packet.decode(buf);
@@ -157,7 +187,7 @@ export class IpmiSessionEngine {
       return this.pong(p.asf.messageTag);
     }
     if (p.kind === "ipmi15") return this.routeIpmi15(p.session, source, now);
-    return this.routeRmcpPlus(buf, p.session, source, now);
+    return this.routeRmcpPlus(buf, p.session, source, now, path);
   }
 
   private pong(tag: number): Uint8Array {
@@ -169,7 +199,13 @@ export class IpmiSessionEngine {
     });
   }
 
-  private async routeRmcpPlus(buf: Uint8Array, pkt: RmcpPlusSession, source: IpmiSource, now: number): Promise<Uint8Array | undefined> {
+  private async routeRmcpPlus(
+    buf: Uint8Array,
+    pkt: RmcpPlusSession,
+    source: IpmiSource,
+    now: number,
+    path: ReturnPath | undefined,
+  ): Promise<Uint8Array | typeof ABSORBED | undefined> {
     if (pkt.sessionId === 0) {
       if (pkt.authenticated || pkt.encrypted) return undefined;
       switch (pkt.payloadType) {
@@ -191,10 +227,22 @@ export class IpmiSessionEngine {
     const s = this.ctx.table.get(pkt.sessionId);
     if (!s || s.kind !== "rmcp+" || s.state !== "active" || !s.keys) return undefined;
     if (s.source.address !== source.address || s.source.port !== source.port) return undefined;
-    if (pkt.payloadType !== PayloadType.ipmi) return undefined;
-    const sec: RmcpPlusSecurity = { integrity: s.suite.integrity, confidentiality: s.suite.confidentiality, k1: s.keys.k1, k2: s.keys.k2 };
-    const plain = openRmcpPlus(buf, pkt, sec);
-    return this.inSession(s, pkt.sequence, plain, source, now, { kind: "rmcp+", session: s });
+    if (pkt.payloadType !== PayloadType.ipmi && pkt.payloadType !== PayloadType.sol) return undefined;
+    if (pkt.payloadType === PayloadType.sol) {
+      const solSec = this.sol.securityFor(s);
+      if (!solSec) return undefined;
+      const plain = openRmcpPlus(buf, pkt, solSec);
+      const verdict = s.window.check(pkt.sequence);
+      if (verdict === "outside") return undefined;
+      if (verdict !== "duplicate") {
+        s.window.accept(pkt.sequence);
+        s.lastActivity = now;
+      }
+      const r = this.sol.fromConsole(s, plain, verdict === "duplicate");
+      return r === "absorbed" ? ABSORBED : r;
+    }
+    const plain = openRmcpPlus(buf, pkt, sessionSecurity(s)!);
+    return this.inSession(s, pkt.sequence, plain, source, now, { kind: "rmcp+", session: s }, path);
   }
 
   private async routeIpmi15(pkt: Ipmi15Session, source: IpmiSource, now: number): Promise<Uint8Array | undefined> {
@@ -224,11 +272,19 @@ export class IpmiSessionEngine {
       const resp = activateSession(this.ctx, s, msg.data);
       return this.seal(msg, resp, { kind: "ipmi15", session: s });
     }
-    return this.inSession(s, pkt.sequence, pkt.payload, source, now, { kind: "ipmi15", session: s });
+    return this.inSession(s, pkt.sequence, pkt.payload, source, now, { kind: "ipmi15", session: s }, undefined);
   }
 
   /** The common path of an authenticated in-session request: replay window, cache, dispatch. */
-  private async inSession(s: SessionState, seq: number, plain: Uint8Array, source: IpmiSource, now: number, framing: Framing): Promise<Uint8Array | undefined> {
+  private async inSession(
+    s: SessionState,
+    seq: number,
+    plain: Uint8Array,
+    source: IpmiSource,
+    now: number,
+    framing: Framing,
+    path: ReturnPath | undefined,
+  ): Promise<Uint8Array | undefined> {
     const verdict = s.window.check(seq);
     if (verdict === "outside") return undefined;
     if (verdict === "duplicate") {
@@ -257,13 +313,13 @@ export class IpmiSessionEngine {
       }
       return out;
     }
-    const pending = this.execute(msg, source, s);
+    const pending = this.execute(msg, source, s, path);
     s.cache.add(seq, msg, now, pending);
     return this.seal(msg, await pending, framing);
   }
 
   /** Runs one request: engine-handled commands, privilege check, then the handler. Never rejects. */
-  private async execute(msg: IpmiRequestMessage, source: IpmiSource, s: SessionState | undefined): Promise<IpmiResponse> {
+  private async execute(msg: IpmiRequestMessage, source: IpmiSource, s: SessionState | undefined, path?: ReturnPath): Promise<IpmiResponse> {
     const { opts, stats } = this.ctx;
     if ((msg.netFn & 1) === 1) return { cc: CompletionCode.invalidCommand };
     if (msg.netFn === NetFn.app) {
@@ -284,6 +340,10 @@ export class IpmiSessionEngine {
     }
     const current = s ? s.privilege : 0;
     if (opts.requiredPrivilege(msg.netFn, msg.cmd) > current) return { cc: CompletionCode.insufficientPrivilege };
+    if (s) {
+      const sol = this.solCommand(msg, s, path);
+      if (sol) return sol;
+    }
     const req: IpmiRequest = { netFn: msg.netFn, cmd: msg.cmd, data: msg.data, lun: msg.rsLun, privilege: current, source, channel: opts.channel };
     if (s && s.user) {
       req.session = { id: s.id, user: s.user.name, kind: s.kind, maxPrivilege: s.maxPrivilege };
@@ -298,6 +358,32 @@ export class IpmiSessionEngine {
       opts.logger.error("IPMI command handler failed", { netFn: msg.netFn, cmd: msg.cmd, err });
       return { cc: CompletionCode.unspecified };
     }
+  }
+
+  /** The SOL and payload commands the engine answers itself (in a session, privilege checked). */
+  private solCommand(msg: IpmiRequestMessage, s: SessionState, path: ReturnPath | undefined): IpmiResponse | undefined {
+    const { opts } = this.ctx;
+    if (msg.netFn === NetFn.app) {
+      switch (msg.cmd) {
+        case AppCmd.activatePayload:
+          return this.sol.activate(s, msg.data, path);
+        case AppCmd.deactivatePayload:
+          return this.sol.deactivate(s, msg.data);
+        case AppCmd.getPayloadActivationStatus:
+          return this.sol.activationStatus(msg.data);
+        case AppCmd.getPayloadInstanceInfo:
+          return this.sol.instanceInfo(msg.data);
+        case AppCmd.getChannelPayloadSupport:
+          return getChannelPayloadSupport(opts, msg.data);
+        case AppCmd.getChannelPayloadVersion:
+          return getChannelPayloadVersion(opts, msg.data);
+      }
+    }
+    if (msg.netFn === NetFn.transport) {
+      if (msg.cmd === TransportCmd.getSolConfigParams) return this.sol.getConfig(msg.data);
+      if (msg.cmd === TransportCmd.setSolConfigParams) return this.sol.setConfig(msg.data);
+    }
+    return undefined;
   }
 
   /** Builds the reply datagram in the framing of the request. */
@@ -316,9 +402,7 @@ export class IpmiSessionEngine {
     if (framing.kind === "rmcp+") {
       const s = framing.session;
       if (!s || !s.keys) return sealRmcpPlus(PayloadType.ipmi, 0, 0, message);
-      s.outboundSeq = (s.outboundSeq + 1) >>> 0 || 1;
-      const sec: RmcpPlusSecurity = { integrity: s.suite.integrity, confidentiality: s.suite.confidentiality, k1: s.keys.k1, k2: s.keys.k2 };
-      return sealRmcpPlus(PayloadType.ipmi, s.consoleId, s.outboundSeq, message, sec);
+      return sealInSession(s, PayloadType.ipmi, message);
     }
     const s = framing.session;
     if (!s) return sealIpmi15(AuthType.none, 0, 0, message);

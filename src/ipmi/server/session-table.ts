@@ -56,6 +56,8 @@ export class SessionTable {
   constructor(
     public maxSessions: number,
     public idleTimeoutMs: number,
+    /** Told of every session that leaves the table, whatever the reason (SOL lets go of it). */
+    private onRemove?: (s: SessionState) => void,
   ) {}
 
   get(id: number): SessionState | undefined {
@@ -91,6 +93,7 @@ export class SessionTable {
       if (this.isExpired(s, now)) {
         this.sessions.delete(id);
         onExpired?.(s);
+        this.onRemove?.(s);
         n++;
       }
     }
@@ -110,6 +113,7 @@ export class SessionTable {
     }
     if (!oldest) return false;
     this.sessions.delete(oldest.id);
+    this.onRemove?.(oldest);
     return this.sessions.size < this.maxSessions;
   }
 
@@ -118,11 +122,17 @@ export class SessionTable {
   }
 
   delete(id: number): boolean {
-    return this.sessions.delete(id);
+    const s = this.sessions.get(id);
+    if (!s) return false;
+    this.sessions.delete(id);
+    this.onRemove?.(s);
+    return true;
   }
 
   clear(): void {
+    const all = [...this.sessions.values()];
     this.sessions.clear();
+    for (const s of all) this.onRemove?.(s);
   }
 
   static base(id: number, source: IpmiSource, now: number, expectedFirstSeq?: number): SessionBase {

@@ -2,6 +2,7 @@
 // (datagram in, datagram out) and knows nothing of what a command does: the BMC layer
 // supplies a CommandHandler for everything the engine does not answer itself.
 import type { Logger } from "../../log/logger.ts";
+import type { BytePort } from "../../net/byte-port.ts";
 import type { LoginFailure } from "./login-failures.ts";
 import type { LoginLimits } from "./login-limits.ts";
 
@@ -23,6 +24,40 @@ export interface IpmiUser {
 export interface IpmiSource {
   address: string;
   port: number;
+}
+
+/**
+ * The way back to the sender of one datagram, for what the engine sends unasked (SOL
+ * output, retransmissions). Given by the transport (bindIpmiUdp) with each datagram.
+ */
+export interface ReturnPath {
+  /** The local UDP port the datagram arrived on: Activate Payload reports it as the SOL port. */
+  localPort: number;
+  /** Sends a datagram to the sender. Never throws. */
+  send(datagram: Uint8Array): void;
+}
+
+/** Serial-over-LAN console source (see EngineOptions.sol). */
+export interface SolConsole {
+  /** Opens the machine's serial console for one SOL activation; undefined = none now (activation refused). */
+  open(): BytePort | undefined;
+}
+
+/** What engine.solStatus() reports. */
+export interface SolStatus {
+  active: boolean;
+  /** The session holding the SOL payload. */
+  sessionId?: number;
+  user?: string;
+  peer?: IpmiSource;
+  /** Activation time (engine clock, ms). */
+  since?: number;
+  /** False once the serial port closed from the far side (SOL stays activated, status 0x10). */
+  consoleOpen?: boolean;
+  /** Keystrokes delivered to the serial port in this activation. */
+  bytesIn: number;
+  /** VM output the console acknowledged in this activation. */
+  bytesOut: number;
 }
 
 /** What the session a request arrived in looks like (absent for sessionless requests). */
@@ -109,6 +144,8 @@ export interface EngineOptions {
   onLoginFailure?: (f: LoginFailure) => void;
   /** Clock, for tests. Default Date.now. */
   now?: () => number;
+  /** Serial-over-LAN: opens the machine's serial console for one SOL session; undefined = no console (SOL activation refused with a clear ccode). */
+  sol?: SolConsole;
 }
 
 /** Counters for metrics and tests. Monotonic since engine creation. */
@@ -126,4 +163,20 @@ export interface EngineStats {
   sessionsExpired: number;
   /** Handler invocations. */
   handlerCalls: number;
+  /** SOL payload activations granted. */
+  solActivations: number;
+  /** SOL activations refused (already active, disabled, no console, encryption mismatch …). */
+  solRefused: number;
+  solDeactivations: number;
+  /** Keystrokes delivered to serial ports. */
+  solBytesIn: number;
+  /** VM output bytes the console acknowledged. */
+  solBytesOut: number;
+  solPacketsIn: number;
+  solPacketsOut: number;
+  solRetransmits: number;
+  /** BMC → console packets abandoned after every retry. */
+  solGiveUps: number;
+  /** Break requests from consoles (not passed on: a byte stream has no break). */
+  solBreaks: number;
 }

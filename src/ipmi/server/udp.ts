@@ -2,6 +2,7 @@
 import { createSocket, type Socket } from "node:dgram";
 import { isIPv4, isIPv6 } from "node:net";
 import type { IpmiSessionEngine } from "./engine.ts";
+import type { ReturnPath } from "./types.ts";
 
 export interface IpmiUdpBinding {
   /** The bound address and port (useful with port 0). */
@@ -55,9 +56,18 @@ export async function bindIpmiUdp(address: string, port: number, engine: IpmiSes
   }
 
   let closed = false;
+  const localPort = sock.address().port;
   sock.on("message", (msg, rinfo) => {
     const source = { address: unmapAddress(rinfo.address), port: rinfo.port };
-    void engine.handleDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), source).then((reply) => {
+    // The way back for what the engine sends unasked (SOL output), by the socket and the
+    // address form (IPv4-mapped or not) the datagram came with.
+    const path: ReturnPath = {
+      localPort,
+      send(datagram) {
+        if (!closed) sock.send(datagram, rinfo.port, rinfo.address);
+      },
+    };
+    void engine.handleDatagram(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), source, path).then((reply) => {
       if (reply && !closed) sock.send(reply, rinfo.port, rinfo.address);
     });
   });

@@ -93,9 +93,9 @@ export interface RawSession {
 }
 
 /** A suite-17 session set up step by step, whose keys the test knows. */
-export async function rawSession(engine: IpmiSessionEngine, user: { name: string; password: string }, source = SOURCE): Promise<RawSession> {
-  const o = await openSession(engine, { auth: 3, integrity: 4, confidentiality: 1 }, source);
-  const run = await sendRakp1(engine, o.managedSystemSessionId, user.name, 0x14, source);
+export async function rawSession(engine: IpmiSessionEngine, user: { name: string; password: string }, source = SOURCE, privilege = 4): Promise<RawSession> {
+  const o = await openSession(engine, { auth: 3, integrity: 4, confidentiality: 1, privilege }, source);
+  const run = await sendRakp1(engine, o.managedSystemSessionId, user.name, 0x10 | privilege, source);
   const m4 = await sendRakp3(engine, run, 3, user.password, source);
   if (m4.status !== 0) throw new Error(`RAKP4 status ${m4.status}`);
   const keys = deriveSessionKeys("sha256", userKey(user.password), run.ctx);
