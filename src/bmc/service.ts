@@ -6,7 +6,7 @@ import { AuthType } from "../ipmi/codes/auth-types.ts";
 import { completionCodeName } from "../ipmi/codes/completion.ts";
 import { IpmiSessionEngine } from "../ipmi/server/engine.ts";
 import { DEFAULT_LOGIN_LIMITS } from "../ipmi/server/login-limits.ts";
-import type { EngineOptions, IpmiUser } from "../ipmi/server/types.ts";
+import type { EngineOptions, IpmiUser, SolStatus } from "../ipmi/server/types.ts";
 import { bindIpmiUdp, type IpmiUdpBinding } from "../ipmi/server/udp.ts";
 import type { Logger } from "../log/logger.ts";
 import { type BoundCounter, metrics } from "../log/metrics.ts";
@@ -14,6 +14,7 @@ import { type ActionOutcome, BmcActionQueue } from "./action-queue.ts";
 import type { VmBackend } from "./backend.ts";
 import type { BmcCommandContext } from "./commands/context.ts";
 import { createCommandHandler, requiredPrivilege } from "./commands/index.ts";
+import type { MachineConsole } from "./console/machine-console.ts";
 import { createIdentity, formatMac } from "./identity.ts";
 import { lanAddressFor } from "./lan-address.ts";
 
@@ -49,6 +50,8 @@ export interface BmcServiceDeps {
   actions?: BmcActionQueue;
   /** Close the backend in stop(). Default false: the creator owns it. */
   ownsBackend?: boolean;
+  /** The machine's serial console (serial = true): IPMI SOL attaches to it. */
+  console?: MachineConsole;
 }
 
 export interface BmcLastCommand {
@@ -71,6 +74,19 @@ export interface BmcStatus {
   sessions: number;
   /** Session setups under way, not yet authenticated (esxkit_ipmi_sessions_pending). */
   pendingSessions: number;
+  /** The IPMI Serial-over-LAN payload (BMCs with serial = true). */
+  sol?: { active: boolean; user?: string; peer?: string; since?: string; bytes_in: number; bytes_out: number };
+}
+
+function solView(s: SolStatus): NonNullable<BmcStatus["sol"]> {
+  return {
+    active: s.active,
+    user: s.user,
+    peer: s.peer && `${s.peer.address}:${s.peer.port}`,
+    since: s.since === undefined ? undefined : new Date(s.since).toISOString(),
+    bytes_in: s.bytesIn,
+    bytes_out: s.bytesOut,
+  };
 }
 
 export interface BmcService {
@@ -187,6 +203,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
     logger,
     requiredPrivilege,
     onLoginFailure: (f) => loginFailures.inc({ bmc: cfg.name, reason: f.reason }),
+    sol: deps.console ? { open: () => deps.console?.openWatcher("sol", "IPMI SOL") } : undefined,
   });
 
   // One count, read where it is shown: status, Get Channel Info and /metrics all ask the engine.
@@ -249,6 +266,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
         lastCommand: lastCommand && describeLastCommand(lastCommand),
         sessions: c.active,
         pendingSessions: c.pending,
+        ...(deps.console ? { sol: solView(engine.solStatus()) } : {}),
       };
     },
 

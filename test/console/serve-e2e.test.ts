@@ -1,0 +1,148 @@
+// Serial consoles through the compiled binary, as an operator deploys them: `esxkit serve`
+// with a user's config ([console] + a [[bmc]] with serial = true) wires the VM's serial port
+// in the simulator, a fake ESXi host dials the vSPC for the VM, and the console is used
+// through real ipmitool SOL (on a pty), `esxkit console`, `esxkit status` and /metrics,
+// including a vMotion handover while SOL is active.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { VimClient } from "../../src/vsphere/client.ts";
+import { listVms } from "../../src/vsphere/search.ts";
+import { readSerialState } from "../../src/vsphere/serial-console.ts";
+import { buildBinary, binary, freePort, type ServeProcess, startServe, until } from "../support/daemon/serve.ts";
+import { onPty } from "../support/ipmi/pty.ts";
+import { type Vcsim, startVcsim } from "../support/vcsim.ts";
+import { VmEndpoint } from "../support/vspc/vm-endpoint.ts";
+
+const PASSWORD = "e2e-console-pass";
+const dir = mkdtempSync(join(tmpdir(), "esxkit-console-e2e-"));
+const socket = join(dir, "run/control.sock");
+const env = { PATH: process.env.PATH ?? "", NO_COLOR: "1", E2E_VC: "", E2E_BMC: PASSWORD };
+const enc = (s: string) => new TextEncoder().encode(s);
+
+let sim: Vcsim;
+let serve: ServeProcess;
+let vmName = "";
+let vspcPort = 0;
+let bmcPort = 0;
+let metricsPort = 0;
+let vm: VmEndpoint | undefined;
+
+async function cli(args: string[]) {
+  const p = Bun.spawn([binary, ...args, "--socket", socket], { env, cwd: dir, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out, err };
+}
+
+async function statusJson(): Promise<{ services: Array<Record<string, unknown>> }> {
+  const r = await cli(["status", "--json"]);
+  return JSON.parse(r.out) as { services: Array<Record<string, unknown>> };
+}
+
+const simClient = () => VimClient.connect({ name: "sim", url: sim.url, username: sim.username, password: sim.password, tls: { mode: "thumbprint", thumbprint: sim.thumbprintSha256 }, timeout_ms: 10_000 });
+const bmcStatus = async () => (await statusJson()).services.find((s) => s.kind === "bmc") as { serial?: { connected: boolean; watchers: unknown[]; wiring?: { state: string } }; sol?: { active: boolean } } | undefined;
+const ipmitool = () => ["ipmitool", "-I", "lanplus", "-C", "17", "-H", "127.0.0.1", "-p", String(bmcPort), "-U", "admin", "-P", PASSWORD];
+
+beforeAll(async () => {
+  buildBinary();
+  sim = await startVcsim({ args: ["-vm", "2"] });
+  env.E2E_VC = sim.password;
+  const client = await simClient();
+  vmName = ((await listVms(client)).map((v) => v.name).sort()[0]) as string;
+  await client.close();
+  [vspcPort, bmcPort, metricsPort] = [await freePort("tcp"), await freePort(), await freePort("tcp")];
+  writeFileSync(
+    join(dir, "config.toml"),
+    `[daemon]
+state_dir = "${join(dir, "state")}"
+control_socket = "${socket}"
+metrics_listen = "127.0.0.1:${metricsPort}"
+
+[vcenter.sim]
+url = "${sim.url}"
+username = "${sim.username}"
+password = "env:E2E_VC"
+thumbprint = "${sim.thumbprintSha256}"
+
+[console]
+listen = "127.0.0.1:${vspcPort}"
+proxy_uri = "telnet://127.0.0.1:${vspcPort}"
+
+[[bmc]]
+name = "web01"
+vm = "${vmName}"
+address = "127.0.0.1"
+port = ${bmcPort}
+username = "admin"
+password = "env:E2E_BMC"
+serial = true
+`,
+  );
+  serve = await startServe({ config: join(dir, "config.toml"), cwd: dir, env });
+  await until("esxkit to serve", () => serve.lines("esxkit serving").length > 0, 30_000, () => serve.log());
+});
+
+afterAll(async () => {
+  vm?.close();
+  await serve?.stop();
+  await sim?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("serial = true wires the VM's serial port to the vSPC in vCenter", async () => {
+  await until("the serial port to be wired", async () => (await bmcStatus())?.serial?.wiring?.state === "wired", 30_000, () => serve.log());
+  const client = await simClient();
+  const found = (await listVms(client)).find((v) => v.name === vmName);
+  const state = await readSerialState(client, (found as NonNullable<typeof found>).ref);
+  await client.close();
+  const ours = state.ports.filter((p) => p.esxkit);
+  expect(ours).toHaveLength(1);
+  expect(ours[0]?.backing).toMatchObject({ kind: "uri", direction: "server", serviceUri: "esxkit:web01", proxyUri: `telnet://127.0.0.1:${vspcPort}` });
+  expect(ours[0]).toMatchObject({ startConnected: true, yieldOnPoll: true });
+});
+
+test("the VM's host connects; what the VM writes is kept and shown by esxkit console --log", async () => {
+  vm = await VmEndpoint.connect({ port: vspcPort, identity: { serviceUri: "esxkit:web01", direction: "server", name: vmName }, echo: true });
+  await until("the console to show connected", async () => (await bmcStatus())?.serial?.connected === true, 10_000, () => serve.log());
+  vm.write(enc("BIOS POST\r\nGRUB loading\r\n"));
+  await until("the log to hold the boot", async () => (await cli(["console", "web01", "--log"])).out.includes("GRUB loading"), 10_000);
+  const list = await cli(["console"]);
+  expect(list.out).toMatch(/web01\s+yes\s+127\.0\.0\.1:\d+/);
+});
+
+test("ipmitool sol activate sees the VM, types into it, and keeps going across a vMotion", async () => {
+  const v = vm as VmEndpoint;
+  const pty = onPty(
+    [
+      { expect: "SOL Session operational", timeout: 20 },
+      { send: "root\r" },
+      { expect: "root", timeout: 10 },
+      { expect: "after-vmotion", timeout: 20 },
+      { send: "~." },
+      { exit_timeout: 10 },
+    ],
+    [...ipmitool(), "sol", "activate"],
+    60_000,
+  );
+  await until("the keystrokes at the VM", () => Buffer.concat(v.input).toString().includes("root\r"), 20_000, () => serve.log());
+  expect((await bmcStatus())?.sol?.active).toBe(true);
+  expect(await v.vmotion("complete")).toBe("complete");
+  v.write(enc("after-vmotion\r\n"));
+  const r = await pty;
+  expect(r.ok).toBe(true);
+  expect(r.exit_code).toBe(0);
+  const status = await statusJson();
+  const vspc = status.services.find((s) => s.kind === "console") as { vmotionsCompleted: number; listening: boolean };
+  expect(vspc).toMatchObject({ listening: true, vmotionsCompleted: 1 });
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  expect(metrics).toMatch(/esxkit_console_bytes_total\{console="web01",direction="to_vm"\} [1-9]/);
+  expect(metrics).toMatch(/esxkit_console_connected\{console="web01"\} 1/);
+});
+
+test("a VM that is not ours is refused with a log line naming why", async () => {
+  const stranger = VmEndpoint.start({ port: vspcPort, identity: { serviceUri: "someone-else", direction: "server", name: "not-configured" } });
+  await until("the refusal in the log", () => serve.lines("VM serial connection refused").length > 0, 10_000, () => serve.log());
+  expect(String(serve.lines("VM serial connection refused")[0]?.reason)).toContain('no [[bmc]] with serial = true matches serviceURI "someone-else"');
+  stranger.close();
+});
