@@ -11,6 +11,12 @@ import { renderUnit } from "../../src/cli/install-service.ts";
 import { VimClient } from "../../src/vsphere/client.ts";
 import { listVms } from "../../src/vsphere/search.ts";
 import { binary, buildBinary, collect, esxkit, freeUdpPort, root, until } from "../support/config/binary.ts";
+import { freePort } from "../support/daemon/serve.ts";
+import { onPty } from "../support/ipmi/pty.ts";
+import { VmEndpoint } from "../support/vspc/vm-endpoint.ts";
+import { esxkitServiceUri } from "../../src/vsphere/serial-port.ts";
+
+const freeTcpPort = () => freePort("tcp");
 import { type Vcsim, startVcsim } from "../support/vcsim.ts";
 
 const work = mkdtempSync(join(tmpdir(), "esxkit-unit-"));
@@ -108,17 +114,18 @@ describe("the compiled binary inside the unit's sandbox", () => {
     expect(p.signalCode ?? p.exitCode).not.toBe(0);
   });
 
-  test("serve, IPMI (power status, LAN parameters), SLP, status, SIGHUP and SIGTERM all work", async () => {
+  test("serve, IPMI (power status, LAN parameters), SLP, the serial console (vSPC, log, SOL), status, SIGHUP and SIGTERM all work", async () => {
     const client = await VimClient.connect({ name: "sim", url: sim.url, username: sim.username, password: sim.password, tls: { mode: "thumbprint", thumbprint: sim.thumbprintSha256 }, timeout_ms: 10_000 });
     const vm = (await listVms(client)).map((v) => v.name).sort()[0] as string;
     await client.close();
-    const [bmcPort, slpPort] = [await freeUdpPort(), await freeUdpPort()];
+    const [bmcPort, slpPort, vspcPort] = [await freeUdpPort(), await freeUdpPort(), await freeTcpPort()];
     const socket = join(dir, "control.sock");
     const cfg = join(dir, "config.toml");
     writeFileSync(
       cfg,
       `[daemon]\nstate_dir = "${join(dir, "state")}"\ncontrol_socket = "${socket}"\n\n[vcenter.sim]\nurl = "${sim.url}"\nusername = "${sim.username}"\npassword = "env:E2E_VC"\nthumbprint = "${sim.thumbprintSha256}"\n\n` +
-        `[[bmc]]\nvm = "${vm}"\naddress = "127.0.0.1"\nport = ${bmcPort}\nusername = "admin"\npassword = "env:E2E_BMC"\n\n` +
+        `[console]\nlisten = "127.0.0.1:${vspcPort}"\nproxy_uri = "telnet://127.0.0.1:${vspcPort}"\n\n` +
+        `[[bmc]]\nvm = "${vm}"\naddress = "127.0.0.1"\nport = ${bmcPort}\nusername = "admin"\npassword = "env:E2E_BMC"\nserial = true\n\n` +
         `[[slp]]\nhost = "esxi-sandbox.example.local"\nprofile = "lsi-msm"\ninterfaces = ["127.0.0.1"]\nport = ${slpPort}\n`,
       { mode: 0o644 },
     );
@@ -138,6 +145,15 @@ describe("the compiled binary inside the unit's sandbox", () => {
       expect(slp.stdout).toContain("service:wbem:https://esxi-sandbox.example.local:5989");
       const status = esxkit(["status", "--socket", socket, "--json"]);
       expect(status.code).toBe(0);
+      // The serial console: a host dials the vSPC, its output lands in the log under
+      // state_dir, and ipmitool SOL types into the VM.
+      const host = await VmEndpoint.connect({ port: vspcPort, identity: { serviceUri: esxkitServiceUri(vm), direction: "server", name: vm }, echo: true });
+      host.write(new TextEncoder().encode("sandbox console ok\r\n"));
+      await until("the console log", () => esxkit(["console", vm, "--log", "--socket", socket]).stdout.includes("sandbox console ok"));
+      const sol = await onPty([{ expect: "SOL Session operational", timeout: 20 }, { send: "sandboxed\r" }, { expect: "sandboxed", timeout: 10 }, { send: "~." }, { exit_timeout: 10 }], ["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(bmcPort), "-U", "admin", "-P", "sandbox-pass-1", "sol", "activate"], 40_000);
+      expect(sol.ok).toBe(true);
+      expect(Buffer.concat(host.input).toString()).toContain("sandboxed\r");
+      host.close();
       const pid = pidOf(`${sandboxBinary(dir)} serve -c ${cfg}`);
       expect(pid).toBeGreaterThan(0);
       process.kill(pid as number, "SIGHUP");
