@@ -25,6 +25,7 @@ const CLIENT_SIDE = [
   "src/errors.ts",
   "src/log/",
   "src/net/",
+  "src/telnet/",
   "src/vsphere/",
   "src/config/schema.ts",
 ];
