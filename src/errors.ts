@@ -351,6 +351,20 @@ export class MediaSlotError extends EsxkitError {
   }
 }
 
+// ---------------------------------------------------------------- telnet / vSPC
+
+/** A telnet or VMware option-232 message that cannot be read; `reason` is a stable short tag for the log. */
+export class TelnetDecodeError extends EsxkitError {
+  override code = "ESX_TELNET_DECODE";
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "TelnetDecodeError";
+  }
+}
+
 // ---------------------------------------------------------------- SLP
 
 /** A malformed or refused SLP message; `reason` is a stable short tag used for drop counters. */

@@ -1,0 +1,26 @@
+// Sub-option codes of VMware's telnet option 232 ("Using a Proxy with Virtual Serial Ports";
+// BIOS and location UUIDs as node-vspc lists them).
+export const VmwareCode = {
+  KNOWN_SUBOPTIONS_1: 0,
+  KNOWN_SUBOPTIONS_2: 1,
+  UNKNOWN_SUBOPTION_RCVD_1: 2,
+  UNKNOWN_SUBOPTION_RCVD_2: 3,
+  VMOTION_BEGIN: 40,
+  VMOTION_GOAHEAD: 41,
+  VMOTION_NOTNOW: 43,
+  VMOTION_PEER: 44,
+  VMOTION_PEER_OK: 45,
+  VMOTION_COMPLETE: 46,
+  VMOTION_ABORT: 48,
+  DO_PROXY: 70,
+  WILL_PROXY: 71,
+  WONT_PROXY: 73,
+  VM_VC_UUID: 80,
+  GET_VM_VC_UUID: 81,
+  VM_NAME: 82,
+  GET_VM_NAME: 83,
+  VM_BIOS_UUID: 84,
+  GET_VM_BIOS_UUID: 85,
+  VM_LOCATION_UUID: 86,
+  GET_VM_LOCATION_UUID: 87,
+} as const;
