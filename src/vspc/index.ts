@@ -1,0 +1,2 @@
+export { startVspcServer } from "./server.ts";
+export type { VmIdentity, VspcLimits, VspcLinkStatus, VspcServer, VspcServerOptions, VspcStats } from "./types.ts";
