@@ -191,7 +191,9 @@ export class VmEndpoint {
     this.current.close();
   }
 
-  async vmotion(mode: VmotionMode = "complete", seq?: Uint8Array): Promise<VmotionResult> {
+  /** `duringHandover` runs once GOAHEAD is in: the proxy is holding bytes toward the VM then. */
+  async vmotion(mode: VmotionMode = "complete", opts: { seq?: Uint8Array; duringHandover?: () => void } = {}): Promise<VmotionResult> {
+    const seq = opts.seq;
     const source = this.current;
     const s = seq ?? Uint8Array.of(0x10, (++this.seqCounter >> 16) & 0xff, (this.seqCounter >> 8) & 0xff, this.seqCounter & 0xff);
     const same = (a: Uint8Array) => Buffer.from(a).equals(Buffer.from(s));
@@ -205,6 +207,7 @@ export class VmEndpoint {
     }
     const secret = (reply as { secret: Uint8Array }).secret;
     source.frozenSource = true;
+    opts.duringHandover?.();
     const target = this.dial(false);
     const peerSecret = mode === "wrong-secret" ? secret.map((b) => b ^ 0x5a) : secret;
     target.send({ kind: "vmotion-peer", seq: s, secret: peerSecret });
