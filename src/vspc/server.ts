@@ -137,7 +137,7 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
     new Handshake(conn, hooks);
   };
 
-  const server = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onSocket) : net.createServer(onSocket);
+  const server = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key, handshakeTimeout: limits.handshakeTimeoutMs }, onSocket) : net.createServer(onSocket);
   if (opts.tls) {
     server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
       stats.dropped++;
