@@ -31,8 +31,11 @@ export interface HandshakeHooks {
   identified(conn: VspcConnection, identity: VmIdentity, early: Uint8Array[]): void;
   /** VMOTION-PEER arrived: the server hands the connection to the link it names, or refuses it. */
   peer(conn: VspcConnection, cookie: { seq: Uint8Array; secret: Uint8Array }, early: Uint8Array[]): void;
-  /** True while a link with this identity is mid-vMotion: the connection is more likely its peer. */
-  expectingPeer(identity: VmIdentity): boolean;
+  /**
+   * True while a link with this identity is mid-vMotion: the connection is more likely its peer.
+   * `retry` is called when that vMotion ends, to attach after all if no VMOTION-PEER came.
+   */
+  expectingPeer(identity: VmIdentity, retry: () => void): boolean;
   timedOut(conn: VspcConnection, fields: Record<string, unknown>): void;
 }
 
@@ -122,7 +125,7 @@ export class Handshake implements ConnectionOwner {
     const id = this.identity();
     if (!id || this.done) return;
     // The target host of a vMotion may identify itself before it sends VMOTION-PEER; wait for it.
-    if (this.hooks.expectingPeer(id)) return;
+    if (this.hooks.expectingPeer(id, () => this.maybeComplete())) return;
     this.finish();
     this.hooks.identified(this.conn, id, this.early);
   }

@@ -39,6 +39,8 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
   const conns = new Set<VspcConnection>();
   const links = new Set<VmLink>();
   const inVmotion = new Set<VmLink>();
+  /** Handshakes that held back because their VM was mid-vMotion; retried when one ends. */
+  let heldBack: (() => void)[] = [];
   const secret = opts.secret ?? (() => new Uint8Array(randomBytes(8)));
 
   const linkContext = {
@@ -47,7 +49,12 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
     stats,
     secret,
     vmotionStarted: (l: VmLink) => inVmotion.add(l),
-    vmotionEnded: (l: VmLink) => inVmotion.delete(l),
+    vmotionEnded: (l: VmLink) => {
+      inVmotion.delete(l);
+      const retries = heldBack;
+      heldBack = [];
+      for (const r of retries) r();
+    },
     linkClosed: (l: VmLink) => {
       if (links.delete(l)) stats.links = links.size;
     },
@@ -88,8 +95,13 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
       conn.sendMessage({ kind: "unknown-suboption-rcvd-2", code: 44 });
       conn.close("vMotion peer refused");
     },
-    expectingPeer(identity: VmIdentity): boolean {
-      for (const link of inVmotion) if (sameVm(link.identity, identity)) return true;
+    expectingPeer(identity: VmIdentity, retry: () => void): boolean {
+      for (const link of inVmotion) {
+        if (sameVm(link.identity, identity)) {
+          heldBack.push(retry);
+          return true;
+        }
+      }
       return false;
     },
     timedOut(conn: VspcConnection, fields: Record<string, unknown>) {

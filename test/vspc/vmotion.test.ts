@@ -68,6 +68,13 @@ describe("one handover", () => {
     expect(h!.server.stats().vmotionsCompleted).toBe(1);
   });
 
+  test("a target host that identifies itself before VMOTION-PEER is not attached as a new VM", async () => {
+    await setup();
+    expect(await v!.vmotion("complete", { peerAfterIdentity: true })).toBe("complete");
+    expect(h!.attached).toHaveLength(1);
+    expect(h!.server.stats()).toMatchObject({ links: 1, vmotionsCompleted: 1 });
+  });
+
   test("a second VMOTION-BEGIN during a handover gets NOTNOW", async () => {
     const { port } = await setup({ limits: { vmotionLimitMs: 300 } });
     void port;

@@ -192,7 +192,8 @@ export class VmEndpoint {
   }
 
   /** `duringHandover` runs once GOAHEAD is in: the proxy is holding bytes toward the VM then. */
-  async vmotion(mode: VmotionMode = "complete", opts: { seq?: Uint8Array; duringHandover?: () => void } = {}): Promise<VmotionResult> {
+  /** `peerAfterIdentity`: the target answers GET-VM-NAME before it sends VMOTION-PEER. */
+  async vmotion(mode: VmotionMode = "complete", opts: { seq?: Uint8Array; duringHandover?: () => void; peerAfterIdentity?: boolean } = {}): Promise<VmotionResult> {
     const seq = opts.seq;
     const source = this.current;
     const s = seq ?? Uint8Array.of(0x10, (++this.seqCounter >> 16) & 0xff, (this.seqCounter >> 8) & 0xff, this.seqCounter & 0xff);
@@ -210,6 +211,10 @@ export class VmEndpoint {
     opts.duringHandover?.();
     const target = this.dial(false);
     const peerSecret = mode === "wrong-secret" ? secret.map((b) => b ^ 0x5a) : secret;
+    if (opts.peerAfterIdentity) {
+      await target.waitFor((m) => m.kind === "get-vm-name", "GET-VM-NAME on the target");
+      await sleep(20);
+    }
     target.send({ kind: "vmotion-peer", seq: s, secret: peerSecret });
     if (mode === "wrong-secret") {
       await Promise.race([target.closedPromise, sleep(DEADLINE_MS).then(() => Promise.reject(new Error("refused peer not closed")))]);
