@@ -151,7 +151,7 @@ export class VmLink implements BytePort {
     if (v.peer && v.peer !== conn) v.peer.close("replaced by a newer vMotion peer");
     v.peer = conn;
     conn.owner = this.ownerFor(conn);
-    conn.sendMessage({ kind: "vmotion-peer-ok", seq: v.seq, secret: v.secret });
+    conn.sendMessage({ kind: "vmotion-peer-ok", seq: v.seq });
     this.ctx.logger.info("vMotion peer accepted", { ...this.logFields(), target: conn.peer, seq: hex(v.seq) });
     for (const b of early) this.fromVm(b);
   }

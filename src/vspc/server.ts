@@ -14,10 +14,11 @@ export type { VmIdentity, VspcLinkStatus, VspcServer, VspcServerOptions, VspcSta
 
 const hex = (u: Uint8Array) => Buffer.from(u).toString("hex");
 
-/** The same VM as seen from two hosts: by VC UUID when both have one, else by service URI and name. */
-function sameVm(a: VmIdentity, b: VmIdentity): boolean {
+/** The same serial port seen from two hosts: same service URI, and VC UUID (or, lacking one, name). */
+function samePort(a: VmIdentity, b: VmIdentity): boolean {
+  if (a.serviceUri !== b.serviceUri) return false;
   if (a.vcUuid !== undefined && b.vcUuid !== undefined) return a.vcUuid === b.vcUuid;
-  return a.serviceUri === b.serviceUri && a.name !== undefined && a.name === b.name;
+  return a.name !== undefined && a.name === b.name;
 }
 
 export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
@@ -90,14 +91,14 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
         }
       }
       stats.refused++;
-      // The secret is never logged: only the host's sequence.
+      // The secret is never logged: only the host's sequence. The protocol has no refusal
+      // message (VMware's vSPC stays silent); closing the connection is the clearest answer.
       log.warn("vMotion peer refused: no pending vMotion with this sequence and secret", { peer: conn.peer, seq: hex(cookie.seq) });
-      conn.sendMessage({ kind: "unknown-suboption-rcvd-2", code: 44 });
       conn.close("vMotion peer refused");
     },
     expectingPeer(identity: VmIdentity, retry: () => void): boolean {
       for (const link of inVmotion) {
-        if (sameVm(link.identity, identity)) {
+        if (samePort(link.identity, identity)) {
           heldBack.push(retry);
           return true;
         }
