@@ -173,4 +173,22 @@ describe("bad peers", () => {
     await until(() => out.text() === "still here", "data after flood");
     for (const c of idle) c.socket.destroy();
   });
+
+  test("a VM that stops reading loses bytes past the buffer, and does not hold up another VM", async () => {
+    h = await startHarness({ limits: { bufferBytes: 64 * 1024 } });
+    const stuck = await vm({ identity: { ...ID, vcUuid: "stuck", name: "stuck" } });
+    const fine = await vm({ identity: { ...ID, vcUuid: "fine", name: "fine" } });
+    await until(() => h!.attached.length === 2, "both attached");
+    stuck.current.socket.pause();
+    const stuckPort = h.attached.find((a) => a.identity.name === "stuck")!.port;
+    const finePort = h.attached.find((a) => a.identity.name === "fine")!.port;
+    const block = new Uint8Array(256 * 1024).fill(0x55);
+    for (let i = 0; i < 200 && h.server.stats().overflowBytes === 0; i++) {
+      expect(stuckPort.write(block)).toBe(true);
+      await Bun.sleep(1);
+    }
+    expect(h.server.stats().overflowBytes).toBeGreaterThan(0);
+    finePort.write(new TextEncoder().encode("ping"));
+    await until(() => Buffer.concat(fine.input).toString() === "ping", "other VM's input");
+  });
 });

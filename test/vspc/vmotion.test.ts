@@ -75,6 +75,22 @@ describe("one handover", () => {
     expect(h!.server.stats()).toMatchObject({ links: 1, vmotionsCompleted: 1 });
   });
 
+  test("bytes past the buffer during a handover are dropped, counted and warned about once", async () => {
+    const { port } = await setup({ limits: { bufferBytes: 1024 } });
+    const block = new Uint8Array(512).map((_, i) => i & 0xff);
+    expect(
+      await v!.vmotion("complete", {
+        duringHandover: () => {
+          for (let i = 0; i < 4; i++) expect(port.write(block)).toBe(true);
+        },
+      }),
+    ).toBe("complete");
+    await until(() => Buffer.concat(v!.input).length === 1024, "the first 1024 bytes");
+    expect(Buffer.concat(v!.input)).toEqual(Buffer.concat([block, block]));
+    expect(h!.server.stats().overflowBytes).toBe(1024);
+    expect(h!.logs.filter((l) => l.msg.includes("buffer full"))).toHaveLength(1);
+  });
+
   test("a second VMOTION-BEGIN during a handover gets NOTNOW", async () => {
     const { port } = await setup({ limits: { vmotionLimitMs: 300 } });
     void port;
