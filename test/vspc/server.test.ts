@@ -194,4 +194,25 @@ describe("bad peers", () => {
     finePort.write(new TextEncoder().encode("ping"));
     await until(() => Buffer.concat(fine.input).toString() === "ping", "other VM's input");
   });
+
+  test("50 connections of random bytes: all dropped or timed out, the server and a VM link unharmed", async () => {
+    h = await startHarness({ limits: { handshakeTimeoutMs: 300 } });
+    const good = await vm();
+    await until(() => h!.attached.length === 1, "attach");
+    const out = collect(h.attached[0]!.port);
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    const clients = Array.from({ length: 50 }, (_, i) => {
+      const c = rawClient(h!.port);
+      const prefix = i % 2 ? [0xff, 0xfb, 232] : [];
+      c.socket.write(Uint8Array.from([...prefix, ...Array.from({ length: 300 }, () => (rnd() < 40 ? 0xff : rnd()))]));
+      return c;
+    });
+    await Promise.all(clients.map((c) => withDeadline(c.closed, "random client closed")));
+    const s = h.server.stats();
+    expect(s.dropped + s.refused).toBe(50);
+    expect(s.links).toBe(1);
+    good.write(new TextEncoder().encode("alive"));
+    await until(() => out.text() === "alive", "VM data after the noise");
+  });
 });
