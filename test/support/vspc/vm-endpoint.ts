@@ -193,7 +193,10 @@ export class VmEndpoint {
 
   /** `duringHandover` runs once GOAHEAD is in: the proxy is holding bytes toward the VM then. */
   /** `peerAfterIdentity`: the target answers GET-VM-NAME before it sends VMOTION-PEER. */
-  async vmotion(mode: VmotionMode = "complete", opts: { seq?: Uint8Array; duringHandover?: () => void; peerAfterIdentity?: boolean } = {}): Promise<VmotionResult> {
+  async vmotion(
+    mode: VmotionMode = "complete",
+    opts: { seq?: Uint8Array; duringHandover?: () => void; peerAfterIdentity?: boolean; onTarget?: (target: HostConnection) => void } = {},
+  ): Promise<VmotionResult> {
     const seq = opts.seq;
     const source = this.current;
     const s = seq ?? Uint8Array.of(0x10, (++this.seqCounter >> 16) & 0xff, (this.seqCounter >> 8) & 0xff, this.seqCounter & 0xff);
@@ -210,6 +213,7 @@ export class VmEndpoint {
     source.frozenSource = true;
     opts.duringHandover?.();
     const target = this.dial(false);
+    opts.onTarget?.(target);
     const peerSecret = mode === "wrong-secret" ? secret.map((b) => b ^ 0x5a) : secret;
     if (opts.peerAfterIdentity) {
       await target.waitFor((m) => m.kind === "get-vm-name", "GET-VM-NAME on the target");
