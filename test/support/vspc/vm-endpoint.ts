@@ -61,6 +61,8 @@ export class HostConnection {
   readonly decoder = new TelnetDecoder({ maxSubnegotiationBytes: 1 << 16 });
   readonly options: { verb: string; option: number }[] = [];
   readonly messages: VmwareMessage[] = [];
+  /** Every byte the proxy sent on this connection, as it came off the wire. */
+  readonly wire: Buffer[] = [];
   closed = false;
   /** Set between GOAHEAD and the end of a handover on the source: input then would be a bug. */
   frozenSource = false;
@@ -82,7 +84,10 @@ export class HostConnection {
         r();
       }),
     );
-    this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    this.socket.on("data", (chunk: Buffer) => {
+      this.wire.push(chunk);
+      this.receive(chunk);
+    });
   }
 
   sendOption(verb: "WILL" | "WONT" | "DO" | "DONT", option: number): void {
