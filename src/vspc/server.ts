@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { BindError } from "../errors.ts";
-import { VspcConnection } from "./connection.ts";
+import { SECRET_BYTES, VspcConnection } from "./connection.ts";
 import { Handshake } from "./handshake.ts";
 import { VmLink } from "./link.ts";
 import { resolveLimits, type VmIdentity, type VspcServer, type VspcServerOptions, type VspcStats } from "./types.ts";
@@ -42,7 +42,7 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
   const inVmotion = new Set<VmLink>();
   /** Handshakes that held back because their VM was mid-vMotion; retried when one ends. */
   let heldBack: (() => void)[] = [];
-  const secret = opts.secret ?? (() => new Uint8Array(randomBytes(8)));
+  const secret = opts.secret ?? (() => new Uint8Array(randomBytes(SECRET_BYTES)));
 
   const linkContext = {
     logger: log,
