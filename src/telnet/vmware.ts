@@ -10,9 +10,9 @@ export type VmwareMessage =
   | { kind: "unknown-suboption-rcvd-1" | "unknown-suboption-rcvd-2"; code: number }
   | { kind: "do-proxy"; direction: "server" | "client"; serviceUri: string }
   | { kind: "will-proxy" | "wont-proxy" }
-  | { kind: "vmotion-begin" | "vmotion-notnow" | "vmotion-complete" | "vmotion-abort"; seq: Uint8Array }
-  /** PEER-OK: the document shows the sequence only; vmware-vspc and vSPC.py echo sequence + secret. */
-  | { kind: "vmotion-goahead" | "vmotion-peer" | "vmotion-peer-ok"; seq: Uint8Array; secret: Uint8Array }
+  /** PEER-OK carries the sequence only, as the document and VMware's own vSPC have it (vSPC.py echoes the secret too). */
+  | { kind: "vmotion-begin" | "vmotion-notnow" | "vmotion-peer-ok" | "vmotion-complete" | "vmotion-abort"; seq: Uint8Array }
+  | { kind: "vmotion-goahead" | "vmotion-peer"; seq: Uint8Array; secret: Uint8Array }
   | { kind: "vm-vc-uuid" | "vm-name" | "vm-bios-uuid" | "vm-location-uuid"; value: string }
   | { kind: "get-vm-vc-uuid" | "get-vm-name" | "get-vm-bios-uuid" | "get-vm-location-uuid" }
   /** A code this table lacks: the proxy answers UNKNOWN-SUBOPTION-RCVD-2. */
@@ -75,12 +75,12 @@ function args(m: VmwareMessage): Uint8Array {
     }
     case "vmotion-begin":
     case "vmotion-notnow":
+    case "vmotion-peer-ok":
     case "vmotion-complete":
     case "vmotion-abort":
       return m.seq;
     case "vmotion-goahead":
-    case "vmotion-peer":
-    case "vmotion-peer-ok": {
+    case "vmotion-peer": {
       const out = new Uint8Array(m.seq.length + m.secret.length);
       out.set(m.seq);
       out.set(m.secret, m.seq.length);
@@ -99,7 +99,7 @@ function args(m: VmwareMessage): Uint8Array {
 }
 
 export interface VmwareDecodeOptions {
-  /** How many trailing bytes of GOAHEAD / PEER / PEER-OK are the secret; default 4 (vmware-vspc's). */
+  /** How many trailing bytes of GOAHEAD / PEER are the secret; default 4 (vmware-vspc's). */
   secretLength?: number;
 }
 
@@ -134,12 +134,12 @@ export const vmwareMessage = {
       }
       case "vmotion-begin":
       case "vmotion-notnow":
+      case "vmotion-peer-ok":
       case "vmotion-complete":
       case "vmotion-abort":
         return { kind, seq: a };
       case "vmotion-goahead":
-      case "vmotion-peer":
-      case "vmotion-peer-ok": {
+      case "vmotion-peer": {
         const n = Math.min(opts.secretLength ?? 4, a.length);
         return { kind, seq: a.slice(0, a.length - n), secret: a.slice(a.length - n) };
       }

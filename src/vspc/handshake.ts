@@ -79,7 +79,9 @@ export class Handshake implements ConnectionOwner {
         this.proxy = { direction: msg.direction, serviceUri: msg.serviceUri };
         this.ask();
         break;
-      case "unknown-suboption-rcvd-1": {
+      // The VM's reply is -1; -2 is the proxy's, accepted too from a host that mixes them up.
+      case "unknown-suboption-rcvd-1":
+      case "unknown-suboption-rcvd-2": {
         const q = QUERIES.find((x) => x.get === msg.code);
         if (q) this.unanswerable.add(q.field);
         break;

@@ -151,7 +151,7 @@ export class VmLink implements BytePort {
     if (v.peer && v.peer !== conn) v.peer.close("replaced by a newer vMotion peer");
     v.peer = conn;
     conn.owner = this.ownerFor(conn);
-    conn.sendMessage({ kind: "vmotion-peer-ok", seq: v.seq, secret: v.secret });
+    conn.sendMessage({ kind: "vmotion-peer-ok", seq: v.seq });
     this.ctx.logger.info("vMotion peer accepted", { ...this.logFields(), target: conn.peer, seq: hex(v.seq) });
     for (const b of early) this.fromVm(b);
   }
@@ -178,15 +178,21 @@ export class VmLink implements BytePort {
     const fromPeer = conn === this.vmotion?.peer;
     switch (msg.kind) {
       case "vmotion-begin":
-        if (fromPeer || this.vmotion) conn.sendMessage({ kind: "vmotion-notnow", seq: msg.seq });
-        else this.begin(msg.seq);
+        if (fromPeer) {
+          conn.sendMessage({ kind: "vmotion-notnow", seq: msg.seq });
+          return;
+        }
+        // A new BEGIN from the source means its previous vMotion died without ABORT (as VMware's vSPC reads it).
+        if (this.vmotion) this.abort("replaced by a new VMOTION-BEGIN");
+        if (!this.closed) this.begin(msg.seq);
         return;
       case "vmotion-complete":
         if (fromPeer) this.complete();
         else this.ctx.logger.warn("VMOTION-COMPLETE from a connection that is not the vMotion peer; ignored", this.logFields());
         return;
       case "vmotion-abort":
-        if (this.vmotion) this.abort("the source host aborted");
+        // Only the source may abort; the target's word counts through COMPLETE alone.
+        if (this.vmotion && !fromPeer) this.abort("the source host aborted");
         return;
       case "vm-name":
         if (!fromPeer) this.identity.name = msg.value;

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { BindError } from "../errors.ts";
-import { VspcConnection } from "./connection.ts";
+import { SECRET_BYTES, VspcConnection } from "./connection.ts";
 import { Handshake } from "./handshake.ts";
 import { VmLink } from "./link.ts";
 import { resolveLimits, type VmIdentity, type VspcServer, type VspcServerOptions, type VspcStats } from "./types.ts";
@@ -14,10 +14,11 @@ export type { VmIdentity, VspcLinkStatus, VspcServer, VspcServerOptions, VspcSta
 
 const hex = (u: Uint8Array) => Buffer.from(u).toString("hex");
 
-/** The same VM as seen from two hosts: by VC UUID when both have one, else by service URI and name. */
-function sameVm(a: VmIdentity, b: VmIdentity): boolean {
+/** The same serial port seen from two hosts: same service URI, and VC UUID (or, lacking one, name). */
+function samePort(a: VmIdentity, b: VmIdentity): boolean {
+  if (a.serviceUri !== b.serviceUri) return false;
   if (a.vcUuid !== undefined && b.vcUuid !== undefined) return a.vcUuid === b.vcUuid;
-  return a.serviceUri === b.serviceUri && a.name !== undefined && a.name === b.name;
+  return a.name !== undefined && a.name === b.name;
 }
 
 export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
@@ -41,7 +42,7 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
   const inVmotion = new Set<VmLink>();
   /** Handshakes that held back because their VM was mid-vMotion; retried when one ends. */
   let heldBack: (() => void)[] = [];
-  const secret = opts.secret ?? (() => new Uint8Array(randomBytes(8)));
+  const secret = opts.secret ?? (() => new Uint8Array(randomBytes(SECRET_BYTES)));
 
   const linkContext = {
     logger: log,
@@ -67,7 +68,7 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
       const link = new VmLink(linkContext, conn, identity);
       let ok = false;
       try {
-        ok = opts.attach(identity, link, conn.peer);
+        ok = opts.attach(identity, link);
       } catch (err) {
         log.error("attach() threw; VM refused", { peer: conn.peer, ...identity, error: err });
       }
@@ -90,14 +91,14 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
         }
       }
       stats.refused++;
-      // The secret is never logged: only the host's sequence.
+      // The secret is never logged: only the host's sequence. The protocol has no refusal
+      // message (VMware's vSPC stays silent); closing the connection is the clearest answer.
       log.warn("vMotion peer refused: no pending vMotion with this sequence and secret", { peer: conn.peer, seq: hex(cookie.seq) });
-      conn.sendMessage({ kind: "unknown-suboption-rcvd-2", code: 44 });
       conn.close("vMotion peer refused");
     },
     expectingPeer(identity: VmIdentity, retry: () => void): boolean {
       for (const link of inVmotion) {
-        if (sameVm(link.identity, identity)) {
+        if (samePort(link.identity, identity)) {
           heldBack.push(retry);
           return true;
         }

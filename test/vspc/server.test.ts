@@ -113,8 +113,11 @@ describe("telnet negotiation", () => {
     v.current.sendOption("DO", Option.ECHO);
     v.current.sendOption("WILL", 44); // COM-PORT-OPTION (RFC 2217)
     await until(() => v.current.options.filter((o) => o.verb === "DONT" || o.verb === "WONT").length >= 3, "refusals");
+    await Bun.sleep(30); // room for a negotiation loop to show
     const got = v.current.options.map((o) => `${o.verb} ${o.option}`);
     for (const want of ["DO 232", "WILL 0", "DO 0", "WILL 3", "DO 3", "DONT 24", "WONT 1", "DONT 44"]) expect(got).toContain(want);
+    // Each offer once: the VM's agreement is not answered again (no negotiation loop).
+    for (const once of ["WILL 0", "DO 0", "WILL 3", "DO 3", "DO 232"]) expect(got.filter((x) => x === once)).toHaveLength(1);
     expect(got).not.toContain("DO 24");
     expect(got).not.toContain("WILL 1");
   });
@@ -172,5 +175,44 @@ describe("bad peers", () => {
     v.write(new TextEncoder().encode("still here"));
     await until(() => out.text() === "still here", "data after flood");
     for (const c of idle) c.socket.destroy();
+  });
+
+  test("a VM that stops reading loses bytes past the buffer, and does not hold up another VM", async () => {
+    h = await startHarness({ limits: { bufferBytes: 64 * 1024 } });
+    const stuck = await vm({ identity: { ...ID, vcUuid: "stuck", name: "stuck" } });
+    const fine = await vm({ identity: { ...ID, vcUuid: "fine", name: "fine" } });
+    await until(() => h!.attached.length === 2, "both attached");
+    stuck.current.socket.pause();
+    const stuckPort = h.attached.find((a) => a.identity.name === "stuck")!.port;
+    const finePort = h.attached.find((a) => a.identity.name === "fine")!.port;
+    const block = new Uint8Array(256 * 1024).fill(0x55);
+    for (let i = 0; i < 200 && h.server.stats().overflowBytes === 0; i++) {
+      expect(stuckPort.write(block)).toBe(true);
+      await Bun.sleep(1);
+    }
+    expect(h.server.stats().overflowBytes).toBeGreaterThan(0);
+    finePort.write(new TextEncoder().encode("ping"));
+    await until(() => Buffer.concat(fine.input).toString() === "ping", "other VM's input");
+  });
+
+  test("50 connections of random bytes: all dropped or timed out, the server and a VM link unharmed", async () => {
+    h = await startHarness({ limits: { handshakeTimeoutMs: 300 } });
+    const good = await vm();
+    await until(() => h!.attached.length === 1, "attach");
+    const out = collect(h.attached[0]!.port);
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+    const clients = Array.from({ length: 50 }, (_, i) => {
+      const c = rawClient(h!.port);
+      const prefix = i % 2 ? [0xff, 0xfb, 232] : [];
+      c.socket.write(Uint8Array.from([...prefix, ...Array.from({ length: 300 }, () => (rnd() < 40 ? 0xff : rnd()))]));
+      return c;
+    });
+    await Promise.all(clients.map((c) => withDeadline(c.closed, "random client closed")));
+    const s = h.server.stats();
+    expect(s.dropped + s.refused).toBe(50);
+    expect(s.links).toBe(1);
+    good.write(new TextEncoder().encode("alive"));
+    await until(() => out.text() === "alive", "VM data after the noise");
   });
 });

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { BytePort } from "../../src/net/byte-port.ts";
 import type { VmIdentity } from "../../src/vspc/types.ts";
-import { type VmotionMode, type VmotionResult, VmEndpoint } from "../support/vspc/vm-endpoint.ts";
+import { type HostConnection, type VmotionMode, type VmotionResult, VmEndpoint } from "../support/vspc/vm-endpoint.ts";
 import { collect, type Harness, startHarness, until } from "./harness.ts";
 
 const ID: VmIdentity = { serviceUri: "esxkit", direction: "server", vcUuid: "42 0a", name: "db-01" };
@@ -75,15 +75,35 @@ describe("one handover", () => {
     expect(h!.server.stats()).toMatchObject({ links: 1, vmotionsCompleted: 1 });
   });
 
-  test("a second VMOTION-BEGIN during a handover gets NOTNOW", async () => {
-    const { port } = await setup({ limits: { vmotionLimitMs: 300 } });
-    void port;
-    const first = v!.vmotion("timeout");
-    await until(() => h!.server.links()[0]?.inVmotion === true, "vMotion pending");
+  test("bytes past the buffer during a handover are dropped, counted and warned about once", async () => {
+    const { port } = await setup({ limits: { bufferBytes: 1024 } });
+    const block = new Uint8Array(512).map((_, i) => i & 0xff);
+    expect(
+      await v!.vmotion("complete", {
+        duringHandover: () => {
+          for (let i = 0; i < 4; i++) expect(port.write(block)).toBe(true);
+        },
+      }),
+    ).toBe("complete");
+    await until(() => Buffer.concat(v!.input).length === 1024, "the first 1024 bytes");
+    expect(Buffer.concat(v!.input)).toEqual(Buffer.concat([block, block]));
+    expect(h!.server.stats().overflowBytes).toBe(1024);
+    expect(h!.logs.filter((l) => l.msg.includes("buffer full"))).toHaveLength(1);
+  });
+
+  test("a second VMOTION-BEGIN from the source replaces the pending vMotion; from the target it gets NOTNOW", async () => {
+    await setup({ limits: { vmotionLimitMs: 2000 } });
+    let target: HostConnection | undefined;
+    const first = v!.vmotion("timeout", { onTarget: (t) => (target = t) });
+    await until(() => target?.messages.some((m) => m.kind === "vmotion-peer-ok") === true, "PEER-OK");
+    target!.send({ kind: "vmotion-begin", seq: Uint8Array.of(7, 7) });
+    expect(await target!.waitFor((m) => m.kind === "vmotion-notnow", "NOTNOW")).toEqual({ kind: "vmotion-notnow", seq: Uint8Array.of(7, 7) });
     v!.current.send({ kind: "vmotion-begin", seq: Uint8Array.of(9, 9) });
-    const notnow = await v!.current.waitFor((m) => m.kind === "vmotion-notnow", "NOTNOW");
-    expect(notnow).toEqual({ kind: "vmotion-notnow", seq: Uint8Array.of(9, 9) });
+    const again = await v!.current.waitFor((m) => m.kind === "vmotion-goahead" && m.seq[0] === 9, "second GOAHEAD");
+    expect(again).toMatchObject({ kind: "vmotion-goahead", seq: Uint8Array.of(9, 9) });
     expect(await first).toBe("timed-out");
+    expect(h!.server.stats().vmotionsAborted).toBe(1);
+    expect(h!.server.links()[0]!.inVmotion).toBe(true);
   });
 
   test("the secret is never logged", async () => {

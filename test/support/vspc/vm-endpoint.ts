@@ -61,6 +61,8 @@ export class HostConnection {
   readonly decoder = new TelnetDecoder({ maxSubnegotiationBytes: 1 << 16 });
   readonly options: { verb: string; option: number }[] = [];
   readonly messages: VmwareMessage[] = [];
+  /** Every byte the proxy sent on this connection, as it came off the wire. */
+  readonly wire: Buffer[] = [];
   closed = false;
   /** Set between GOAHEAD and the end of a handover on the source: input then would be a bug. */
   frozenSource = false;
@@ -82,7 +84,10 @@ export class HostConnection {
         r();
       }),
     );
-    this.socket.on("data", (chunk: Buffer) => this.receive(chunk));
+    this.socket.on("data", (chunk: Buffer) => {
+      this.wire.push(chunk);
+      this.receive(chunk);
+    });
   }
 
   sendOption(verb: "WILL" | "WONT" | "DO" | "DONT", option: number): void {
@@ -193,7 +198,10 @@ export class VmEndpoint {
 
   /** `duringHandover` runs once GOAHEAD is in: the proxy is holding bytes toward the VM then. */
   /** `peerAfterIdentity`: the target answers GET-VM-NAME before it sends VMOTION-PEER. */
-  async vmotion(mode: VmotionMode = "complete", opts: { seq?: Uint8Array; duringHandover?: () => void; peerAfterIdentity?: boolean } = {}): Promise<VmotionResult> {
+  async vmotion(
+    mode: VmotionMode = "complete",
+    opts: { seq?: Uint8Array; duringHandover?: () => void; peerAfterIdentity?: boolean; onTarget?: (target: HostConnection) => void } = {},
+  ): Promise<VmotionResult> {
     const seq = opts.seq;
     const source = this.current;
     const s = seq ?? Uint8Array.of(0x10, (++this.seqCounter >> 16) & 0xff, (this.seqCounter >> 8) & 0xff, this.seqCounter & 0xff);
@@ -210,6 +218,7 @@ export class VmEndpoint {
     source.frozenSource = true;
     opts.duringHandover?.();
     const target = this.dial(false);
+    opts.onTarget?.(target);
     const peerSecret = mode === "wrong-secret" ? secret.map((b) => b ^ 0x5a) : secret;
     if (opts.peerAfterIdentity) {
       await target.waitFor((m) => m.kind === "get-vm-name", "GET-VM-NAME on the target");
