@@ -154,6 +154,36 @@ describe("ipmitool sol activate", () => {
     await solEnded();
   });
 
+  test("on a lossy path (every 4th SOL packet out and every 6th datagram in lost) the listing still arrives once, in order", async () => {
+    const bmc = await startEngine({ sol: echoConsole({ reply: (t) => (t.includes("dump") ? LISTING : undefined) }) });
+    let out = 0;
+    let inbound = 0;
+    const orig = bmc.engine.handleDatagram.bind(bmc.engine);
+    bmc.engine.handleDatagram = async (buf, src, path) => {
+      const sol = buf.length > 5 && (buf[5]! & 0x3f) === 1;
+      if (sol && ++inbound % 6 === 0) return undefined;
+      const lossy = path && { localPort: path.localPort, send: (d: Uint8Array) => void (++out % 4 !== 0 && path.send(d)) };
+      return orig(buf, src, lossy);
+    };
+    try {
+      const tool = ipmitool(17, bmc.port);
+      expect((await run("ipmitool", [...tool.slice(1), "sol", "set", "retry-interval", "5"], 30_000)).code).toBe(0);
+      const r = await onPty(
+        [{ expect: "SOL Session operational", timeout: 15 }, { send: "dump\r" }, { expect: "line 0400", timeout: 30 }, { sleep: 0.2 }, { send: "\r~." }, { exit_timeout: 10 }],
+        [...tool, "sol", "activate"],
+        60_000,
+      );
+      expect(r.ok).toBe(true);
+      const lines = r.output.split(/\r\n|\r|\n/).filter((l) => /^line \d{4}$/.test(l));
+      expect(lines).toEqual(Array.from({ length: 400 }, (_, i) => `line ${String(i + 1).padStart(4, "0")}`));
+      expect(bmc.engine.stats().solRetransmits).toBeGreaterThan(0);
+      expect(bmc.engine.stats().solGiveUps).toBe(0);
+    } finally {
+      await bmc.close();
+      bmc.engine.stop();
+    }
+  }, 60_000);
+
   test("a second activation is refused as already active; sol deactivate then activate works at once (Ironic)", async () => {
     const go = join(dir, "go-first");
     const first = onPty([{ expect: "SOL Session operational", timeout: 15 }, { wait_file: go, timeout: 30 }, { send: "~." }, { exit_timeout: 10 }], [...ipmitool(17), "sol", "activate"], 60_000);
