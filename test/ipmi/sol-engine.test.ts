@@ -193,6 +193,15 @@ describe("SOL configuration parameters", () => {
     expect(toHex(r!.data)).toBe(hex);
   });
 
+  test("disabling SOL (parameter 1) ends the active payload and tells its console", async () => {
+    const { e, con, s } = await activeSol();
+    const other = await solSession(e, ADMIN, OTHER);
+    expect((await other.request(0x0c, 0x21, [0x0e, 1, 0]))?.cc).toBe(0);
+    expect(e.solStatus().active).toBe(false);
+    expect(con.last()!.closed).toBe(true);
+    expect(s.drain().map((p) => p.flags & SolBmcStatus.inactive)).toEqual([SolBmcStatus.inactive]);
+  });
+
   test("without a console source, parameter 1 reads disabled", async () => {
     const s = await solSession(engineWith(), ADMIN);
     expect(toHex((await s.request(0x0c, 0x22, [0x0e, 1, 0, 0]))!.data)).toBe("1100");
