@@ -329,8 +329,9 @@ async function tcpConsole(port: number, word: string): Promise<string> {
 
 describe("keepalives while SOL is active", () => {
   test("ipmitool's Get Device ID and ipmiconsole's Get Channel Payload Version are answered; both sessions stay up", async () => {
-    // ipmitool's first keepalive comes after 15 s, ipmiconsole's after 20 s of silence.
-    const wait = 22_500 - (Date.now() - idleConsole.startedAt);
+    // ipmitool's first keepalive comes after 15 s, ipmiconsole's after 20 s of silence
+    // (measured: 16 s and 20.4 s after the session started); the margin is for a busy host.
+    const wait = 24_500 - (Date.now() - idleConsole.startedAt);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const toolSession = idleTool.bmc.engine.solStatus().sessionId;
     expect(toolSession).toBeDefined();
