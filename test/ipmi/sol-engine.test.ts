@@ -2,7 +2,9 @@
 // completion codes, SOL configuration, and the packet protocol in both directions
 // (sequence numbers, ACK/NACK, partial accept, retransmission, duplicates, hang-up).
 import { describe, expect, test } from "bun:test";
+import { PayloadType } from "../../src/ipmi/codes/auth-types.ts";
 import { SolBmcStatus, SolConsoleOp } from "../../src/ipmi/codes/sol.ts";
+import { sealRmcpPlus } from "../../src/ipmi/secure.ts";
 import { IpmiSessionEngine, type EngineOptions } from "../../src/ipmi/server/engine.ts";
 import { toHex } from "../../src/ipmi/wire/bytes.ts";
 import { fakeChassis } from "../support/ipmi/chassis-handler.ts";
@@ -193,6 +195,15 @@ describe("SOL configuration parameters", () => {
     expect(toHex(r!.data)).toBe(hex);
   });
 
+  test("disabling SOL (parameter 1) ends the active payload and tells its console", async () => {
+    const { e, con, s } = await activeSol();
+    const other = await solSession(e, ADMIN, OTHER);
+    expect((await other.request(0x0c, 0x21, [0x0e, 1, 0]))?.cc).toBe(0);
+    expect(e.solStatus().active).toBe(false);
+    expect(con.last()!.closed).toBe(true);
+    expect(s.drain().map((p) => p.flags & SolBmcStatus.inactive)).toEqual([SolBmcStatus.inactive]);
+  });
+
   test("without a console source, parameter 1 reads disabled", async () => {
     const s = await solSession(engineWith(), ADMIN);
     expect(toHex((await s.request(0x0c, 0x22, [0x0e, 1, 0, 0]))!.data)).toBe("1100");
@@ -375,6 +386,26 @@ describe("SOL packets, console → BMC", () => {
     expect(ack!.flags & SolBmcStatus.inactive).toBe(SolBmcStatus.inactive);
     expect(e.solStatus()).toMatchObject({ active: true, consoleOpen: false, bytesIn: 0 });
     expect(e.activeSessionCount()).toBe(1);
+    e.stop();
+  });
+});
+
+describe("bad input", () => {
+  test("random SOL payloads, sealed with the session's keys, never break the engine or the link", async () => {
+    const { e, con, s } = await activeSol();
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >> 8) & 0xff;
+    for (let i = 0; i < 300; i++) {
+      const body = new Uint8Array(rnd() % 24).map(() => rnd());
+      const d = sealRmcpPlus(PayloadType.sol, s.raw.bmcId, ++s.raw.seq, body, s.raw.sec);
+      await e.handleDatagram(d, s.source, s.path);
+    }
+    // Still a working link: after sequence 3 (maybe a repeat of a fuzzed one), 4 is new for sure.
+    await s.sol({ sequence: 3, data: new Uint8Array([0x5a]) });
+    const ack = await s.sol({ sequence: 4, data: new Uint8Array([0x59]) });
+    expect(ack).toMatchObject({ sequence: 0, ackSequence: 4, acceptedCount: 1 });
+    expect(con.last()!.received().endsWith("Y")).toBe(true);
+    expect(e.solStatus().active).toBe(true);
     e.stop();
   });
 });

@@ -84,7 +84,6 @@ export class IpmiSessionEngine {
   async handleDatagram(buf: Uint8Array, source: IpmiSource, path?: ReturnPath): Promise<Uint8Array | undefined> {
     const { stats, opts } = this.ctx;
     stats.datagramsIn++;
-    this.sol.noteLocalPort(path);
     try {
       const out = await this.route(buf, source, path);
       if (out === ABSORBED) return undefined;
@@ -380,7 +379,7 @@ export class IpmiSessionEngine {
       }
     }
     if (msg.netFn === NetFn.transport) {
-      if (msg.cmd === TransportCmd.getSolConfigParams) return this.sol.getConfig(msg.data);
+      if (msg.cmd === TransportCmd.getSolConfigParams) return this.sol.getConfig(msg.data, path);
       if (msg.cmd === TransportCmd.setSolConfigParams) return this.sol.setConfig(msg.data);
     }
     return undefined;

@@ -97,10 +97,6 @@ export class SolLink {
     this.dropQueue();
   }
 
-  get active(): boolean {
-    return !this.stopped;
-  }
-
   /**
    * A packet from the console. `replayed` = its session sequence number was seen before:
    * only a re-ACK of the last packet is safe then. Returns the ACK to send back, if any.
@@ -122,13 +118,12 @@ export class SolLink {
       this.deps.stats.solBreaks++;
       this.deps.logger.debug("SOL break requested (a serial break cannot be passed to the VM)");
     }
-    let accepted = p.data.length;
-    if (p.data.length > 0) {
-      // Keystrokes for a port that is gone are taken and dropped: a NACK would only make the
-      // console resend them forever.
+    // Keystrokes for a port that is gone are taken and dropped: a NACK would only make the
+    // console resend them forever.
+    const accepted = p.data.length;
+    if (accepted > 0) {
       if (!this.portGone && !this.deps.deliver(p.data)) this.portClosed();
-      if (!this.portGone) this.deps.stats.solBytesIn += p.data.length;
-      accepted = p.data.length;
+      if (!this.portGone) this.deps.stats.solBytesIn += accepted;
     }
     this.lastInSeq = p.sequence;
     this.lastInAccepted = accepted;

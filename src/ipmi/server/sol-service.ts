@@ -43,8 +43,6 @@ export class SolService {
   readonly settings: SolSettings = defaultSolSettings();
   private progress = { state: 0 };
   private active?: Activation;
-  /** The last port a datagram came in on (for Get SOL Config's payload port). */
-  private localPort = DEFAULT_PORT;
 
   constructor(
     private ctx: () => EngineContext,
@@ -52,16 +50,13 @@ export class SolService {
     private sweep: () => void,
   ) {}
 
-  noteLocalPort(path: ReturnPath | undefined): void {
-    if (path) this.localPort = path.localPort;
+  /** `port`: where SOL runs for the asker, the port its request came in on. */
+  private view(port = DEFAULT_PORT): SolConfigView {
+    return { settings: this.settings, progress: this.progress, channel: this.ctx().opts.channel, available: this.available, port };
   }
 
-  private view(): SolConfigView {
-    return { settings: this.settings, progress: this.progress, channel: this.ctx().opts.channel, available: this.available, port: this.localPort };
-  }
-
-  getConfig(data: Uint8Array): IpmiResponse {
-    return getSolConfig(this.view(), data);
+  getConfig(data: Uint8Array, path: ReturnPath | undefined): IpmiResponse {
+    return getSolConfig(this.view(path?.localPort), data);
   }
 
   setConfig(data: Uint8Array): IpmiResponse {

@@ -22,7 +22,16 @@ export interface EchoConsole extends SolConsole {
   available: boolean;
 }
 
-export function echoPort(opts: { echo?: boolean; banner?: string } = {}): EchoPort {
+export interface EchoOptions {
+  /** Echo keystrokes back (default true). */
+  echo?: boolean;
+  /** Printed 50 ms after the port opens. */
+  banner?: string;
+  /** Extra output for what was typed (after the echo), e.g. a long listing for "dump\r". */
+  reply?: (typed: string) => string | undefined;
+}
+
+export function echoPort(opts: EchoOptions = {}): EchoPort {
   let receiver: ((b: Uint8Array) => void) | undefined;
   let onClose: ((r: string) => void) | undefined;
   const chunks: Buffer[] = [];
@@ -35,6 +44,8 @@ export function echoPort(opts: { echo?: boolean; banner?: string } = {}): EchoPo
         const copy = new Uint8Array(bytes);
         queueMicrotask(() => !port.closed && receiver?.(copy));
       }
+      const extra = opts.reply?.(Buffer.from(bytes).toString("latin1"));
+      if (extra) setTimeout(() => port.emit(extra), 1);
       return true;
     },
     onData(r) {
@@ -67,7 +78,7 @@ export function echoPort(opts: { echo?: boolean; banner?: string } = {}): EchoPo
   return port;
 }
 
-export function echoConsole(opts: { echo?: boolean; banner?: string } = {}): EchoConsole {
+export function echoConsole(opts: EchoOptions = {}): EchoConsole {
   const c: EchoConsole = {
     ports: [],
     available: true,
