@@ -34,9 +34,9 @@ export interface VspcServerOptions {
   logger: Logger;
   /**
    * Decides whether this VM is ours. Return false to refuse (logged, connection dropped).
-   * Called once per VM link, after identity is known.
+   * Called once per VM link, after identity is known; `peer` is the host's "address:port".
    */
-  attach(identity: VmIdentity, port: BytePort): boolean;
+  attach(identity: VmIdentity, port: BytePort, peer: string): boolean;
   /** Optional service-URI filter used for DO-PROXY (refuse → WONT-PROXY). */
   acceptsServiceUri?(uri: string): boolean;
   limits?: VspcLimits;

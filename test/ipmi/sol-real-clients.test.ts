@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { bindIpmiUdp, type IpmiUdpBinding } from "../../src/ipmi/server/udp.ts";
 import { echoConsole, type EchoConsole } from "../support/ipmi/echo-console.ts";
-import { ADMIN, PYTHON, run, startEngine, stopChild, type EngineUnderTest } from "../support/ipmi/peers.ts";
+import { ADMIN, run, startEngine, stopChild, type EngineUnderTest } from "../support/ipmi/peers.ts";
 import { until } from "../support/ipmi/sol-raw.ts";
+import { onPty, type PtyResult, type PtyStep } from "../support/ipmi/pty.ts";
 import { type Capture, ipmiProblems, startCapture } from "../support/ipmi/tshark.ts";
 
-const PTY_DRIVE = join(import.meta.dir, "../support/ipmi/pty_drive.py");
 /** 400 numbered lines (5.6 KB): what the console prints for "dump". */
 const LISTING = Array.from({ length: 400 }, (_, i) => `line ${String(i + 1).padStart(4, "0")}\r\n`).join("");
 
@@ -89,29 +89,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-type Step = { expect: string; timeout?: number } | { send: string } | { sleep: number } | { wait_file: string; timeout?: number } | { exit_timeout: number };
-interface PtyResult {
-  ok: boolean;
-  failed_step: number | null;
-  output: string;
-  exit_code: number;
-  timed_out: boolean;
-}
-
-async function onPty(steps: Step[], cmd: string[], timeoutMs = 30_000): Promise<PtyResult> {
-  const r = await run(PYTHON, [PTY_DRIVE, JSON.stringify(steps), "--", ...cmd], timeoutMs);
-  try {
-    return JSON.parse(r.stdout) as PtyResult;
-  } catch {
-    throw new Error(`pty driver failed: ${r.stdout} ${r.stderr}`);
-  }
-}
-
 const ipmitool = (suite: number, port = e.port) => ["ipmitool", "-I", "lanplus", "-C", String(suite), "-H", "127.0.0.1", "-p", String(port), "-U", ADMIN.name, "-P", ADMIN.password];
 const ipmiconsole = (suite: number) => ["ipmiconsole", "-h", consoleHost, "-u", ADMIN.name, "-p", ADMIN.password, "-I", String(suite)];
 
 /** Starts a console session, sees the banner, types a line and sees its echo, then leaves with `escape`. */
-function echoSession(ready: RegExp, escape: string, word: string): Step[] {
+function echoSession(ready: RegExp, escape: string, word: string): PtyStep[] {
   return [
     { expect: ready.source, timeout: 15 },
     { expect: "login: ", timeout: 5 },
