@@ -39,6 +39,7 @@ function countRequest(command: string, cc: number): void {
 }
 const sessionsGauge = metrics.gauge("esxkit_ipmi_sessions", "Authenticated IPMI sessions on each virtual BMC (what status calls sessions).");
 const pendingGauge = metrics.gauge("esxkit_ipmi_sessions_pending", "IPMI session setups under way (opened, not yet authenticated) on each virtual BMC.");
+const solGauge = metrics.gauge("esxkit_ipmi_sol_active", "1 while an IPMI Serial-over-LAN session holds the console of this virtual BMC (BMCs with serial = true).");
 const loginFailures = metrics.counter("esxkit_ipmi_login_failures_total", "Refused IPMI session setups on each virtual BMC, by reason (wrong_password, unknown_user, privilege, rate_limited, no_slot, abandoned, protocol).");
 
 export interface BmcServiceDeps {
@@ -215,6 +216,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
     const c = sessionCounts();
     sessionsGauge.set({ bmc: cfg.name }, c.active);
     pendingGauge.set({ bmc: cfg.name }, c.pending);
+    if (deps.console) solGauge.set({ bmc: cfg.name }, engine.solStatus().active ? 1 : 0);
   };
 
   return {
@@ -247,6 +249,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
       engine.closeAll();
       sessionsGauge.delete({ bmc: cfg.name });
       pendingGauge.delete({ bmc: cfg.name });
+      solGauge.delete({ bmc: cfg.name });
       if (b) await b.close();
       if (deps.ownsBackend) await deps.backend.close();
       logger.info("BMC stopped");

@@ -138,6 +138,28 @@ test("ipmitool sol activate sees the VM, types into it, and keeps going across a
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   expect(metrics).toMatch(/esxkit_console_bytes_total\{console="web01",direction="to_vm"\} [1-9]/);
   expect(metrics).toMatch(/esxkit_console_connected\{console="web01"\} 1/);
+  expect(metrics).toMatch(/esxkit_ipmi_sol_active\{bmc="web01"\} 0/);
+});
+
+test("esxkit console on a terminal: the VM's output, typing into it, and Enter ~ . to detach", async () => {
+  const v = vm as VmEndpoint;
+  const before = Buffer.concat(v.input).toString().length;
+  const r = await onPty(
+    [
+      { expect: "attached to web01", timeout: 15 },
+      { send: "uname\r" },
+      { expect: "uname", timeout: 10 },
+      { send: "~." },
+      { expect: "detached from web01", timeout: 10 },
+      { exit_timeout: 10 },
+    ],
+    [binary, "console", "web01", "--socket", socket],
+    40_000,
+  );
+  expect(r.ok).toBe(true);
+  expect(r.exit_code).toBe(0);
+  // The escape itself never reaches the VM.
+  expect(Buffer.concat(v.input).toString().slice(before)).toBe("uname\r");
 });
 
 test("a VM that is not ours is refused with a log line naming why", async () => {
