@@ -64,6 +64,11 @@ export type VirtualMediaFactory = (b: BmcConfig, config: Config, deps: { backend
 const vsphereVirtualMedia: VirtualMediaFactory = (b, config, { backend, logger }) =>
   backend instanceof VsphereBackend ? createVsphereMedia(backend, { bmcName: b.name, logger, mediaDatastore: config.redfish?.media_datastore }) : undefined;
 
+function consoleKeysOfBmc(config: Config) {
+  const c = config.console;
+  return c && { proxy_uri: c.proxy_uri, ring_bytes: c.ring_bytes, log_max_bytes: c.log_max_bytes, log_files: c.log_files, state_dir: config.daemon.state_dir };
+}
+
 export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: VirtualMediaFactory } = {}): Planner {
   const machines = new MachineRegistry();
   const consoles = new ConsoleRegistry();
@@ -90,7 +95,9 @@ export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: Virtual
     return {
       kind: "bmc",
       name: b.name,
-      fingerprint: entryFingerprint({ b, vc }),
+      // A serial BMC depends on the [console] keys it uses (its ring, log limits and the proxy_uri
+      // it wires); the listener's own keys restart only the vSPC.
+      fingerprint: entryFingerprint(b.serial ? { b, vc, console: consoleKeysOfBmc(config) } : { b, vc }),
       create: () => {
         const { hub } = sharedFor(vc, logger);
         const backend = new VsphereBackend({

@@ -4,7 +4,7 @@
 // through real ipmitool SOL (on a pty), `esxkit console`, `esxkit status` and /metrics,
 // including a vMotion handover while SOL is active.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { VimClient } from "../../src/vsphere/client.ts";
@@ -40,6 +40,13 @@ async function statusJson(): Promise<{ services: Array<Record<string, unknown>> 
   return JSON.parse(r.out) as { services: Array<Record<string, unknown>> };
 }
 
+async function esxkitPorts() {
+  const client = await simClient();
+  const found = (await listVms(client)).find((v) => v.name === vmName);
+  const state = await readSerialState(client, (found as NonNullable<typeof found>).ref);
+  await client.close();
+  return state.ports.filter((p) => p.esxkit);
+}
 const simClient = () => VimClient.connect({ name: "sim", url: sim.url, username: sim.username, password: sim.password, tls: { mode: "thumbprint", thumbprint: sim.thumbprintSha256 }, timeout_ms: 10_000 });
 const bmcStatus = async () => (await statusJson()).services.find((s) => s.kind === "bmc") as { serial?: { connected: boolean; watchers: unknown[]; wiring?: { state: string } }; sol?: { active: boolean } } | undefined;
 const ipmitool = () => ["ipmitool", "-I", "lanplus", "-C", "17", "-H", "127.0.0.1", "-p", String(bmcPort), "-U", "admin", "-P", PASSWORD];
@@ -92,11 +99,7 @@ afterAll(async () => {
 
 test("serial = true wires the VM's serial port to the vSPC in vCenter", async () => {
   await until("the serial port to be wired", async () => (await bmcStatus())?.serial?.wiring?.state === "wired", 30_000, () => serve.log());
-  const client = await simClient();
-  const found = (await listVms(client)).find((v) => v.name === vmName);
-  const state = await readSerialState(client, (found as NonNullable<typeof found>).ref);
-  await client.close();
-  const ours = state.ports.filter((p) => p.esxkit);
+  const ours = await esxkitPorts();
   expect(ours).toHaveLength(1);
   expect(ours[0]?.backing).toMatchObject({ kind: "uri", direction: "server", serviceUri: "esxkit:web01", proxyUri: `telnet://127.0.0.1:${vspcPort}` });
   expect(ours[0]).toMatchObject({ startConnected: true, yieldOnPoll: true });
@@ -167,4 +170,14 @@ test("a VM that is not ours is refused with a log line naming why", async () => 
   await until("the refusal in the log", () => serve.lines("VM serial connection refused").length > 0, 10_000, () => serve.log());
   expect(String(serve.lines("VM serial connection refused")[0]?.reason)).toContain('no [[bmc]] with serial = true matches serviceURI "someone-else"');
   stranger.close();
+});
+
+test("a reload with a new proxy_uri re-points the VM's port (and only esxkit's port)", async () => {
+  const file = join(dir, "config.toml");
+  writeFileSync(file, readFileSync(file, "utf8").replace(`proxy_uri = "telnet://127.0.0.1:${vspcPort}"`, `proxy_uri = "telnet://localhost:${vspcPort}"`));
+  serve.proc.kill("SIGHUP");
+  await until("the port to point at the new proxy URI", async () => {
+    const ports = await esxkitPorts();
+    return ports.length === 1 && ports[0]?.backing.kind === "uri" && ports[0].backing.proxyUri === `telnet://localhost:${vspcPort}`;
+  }, 30_000, () => serve.log());
 });
