@@ -5,7 +5,10 @@
 import { defineCommand } from "citty";
 import { controlRequest } from "../daemon/control.ts";
 import { ControlError } from "../errors.ts";
-import { jsonArg, printJson, printTable } from "./common.ts";
+import { join } from "node:path";
+import { readConsoleLog } from "../bmc/console/log-file.ts";
+import { loadConfig } from "../config/load.ts";
+import { findConfigPath, jsonArg, printJson, printTable } from "./common.ts";
 import { socketArgs, socketPath } from "./control.ts";
 import { stderr, stdout } from "./output.ts";
 
@@ -104,6 +107,22 @@ function attach(socket: string, name: string): Promise<number> {
   });
 }
 
+/** `--log` without a running daemon: the files under state_dir/console, when the config names the console. */
+function printLogFromDisk(configFlag: string | undefined, name: string): boolean {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(findConfigPath(configFlag), { skipSecrets: true });
+  } catch {
+    return false;
+  }
+  const bmc = config.bmc.find((b) => b.name === name && b.serial);
+  if (!bmc || !config.console) return false;
+  stderr(`esxkit: the daemon is not running; showing the log files under ${join(config.daemon.state_dir, "console")}\n`);
+  const bytes = readConsoleLog(join(config.daemon.state_dir, "console"), bmc.name, config.console.log_files);
+  if (bytes.length) process.stdout.write(bytes);
+  return true;
+}
+
 export default defineCommand({
   meta: {
     name: "console",
@@ -118,7 +137,14 @@ export default defineCommand({
   },
   async run({ args }) {
     const socket = socketPath(args);
-    const list = (await controlRequest(socket, "GET", "/v1/console")) as ConsoleRow[];
+    let list: ConsoleRow[];
+    try {
+      list = (await controlRequest(socket, "GET", "/v1/console")) as ConsoleRow[];
+    } catch (err) {
+      // The daemon is down, but what the VM wrote is still on disk: --log reads it there.
+      if (args.log && args.name && printLogFromDisk(args.config, String(args.name))) return;
+      throw err;
+    }
     if (!args.name) {
       if (args.json) return printJson(list);
       if (list.length === 0) return stdout("no consoles: no [[bmc]] has serial = true\n");

@@ -181,3 +181,12 @@ test("a reload with a new proxy_uri re-points the VM's port (and only esxkit's p
     return ports.length === 1 && ports[0]?.backing.kind === "uri" && ports[0].backing.proxyUri === `telnet://localhost:${vspcPort}`;
   }, 30_000, () => serve.log());
 });
+
+test("after the daemon stopped, esxkit console --log reads the kept files from state_dir", async () => {
+  await serve.stop();
+  const p = Bun.spawn([binary, "console", "web01", "--log", "-c", join(dir, "config.toml")], { env, cwd: dir, stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  expect(code).toBe(0);
+  expect(err).toContain("the daemon is not running; showing the log files under");
+  expect(out).toContain("BIOS POST\r\nGRUB loading\r\n");
+});
