@@ -117,6 +117,7 @@ export function newStats(): EngineStats {
     solPacketsOut: 0,
     solRetransmits: 0,
     solGiveUps: 0,
+    solOverrunBytes: 0,
     solBreaks: 0,
   };
 }

@@ -27,7 +27,10 @@ export interface SolSettings {
   volatileBitRate: number;
 }
 
-/** Common BMC defaults: 60 ms accumulation, 96-character threshold, 7 retries 500 ms apart. */
+/**
+ * Common BMC defaults: 60 ms accumulation, 96-character threshold, 7 retries 500 ms apart.
+ * The link (sol-link.ts) treats accumulation as an upper bound: stop-and-wait already batches.
+ */
 export function defaultSolSettings(): SolSettings {
   return {
     enabled: true,

@@ -4,14 +4,25 @@
 // a new sequence number. Console → BMC: every packet with a sequence number is ACKed with the
 // characters accepted; a repeated sequence number is re-ACKed and not delivered twice.
 // Timers exist only while the link is up; stop() clears them.
+//
+// Pacing: the one packet in flight is what batches output. Output that finds the link idle
+// leaves on the next turn of the event loop (a keystroke's echo must not wait for the
+// accumulate interval); output that arrives while a packet is unacked waits for its ACK and
+// then leaves at once, as many bytes as one packet holds. So the accumulate interval and
+// send threshold (SOL parameter 3) are upper bounds here: characters never wait longer, and
+// a virtual serial port hands over whole chunks, not characters a UART would trickle in.
 import type { Logger } from "../../log/logger.ts";
 import { SOL_HEADER_LENGTH, SOL_MAX_SEQUENCE, SolBmcStatus, SolConsoleOp } from "../codes/sol.ts";
 import type { SolPacket } from "../wire/sol.ts";
 import type { SolSettings } from "./sol-config.ts";
 import type { EngineStats } from "./types.ts";
 
-/** VM output held while the console is slow, before the oldest bytes are dropped. */
-export const SOL_BUFFER_LIMIT = 64 * 1024;
+/**
+ * VM output held while the console is slow, before the oldest bytes are dropped (counted in
+ * solOverrunBytes, flagged to the console as transmit overrun, logged once per episode).
+ * Several MiB: a boot log or a burst of a few MiB from the VM arrives in full.
+ */
+export const SOL_BUFFER_LIMIT = 4 * 1024 * 1024;
 
 export interface SolLinkDeps {
   /** Read on every use: Set SOL Config may change retry and accumulate settings mid-session. */
@@ -47,6 +58,9 @@ export class SolLink {
   private lastInSeq = 0;
   private lastInAccepted = 0;
   private overrun = false;
+  /** Bytes dropped in the current overrun episode; logged when the queue drains. */
+  private overrunBytes = 0;
+  private idleSend?: ReturnType<typeof setImmediate>;
   private portGone = false;
   private stopped = false;
 
@@ -62,14 +76,34 @@ export class SolLink {
     if (this.stopped || bytes.length === 0) return;
     this.queue.push(bytes);
     this.queued += bytes.length;
-    while (this.queued > SOL_BUFFER_LIMIT && this.queue.length > 0) {
-      const dropped = this.queue.shift()!;
-      this.queued -= dropped.length;
-      this.overrun = true;
+    if (this.queued > SOL_BUFFER_LIMIT) this.dropOldest(this.queued - SOL_BUFFER_LIMIT);
+    if (this.inFlight || this.sendTimer || this.idleSend) return;
+    // On the next turn, not now: chunks read in this turn go in one packet, and a reply to a
+    // request being answered (Activate Payload) leaves first.
+    this.idleSend = setImmediate(() => {
+      this.idleSend = undefined;
+      this.sendNext();
+    });
+  }
+
+  private dropOldest(excess: number): void {
+    if (this.overrunBytes === 0) {
+      this.deps.logger.warn("SOL output buffer full: dropping the oldest VM output", { limit: SOL_BUFFER_LIMIT });
     }
-    if (this.inFlight) return;
-    const s = this.deps.settings();
-    this.armSend(this.queued >= s.sendThreshold ? 0 : s.accumulateInterval * 5);
+    this.overrun = true;
+    this.overrunBytes += excess;
+    this.deps.stats.solOverrunBytes += excess;
+    this.queued -= excess;
+    while (excess > 0) {
+      const head = this.queue[0]!;
+      if (head.length <= excess) {
+        this.queue.shift();
+        excess -= head.length;
+      } else {
+        this.queue[0] = head.subarray(excess);
+        excess = 0;
+      }
+    }
   }
 
   /** The serial port closed from the far side: tell the console, keep the session. */
@@ -92,7 +126,8 @@ export class SolLink {
     this.stopped = true;
     clearTimeout(this.sendTimer);
     clearTimeout(this.retryTimer);
-    this.sendTimer = this.retryTimer = undefined;
+    if (this.idleSend) clearImmediate(this.idleSend);
+    this.sendTimer = this.retryTimer = this.idleSend = undefined;
     this.inFlight = undefined;
     this.dropQueue();
   }
@@ -149,8 +184,13 @@ export class SolLink {
     }
     if (this.queued === 0) return;
     // A NACK says "not now": wait a retry interval before offering the rest again.
-    const nack = (p.flags & SolConsoleOp.nack) !== 0;
-    this.armSend(nack ? Math.max(10, this.deps.settings().retryInterval * 10) : 0);
+    if ((p.flags & SolConsoleOp.nack) !== 0) {
+      this.armSend(Math.max(10, this.deps.settings().retryInterval * 10));
+      return;
+    }
+    // The console is ready for more now: a timer here (even 0 ms, ~1 ms in practice) would
+    // cap throughput at one packet per timer tick.
+    this.sendNext();
   }
 
   private armSend(delayMs: number): void {
@@ -180,6 +220,10 @@ export class SolLink {
       else this.queue[0] = head.subarray(k);
     }
     this.queued -= n;
+    if (this.queued === 0 && this.overrunBytes > 0) {
+      this.deps.logger.warn("SOL output dropped while the console was slow", { bytes: this.overrunBytes });
+      this.overrunBytes = 0;
+    }
     return out;
   }
 

@@ -177,6 +177,8 @@ export interface EngineStats {
   solRetransmits: number;
   /** BMC → console packets abandoned after every retry. */
   solGiveUps: number;
+  /** VM output dropped because the console fell more than SOL_BUFFER_LIMIT behind. */
+  solOverrunBytes: number;
   /** Break requests from consoles (not passed on: a byte stream has no break). */
   solBreaks: number;
 }
