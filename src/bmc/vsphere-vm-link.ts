@@ -45,6 +45,7 @@ export class VsphereVmLink {
   #power?: PowerState;
   #firmware?: VimFirmware;
   #vmName?: string;
+  #instanceUuid?: string;
   #uuid?: string;
   #bootOptions?: BootOptions;
   /** When one of our own tasks last confirmed the power state. */
@@ -88,6 +89,7 @@ export class VsphereVmLink {
     if (changed.includes("name") || kind === "enter") this.#vmName = str(props.name);
     if (changed.includes("config.bootOptions") || kind === "enter") this.#bootOptions = props["config.bootOptions"] === undefined ? undefined : toBootOptions(props["config.bootOptions"]);
     if (changed.includes("config.uuid") || kind === "enter") this.#uuid = str(props["config.uuid"])?.toLowerCase();
+    if (changed.includes("config.instanceUuid") || kind === "enter") this.#instanceUuid = str(props["config.instanceUuid"])?.toLowerCase();
     return kind === "modify" && before !== undefined && before !== "poweredOn" && this.#power === "poweredOn";
   }
 
@@ -122,6 +124,11 @@ export class VsphereVmLink {
     this.#power = state;
     this.#confirmedAt = this.#o.now();
     this.#powerSetAt = this.#confirmedAt;
+  }
+
+  /** What vCenter says this VM is (from the watch), to check what a VM's host announces. */
+  get identity(): { name?: string; biosUuid?: string; vcUuid?: string } {
+    return { name: this.#vmName, biosUuid: this.#uuid, vcUuid: this.#instanceUuid };
   }
 
   /** config.uuid (BIOS UUID), lower case, from the watch. */

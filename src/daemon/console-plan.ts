@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { ConsoleLogFile } from "../bmc/console/log-file.ts";
 import { serviceTls } from "../bmc/service-tls.ts";
 import { MachineConsole } from "../bmc/console/machine-console.ts";
-import type { ConsoleRegistry } from "../bmc/console/registry.ts";
+import type { ConsoleEntry, ConsoleRegistry } from "../bmc/console/registry.ts";
 import { esxkitServiceUri } from "../vsphere/serial-port.ts";
 import { entryFingerprint } from "../config/build.ts";
 import type { BmcConfig, Config } from "../config/types.ts";
@@ -28,8 +28,8 @@ export function machineConsoleFor(b: BmcConfig, config: Config, logger: Logger):
 }
 
 /** What the registry matches an incoming VM by: the serviceURI esxkit wires, and the selector. */
-export function consoleEntry(b: BmcConfig, console: MachineConsole) {
-  return { console, serviceUri: esxkitServiceUri(b.name), vm: b.vm };
+export function consoleEntry(b: BmcConfig, console: MachineConsole, known?: ConsoleEntry["known"]): ConsoleEntry {
+  return { console, serviceUri: esxkitServiceUri(b.name), vm: b.vm, known };
 }
 
 export function consoleService(config: Config, consoles: ConsoleRegistry, logger: Logger): PlannedService | undefined {

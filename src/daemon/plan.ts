@@ -125,7 +125,7 @@ export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: Virtual
             if (ipmi) await ipmi.start();
             machines.add(machine);
             if (serialConsole) {
-              consoles.add(consoleEntry(b, serialConsole));
+              consoles.add(consoleEntry(b, serialConsole, () => backend.vmLink.identity));
               const proxyUri = config.console?.proxy_uri;
               if (proxyUri) wiring ??= startSerialWiring(backend, { serviceUri: consoleEntry(b, serialConsole).serviceUri, proxyUri }, machineLogger);
             }

@@ -200,7 +200,13 @@ export class SlpResponder {
 
   private send(sock: UdpSocket, bytes: Uint8Array, port: number, address: string, regs: readonly Registration[], replyFn: number): void {
     if (!this.byteCap.take(bytes.length)) return this.counters.drop("reply-cap", regs);
-    if (!sock.send(bytes, port, address)) return this.counters.drop("send-failed", regs);
+    let sent = false;
+    try {
+      sent = sock.send(bytes, port, address);
+    } catch {
+      // Bun throws what an earlier ICMP error left queued (ECONNREFUSED): a lost reply, not a handler failure.
+    }
+    if (!sent) return this.counters.drop("send-failed", regs);
     this.counters.reply(regs, replyFn, bytes.length);
   }
 

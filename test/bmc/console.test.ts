@@ -173,11 +173,16 @@ describe("ConsoleRegistry.match", () => {
   const consoles = ["web", "db", "byuuid"].map((name) => new MachineConsole({ name, ringBytes: 8, logger: silentLogger }));
   reg.add({ console: consoles[0] as MachineConsole, serviceUri: "esxkit:web", vm: { by: "name", value: "web-vm" } });
   reg.add({ console: consoles[1] as MachineConsole, serviceUri: "esxkit:db", vm: { by: "name", value: "db-vm" } });
-  reg.add({ console: consoles[2] as MachineConsole, serviceUri: "esxkit:byuuid", vm: { by: "uuid", value: "4213ABCD-0000-1111-2222-333344445555" } });
+  // Selected by BIOS UUID; vCenter's watch knows its name and instance UUID too.
+  reg.add({ console: consoles[2] as MachineConsole, serviceUri: "esxkit:byuuid", vm: { by: "uuid", value: "4213ABCD-0000-1111-2222-333344445555" }, known: () => ({ name: "uuid-vm", vcUuid: "501e2f00-1122-3344-5566-778899aabbcc" }) });
 
   test.each([
     { vm: { serviceUri: "esxkit:web", name: "web-vm" }, want: "web" },
-    { vm: { serviceUri: "esxkit:web" }, want: "web" },
+    { vm: { serviceUri: "esxkit:web" }, refused: /names \[\[bmc\]\] "web", but the host announced nothing to check it against \(no identity\)/ },
+    { vm: { serviceUri: "esxkit:byuuid", name: "uuid-vm" }, want: "byuuid" },
+    { vm: { serviceUri: "esxkit:byuuid", name: "other-vm" }, refused: /announced name "other-vm", not "uuid-vm"/ },
+    { vm: { serviceUri: "esxkit:byuuid", vcUuid: "50 1e 2f 00 11 22 33 44-55 66 77 88 99 aa bb cc" }, want: "byuuid" },
+    { vm: { serviceUri: "esxkit:byuuid", name: "uuid-vm", biosUuid: "00000000-0000-0000-0000-000000000000" }, refused: /BIOS UUID "00000000-0000-0000-0000-000000000000", not "4213ABCD/ },
     { vm: { serviceUri: "hand-made", name: "db-vm" }, want: "db" },
     { vm: { serviceUri: "x", biosUuid: "4213abcd000011112222333344445555" }, want: "byuuid" },
     { vm: { serviceUri: "esxkit:web", name: "db-vm" }, refused: /names \[\[bmc\]\] "web", but the VM announced name "db-vm"/ },

@@ -24,6 +24,8 @@ const enc = (s: string) => new TextEncoder().encode(s);
 let sim: Vcsim;
 let serve: ServeProcess;
 let vmName = "";
+/** A VM its [[bmc]] selects by BIOS UUID, which a host does not always announce. */
+let second: { name: string; uuid?: string };
 let vspcPort = 0;
 let bmcPort = 0;
 let metricsPort = 0;
@@ -48,7 +50,7 @@ async function esxkitPorts() {
   return state.ports.filter((p) => p.esxkit);
 }
 const simClient = () => VimClient.connect({ name: "sim", url: sim.url, username: sim.username, password: sim.password, tls: { mode: "thumbprint", thumbprint: sim.thumbprintSha256 }, timeout_ms: 10_000 });
-const bmcStatus = async () => (await statusJson()).services.find((s) => s.kind === "bmc") as { serial?: { connected: boolean; watchers: unknown[]; wiring?: { state: string } }; sol?: { active: boolean } } | undefined;
+const bmcStatus = async () => (await statusJson()).services.find((s) => s.kind === "bmc" && s.name === "web01") as { serial?: { connected: boolean; watchers: unknown[]; wiring?: { state: string } }; sol?: { active: boolean } } | undefined;
 const ipmitool = () => ["ipmitool", "-I", "lanplus", "-C", "17", "-H", "127.0.0.1", "-p", String(bmcPort), "-U", "admin", "-P", PASSWORD];
 
 beforeAll(async () => {
@@ -56,7 +58,9 @@ beforeAll(async () => {
   sim = await startVcsim({ args: ["-vm", "2"] });
   env.E2E_VC = sim.password;
   const client = await simClient();
-  vmName = ((await listVms(client)).map((v) => v.name).sort()[0]) as string;
+  const sorted = (await listVms(client)).sort((a, b) => a.name.localeCompare(b.name));
+  vmName = (sorted[0] as { name: string }).name;
+  second = sorted[1] as { name: string; uuid?: string };
   await client.close();
   [vspcPort, bmcPort, metricsPort] = [await freePort("tcp"), await freePort(), await freePort("tcp")];
   writeFileSync(
@@ -81,6 +85,15 @@ name = "web01"
 vm = "${vmName}"
 address = "127.0.0.1"
 port = ${bmcPort}
+username = "admin"
+password = "env:E2E_BMC"
+serial = true
+
+[[bmc]]
+name = "byuuid"
+vm_uuid = "${second.uuid}"
+address = "127.0.0.1"
+port = ${await freePort()}
 username = "admin"
 password = "env:E2E_BMC"
 serial = true
@@ -170,6 +183,15 @@ test("a VM that is not ours is refused with a log line naming why", async () => 
   await until("the refusal in the log", () => serve.lines("VM serial connection refused").length > 0, 10_000, () => serve.log());
   expect(String(serve.lines("VM serial connection refused")[0]?.reason)).toContain('no [[bmc]] with serial = true matches serviceURI "someone-else"');
   stranger.close();
+});
+
+test("a BMC selected by BIOS UUID checks the name its host announces against vCenter's", async () => {
+  const wrong = VmEndpoint.start({ port: vspcPort, identity: { serviceUri: "esxkit:byuuid", direction: "server", name: vmName } });
+  await until("the refusal", () => serve.lines("VM serial connection refused").some((l) => String(l.reason).includes(`announced name "${vmName}", not "${second.name}"`)), 10_000, () => serve.log());
+  wrong.close();
+  const right = await VmEndpoint.connect({ port: vspcPort, identity: { serviceUri: "esxkit:byuuid", direction: "server", name: second.name } });
+  await until("the console to connect", async () => (await cli(["console"])).out.match(/byuuid\s+yes/) !== null, 10_000, () => serve.log());
+  right.close();
 });
 
 test("a reload with a new proxy_uri re-points the VM's port (and only esxkit's port)", async () => {
