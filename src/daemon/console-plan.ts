@@ -68,10 +68,10 @@ export function consoleService(config: Config, consoles: ConsoleRegistry, logger
             logger: log,
             limits: { maxConnections: cc.max_connections },
             acceptsServiceUri: () => consoles.acceptsServiceUri(),
-            attach: (identity, vmPort, peer: string) => {
+            attach: (identity, vmPort, peer) => {
               const m = consoles.match(identity);
               if (!m.ok) {
-                log.warn("VM serial connection refused", { reason: m.reason, peer });
+                log.warn("VM serial connection refused", { reason: m.reason, peer: peer() });
                 return false;
               }
               m.console.attachVm(vmPort, peer);

@@ -116,6 +116,11 @@ export class VmLink implements BytePort {
     this.conn.close(reason);
   }
 
+  /** The host connection carrying the link now. */
+  get peer(): string {
+    return this.conn.peer;
+  }
+
   status(): VspcLinkStatus {
     return {
       identity: { ...this.identity },

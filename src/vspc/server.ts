@@ -68,7 +68,7 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
       const link = new VmLink(linkContext, conn, identity);
       let ok = false;
       try {
-        ok = opts.attach(identity, link, conn.peer);
+        ok = opts.attach(identity, link, () => link.peer);
       } catch (err) {
         log.error("attach() threw; VM refused", { peer: conn.peer, ...identity, error: err });
       }

@@ -34,9 +34,10 @@ export interface VspcServerOptions {
   logger: Logger;
   /**
    * Decides whether this VM is ours. Return false to refuse (logged, connection dropped).
-   * Called once per VM link, after identity is known; `peer` is the host's "address:port".
+   * Called once per VM link, after identity is known; `peer()` is the "address:port" of the
+   * host carrying the link now (it changes with a vMotion).
    */
-  attach(identity: VmIdentity, port: BytePort, peer: string): boolean;
+  attach(identity: VmIdentity, port: BytePort, peer: () => string): boolean;
   /** Optional service-URI filter used for DO-PROXY (refuse → WONT-PROXY). */
   acceptsServiceUri?(uri: string): boolean;
   limits?: VspcLimits;

@@ -144,6 +144,8 @@ test("ipmitool sol activate sees the VM, types into it, and keeps going across a
   await until("the keystrokes at the VM", () => Buffer.concat(v.input).toString().includes("root\r"), 20_000, () => serve.log());
   expect((await bmcStatus())?.sol?.active).toBe(true);
   expect(await v.vmotion("complete")).toBe("complete");
+  // The console now shows the target host's connection, not the closed source one.
+  expect((await cli(["console"])).out).toContain(`127.0.0.1:${v.current.socket.localPort}`);
   v.write(enc("after-vmotion\r\n"));
   const r = await pty;
   expect(r.ok).toBe(true);

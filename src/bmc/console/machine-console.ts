@@ -53,7 +53,7 @@ export class MachineConsole {
   readonly #opts: MachineConsoleOptions;
   readonly #ring: ByteRing;
   readonly #watchers = new Set<Watcher>();
-  #vm: { port: BytePort; peer: string; since: number } | undefined;
+  #vm: { port: BytePort; peer: () => string; since: number } | undefined;
   #bytesFromVm = 0;
   #bytesToVm = 0;
   #dropped = 0;
@@ -70,14 +70,17 @@ export class MachineConsole {
     return this.#vm !== undefined;
   }
 
-  /** The VM's serial port arrived (a new link replaces an old one, which is closed). */
-  attachVm(port: BytePort, peer: string): void {
+  /**
+   * The VM's serial port arrived (a new link replaces an old one, which is closed). `peer`
+   * names the host carrying it now: after a vMotion, the target host.
+   */
+  attachVm(port: BytePort, peer: string | (() => string)): void {
     if (this.#closed) {
       port.close("console removed");
       return;
     }
     const previous = this.#vm;
-    const link = { port, peer, since: Date.now() };
+    const link = { port, peer: typeof peer === "string" ? () => peer : peer, since: Date.now() };
     this.#vm = link;
     this.#connects++;
     if (previous) previous.port.close("replaced by a new connection of the same VM");
@@ -85,9 +88,9 @@ export class MachineConsole {
     port.onClose((reason) => {
       if (this.#vm !== link) return;
       this.#vm = undefined;
-      this.#opts.logger.info("VM serial port disconnected", { console: this.name, peer, reason });
+      this.#opts.logger.info("VM serial port disconnected", { console: this.name, peer: link.peer(), reason });
     });
-    this.#opts.logger.info("VM serial port connected", { console: this.name, peer });
+    this.#opts.logger.info("VM serial port connected", { console: this.name, peer: link.peer() });
   }
 
   /** A watcher's end: write() types into the VM, onData() receives the VM's output. */
@@ -134,7 +137,7 @@ export class MachineConsole {
     const vm = this.#vm;
     return {
       connected: vm !== undefined,
-      peer: vm?.peer,
+      peer: vm?.peer(),
       connected_since: vm ? new Date(vm.since).toISOString() : undefined,
       bytes_from_vm: this.#bytesFromVm,
       bytes_to_vm: this.#bytesToVm,
