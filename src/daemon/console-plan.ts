@@ -1,6 +1,7 @@
 // The serial-console part of the plan: a MachineConsole for every [[bmc]] with serial = true
 // (its ring, its log file under state_dir/console, its metrics), and the one vSPC listener
 // the VMs' hosts dial, which hands each VM's serial port to the console it belongs to.
+import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { ConsoleLogFile } from "../bmc/console/log-file.ts";
 import { serviceTls } from "../bmc/service-tls.ts";
@@ -58,9 +59,7 @@ export function consoleService(config: Config, consoles: ConsoleRegistry, logger
           // telnets:// in proxy_uri is what the hosts will dial, so that is when the listener speaks TLS.
           const wantsTls = cc.proxy_uri?.startsWith("telnets://") || (cc.tls_cert !== undefined && cc.tls_key !== undefined);
           const tls = wantsTls ? serviceTls({ tls_cert: cc.tls_cert, tls_key: cc.tls_key, listen: cc.listen, stateDir: config.daemon.state_dir, stem: "vspc" }, log, "vSPC") : undefined;
-          if (tls && cc.proxy_uri && !cc.proxy_uri.includes("#thumbprint=")) {
-            log.warn("proxy_uri is telnets:// without #thumbprint=: ESXi must then trust the vSPC's certificate by its CA", { thumbprint: tls.thumbprint, hint: `proxy_uri = "${cc.proxy_uri}#thumbprint=${tls.thumbprint}" pins it` });
-          }
+          if (tls && cc.proxy_uri) checkPinnedThumbprint(cc.proxy_uri, tls.cert, log);
           server = await startVspcServer({
             address,
             port,
@@ -93,6 +92,26 @@ export function consoleService(config: Config, consoles: ConsoleRegistry, logger
       };
     },
   };
+}
+
+/**
+ * The hosts check the vSPC's certificate against proxy_uri's #thumbprint= (SHA-1, as
+ * OpenStack's vmware-vspc documents it): a missing pin is worth a hint, a wrong one means no
+ * host will ever connect, so both are said at start.
+ */
+function checkPinnedThumbprint(proxyUri: string, certPem: string, log: Logger): void {
+  const cert = new X509Certificate(certPem);
+  const sha1 = cert.fingerprint.toUpperCase();
+  const pinned = /#thumbprint=([0-9A-Fa-f:]+)$/.exec(proxyUri)?.[1];
+  const hint = `proxy_uri = "${proxyUri.replace(/#thumbprint=.*$/, "")}#thumbprint=${sha1}" pins it`;
+  if (!pinned) {
+    log.warn("proxy_uri is telnets:// without #thumbprint=: ESXi must then trust the vSPC's certificate by its CA", { thumbprint: sha1, hint });
+    return;
+  }
+  const norm = (t: string) => t.replace(/:/g, "").toUpperCase();
+  if (norm(pinned) !== norm(sha1) && norm(pinned) !== norm(cert.fingerprint256)) {
+    log.error("proxy_uri's #thumbprint= is not the vSPC's certificate: the VMs' hosts will refuse the TLS connection", { certificate_sha1: sha1, hint });
+  }
 }
 
 function splitListen(listen: string): [string, number] {

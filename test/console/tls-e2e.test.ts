@@ -2,7 +2,7 @@
 // configured, `esxkit serve` makes a self-signed pair once into state_dir (key 0600), logs its
 // thumbprint with the proxy_uri that pins it, and a host connecting over TLS gets the console.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildBinary, binary, freePort, type ServeProcess, startServe, until } from "../support/daemon/serve.ts";
@@ -60,7 +60,8 @@ test("the vSPC speaks TLS with a generated certificate and says how to pin it", 
   expect(existsSync(join(dir, "state/vspc.crt"))).toBe(true);
   expect(statSync(key).mode & 0o777).toBe(0o600);
   const warning = serve.lines("proxy_uri is telnets:// without #thumbprint=: ESXi must then trust the vSPC's certificate by its CA")[0];
-  expect(String(warning?.hint)).toMatch(new RegExp(`^proxy_uri = "telnets://127\\.0\\.0\\.1:${vspcPort}#thumbprint=[0-9A-F:]+" pins it$`));
+  // SHA-1, the form ESXi's proxy URIs carry (20 bytes).
+  expect(String(warning?.hint)).toMatch(new RegExp(`^proxy_uri = "telnets://127\\.0\\.0\\.1:${vspcPort}#thumbprint=([0-9A-F]{2}:){19}[0-9A-F]{2}" pins it$`));
   const host = await VmEndpoint.connect({ port: vspcPort, tls: true, identity: { serviceUri: "esxkit:tls01", direction: "server", name: "DC0_H0_VM0" } });
   host.write(new TextEncoder().encode("over tls\r\n"));
   await until("the log", async () => {
@@ -68,4 +69,15 @@ test("the vSPC speaks TLS with a generated certificate and says how to pin it", 
     return (await new Response(p.stdout).text()).includes("over tls");
   }, 10_000, () => serve.log());
   host.close();
+});
+
+test("a #thumbprint= that is not the vSPC's certificate is an error at start, with the right pin", async () => {
+  const file = join(dir, "config.toml");
+  const wrong = Array(20).fill("AB").join(":");
+  writeFileSync(file, readFileSync(file, "utf8").replace(`proxy_uri = "telnets://127.0.0.1:${vspcPort}"`, `proxy_uri = "telnets://127.0.0.1:${vspcPort}#thumbprint=${wrong}"`));
+  serve.proc.kill("SIGHUP");
+  const msg = "proxy_uri's #thumbprint= is not the vSPC's certificate: the VMs' hosts will refuse the TLS connection";
+  await until("the error", () => serve.lines(msg).length > 0, 15_000, () => serve.log());
+  const line = serve.lines(msg)[0] as Record<string, unknown>;
+  expect(String(line.hint)).toBe(`proxy_uri = "telnets://127.0.0.1:${vspcPort}#thumbprint=${line.certificate_sha1}" pins it`);
 });
