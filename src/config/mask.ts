@@ -81,9 +81,17 @@ export function maskSecretLines(lines: readonly string[]): string[] {
         break;
       }
     }
-    out.push(text);
+    out.push(maskUriPasswords(text));
   }
   return out;
+}
+
+// A password in a URI's userinfo ("telnet://user:pw@host", "https://u:pw@vc/sdk"), whatever the key.
+const URI_PASSWORD = /([a-z][a-z0-9+.-]*:\/\/[^\s:@/"']*:)[^\s@/"']+@/gi;
+
+/** "telnet://user:pw@host" → "telnet://user:***@host": for any text that shows a config value. */
+export function maskUriPasswords(text: string): string {
+  return text.replace(URI_PASSWORD, "$1***@");
 }
 
 /** What kind of value `input` is, without showing it: for messages about secret fields. */

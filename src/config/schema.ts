@@ -2,10 +2,11 @@
 // what was found, because they end up in front of a field engineer next to a line number.
 // Cross-field rules (references, duplicates, exactly-one-of) live in validate.ts.
 import * as v from "valibot";
+import { maskUriPasswords } from "./mask.ts";
 import { THUMBPRINT_PATTERN } from "./thumbprint.ts";
 
 export function show(input: unknown): string {
-  if (typeof input === "string") return JSON.stringify(input);
+  if (typeof input === "string") return JSON.stringify(maskUriPasswords(input));
   if (input === undefined) return "nothing";
   if (Array.isArray(input)) return "an array";
   if (input instanceof Date) return "a date";

@@ -25,6 +25,7 @@ const cases: Array<[string, string[], string[]]> = [
   ["references stay visible", ['password = "env:VC_PASSWORD"', "token = 'credential:tok'"], ['password = "env:VC_PASSWORD"', "token = 'credential:tok'"]],
   ["multi-line string", ['api_token = """s3cr3t-i', "s3cr3t-j", '"""', 'url = "u"'], ['api_token = "***"', "********", '***', 'url = "u"']],
   ["multi-line array", ["password = [", '  "s3cr3t-k",', "]"], ['password = "***"', '  ***********', "***"]],
+  ["a password in a URI, any key", ['proxy_uri = "telnet://user:s3cr3t-l@esx.example:13370"', 'url = "https://root:s3cr3t-m@vc.example/sdk"'], ['proxy_uri = "telnet://user:***@esx.example:13370"', 'url = "https://root:***@vc.example/sdk"']],
   ["other keys untouched", ['username = "admin"', "port = 623"], ['username = "admin"', "port = 623"]],
 ];
 
