@@ -71,6 +71,10 @@ type StatusReply = {
 const cell = (v: unknown) => (v === undefined || v === null ? "-" : typeof v === "object" ? JSON.stringify(v) : String(v));
 /** Authenticated sessions, and setups under way when there are any: "2", "2 +5 pending". */
 const sessionsCell = (b: ServiceStatus) => `${cell(b.sessions)}${typeof b.pendingSessions === "number" && b.pendingSessions > 0 ? ` +${b.pendingSessions} pending` : ""}`;
+const solCell = (sol: unknown) => {
+  const x = sol as { active?: boolean; user?: string; peer?: string } | undefined;
+  return !x ? "-" : x.active ? `active: ${x.user ?? "?"} from ${x.peer ?? "?"}` : "inactive";
+};
 const bmcRow = (b: ServiceStatus) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), sessionsCell(b), cell(b.lastCommand)];
 
 /** What a watchdog's row cannot say: why it waits, split brain, BMCs it will never fence through. */
@@ -93,6 +97,9 @@ export const status = defineCommand({
     stdout(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
     const bmcs = s.services.filter((x) => x.kind === "bmc");
     if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map(bmcRow));
+    // Serial BMCs: who holds the SOL payload (one per BMC) and whether the VM's port is wired.
+    const serialBmcs = bmcs.filter((b) => b.sol !== undefined || b.serial !== undefined);
+    if (serialBmcs.length) printTable(["BMC", "SOL", "SERIAL PORT"], serialBmcs.map((b) => [b.name, solCell(b.sol), cell((b.serial as { wiring?: { state?: string; detail?: string } } | undefined)?.wiring?.state)]));
     for (const r of s.services.filter((x) => x.kind === "redfish")) {
       printTable(["REDFISH", "LISTEN", "SYSTEMS", "SESSIONS", "TASKS", "THUMBPRINT"], [[r.name, cell(r.listen), cell(r.systems), cell(r.sessions), cell(r.tasks), cell(r.thumbprint)]]);
       const media = (r.media as Array<Record<string, unknown>> | undefined) ?? [];

@@ -17,7 +17,7 @@ import type { PlannedService } from "./reconcile.ts";
 
 const consoleBytes = metrics.counter("esxkit_console_bytes_total", "Serial console bytes, by console and direction (from_vm, to_vm).");
 const vspcConnected = metrics.gauge("esxkit_console_connected", "1 while the VM's serial port is connected to esxkit's vSPC, by console.");
-const vspcVmotions = metrics.gauge("esxkit_vspc_vmotions", "vMotion handovers the vSPC carried (completed) and aborted since it started.");
+const vspcVmotions = metrics.counter("esxkit_vspc_vmotions_total", "vMotion handovers the vSPC carried (completed) or saw aborted.");
 
 export function machineConsoleFor(b: BmcConfig, config: Config, logger: Logger): MachineConsole | undefined {
   const cc = config.console;
@@ -43,13 +43,17 @@ export function consoleService(config: Config, consoles: ConsoleRegistry, logger
     create: () => {
       let server: VspcServer | undefined;
       let stopCollecting: (() => void) | undefined;
+      // The server counts since it started; the counter adds what is new since the last look.
+      const seen = { completed: 0, aborted: 0 };
       const collect = () => {
         vspcConnected.clear();
         for (const c of consoles.list()) vspcConnected.set({ console: c.name }, c.connected ? 1 : 0);
         const s = server?.stats();
         if (s) {
-          vspcVmotions.set({ result: "completed" }, s.vmotionsCompleted);
-          vspcVmotions.set({ result: "aborted" }, s.vmotionsAborted);
+          vspcVmotions.inc({ result: "completed" }, s.vmotionsCompleted - seen.completed);
+          vspcVmotions.inc({ result: "aborted" }, s.vmotionsAborted - seen.aborted);
+          seen.completed = s.vmotionsCompleted;
+          seen.aborted = s.vmotionsAborted;
         }
       };
       const log = logger.child("console");

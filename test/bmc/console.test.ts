@@ -66,6 +66,16 @@ describe("ConsoleLogFile", () => {
     expect(text(readConsoleLog(dir, "vm1", 2))).toBe(all.slice(all.length - 26));
   });
 
+  test("lowering the number of kept files removes the ones past it", () => {
+    const dir = tmp();
+    const big = new ConsoleLogFile({ dir, name: "vm1", maxBytes: 4, keep: 3, logger: silentLogger });
+    big.write(bytes("aaaabbbbccccdd"));
+    big.close();
+    expect(readdirSync(dir).sort()).toEqual(["vm1.log", "vm1.log.1", "vm1.log.2", "vm1.log.3"]);
+    new ConsoleLogFile({ dir, name: "vm1", maxBytes: 4, keep: 1, logger: silentLogger }).close();
+    expect(readdirSync(dir).sort()).toEqual(["vm1.log", "vm1.log.1"]);
+  });
+
   test("a write that cannot land is reported, and the writer keeps going", () => {
     const warnings: string[] = [];
     const logger = { ...silentLogger, warn: (m: string) => warnings.push(m) };

@@ -146,6 +146,7 @@ test("ipmitool sol activate sees the VM, types into it, and keeps going across a
   expect(await v.vmotion("complete")).toBe("complete");
   // The console now shows the target host's connection, not the closed source one.
   expect((await cli(["console"])).out).toContain(`127.0.0.1:${v.current.socket.localPort}`);
+  expect((await cli(["status"])).out).toMatch(/web01\s+active: admin from 127\.0\.0\.1:\d+\s+wired/);
   v.write(enc("after-vmotion\r\n"));
   const r = await pty;
   expect(r.ok).toBe(true);

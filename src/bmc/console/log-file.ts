@@ -54,6 +54,20 @@ export class ConsoleLogFile {
   constructor(opts: ConsoleLogOptions) {
     this.#opts = opts;
     this.#paths = consoleLogPaths(opts.dir, opts.name, opts.keep);
+    this.#removeBeyondKeep();
+  }
+
+  /** After log_files was lowered: the files past the new count would lie on disk forever. */
+  #removeBeyondKeep(): void {
+    for (let i = this.#opts.keep + 1; ; i++) {
+      const p = `${this.path}.${i}`;
+      if (!existsSync(p)) return;
+      try {
+        rmSync(p, { force: true });
+      } catch {
+        return;
+      }
+    }
   }
 
   get path(): string {
