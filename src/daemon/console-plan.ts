@@ -57,6 +57,7 @@ export function consoleService(config: Config, consoles: ConsoleRegistry, logger
         }
       };
       const log = logger.child("console");
+      const refusals = refusalLog(log);
       const [address, port] = splitListen(cc.listen);
       return {
         start: async () => {
@@ -74,7 +75,7 @@ export function consoleService(config: Config, consoles: ConsoleRegistry, logger
             attach: (identity, vmPort, peer) => {
               const m = consoles.match(identity);
               if (!m.ok) {
-                log.warn("VM serial connection refused", { reason: m.reason, peer: peer() });
+                refusals.note(m.reason, peer());
                 return false;
               }
               m.console.attachVm(vmPort, peer);
@@ -116,6 +117,29 @@ function checkPinnedThumbprint(proxyUri: string, certPem: string, log: Logger): 
   if (norm(pinned) !== norm(sha1) && norm(pinned) !== norm(cert.fingerprint256)) {
     log.error("proxy_uri's #thumbprint= is not the vSPC's certificate: the VMs' hosts will refuse the TLS connection", { certificate_sha1: sha1, hint });
   }
+}
+
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * A host whose VM is not ours dials again and again: the first refusal of each reason is
+ * logged at once, repeats at most once a minute with their count.
+ */
+function refusalLog(log: Logger) {
+  const seen = new Map<string, { at: number; repeats: number }>();
+  return {
+    note(reason: string, peer: string) {
+      const now = Date.now();
+      const r = seen.get(reason);
+      if (r && now - r.at < REFUSAL_LOG_INTERVAL_MS) {
+        r.repeats++;
+        return;
+      }
+      if (seen.size > 1000) seen.clear();
+      log.warn("VM serial connection refused", { reason, peer, ...(r?.repeats ? { repeats_since_last_line: r.repeats } : {}) });
+      seen.set(reason, { at: now, repeats: 0 });
+    },
+  };
 }
 
 function splitListen(listen: string): [string, number] {

@@ -74,7 +74,8 @@ export function startVspcServer(opts: VspcServerOptions): Promise<VspcServer> {
       }
       if (!ok) {
         stats.refused++;
-        log.warn("VM refused: not one of ours", { peer: conn.peer, ...identity });
+        // attach()'s owner logs why (it knows); this line only helps when debugging the protocol.
+        log.debug("VM refused: not one of ours", { peer: conn.peer, ...identity });
         link.discard("VM refused");
         return;
       }

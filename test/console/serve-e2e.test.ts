@@ -186,6 +186,13 @@ test("a VM that is not ours is refused with a log line naming why", async () => 
   await until("the refusal in the log", () => serve.lines("VM serial connection refused").length > 0, 10_000, () => serve.log());
   expect(String(serve.lines("VM serial connection refused")[0]?.reason)).toContain('no [[bmc]] with serial = true matches serviceURI "someone-else"');
   stranger.close();
+  // The same host dialling again is refused each time, but logged once a minute, not per attempt.
+  const refusedNow = async () => Number(((await statusJson()).services.find((s) => s.kind === "console") as { refused: number }).refused);
+  const before = await refusedNow();
+  const again = [1, 2, 3].map(() => VmEndpoint.start({ port: vspcPort, identity: { serviceUri: "someone-else", direction: "server", name: "not-configured" } }));
+  await until("three more refusals", async () => (await refusedNow()) >= before + 3, 10_000, () => serve.log());
+  for (const a of again) a.close();
+  expect(serve.lines("VM serial connection refused").filter((l) => String(l.reason).includes('"someone-else"'))).toHaveLength(1);
 });
 
 test("a BMC selected by BIOS UUID checks the name its host announces against vCenter's", async () => {
