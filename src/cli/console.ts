@@ -4,7 +4,7 @@
 //   esxkit console NAME --log what the VM wrote, from the kept log, also while nobody watched
 import { defineCommand } from "citty";
 import { controlRequest } from "../daemon/control.ts";
-import { ControlError } from "../errors.ts";
+import { ControlError, UsageError } from "../errors.ts";
 import { join } from "node:path";
 import { readConsoleLog } from "../bmc/console/log-file.ts";
 import { loadConfig } from "../config/load.ts";
@@ -136,6 +136,7 @@ export default defineCommand({
     log: { type: "boolean", description: "print the kept console log (rotated files, oldest first) and exit" },
   },
   async run({ args }) {
+    if (args.json && args.name) throw new UsageError(args.log ? "--json does not apply to --log: the log is the VM's raw output" : "--json applies to the list (esxkit console --json), not to an attached console");
     const socket = socketPath(args);
     let list: ConsoleRow[];
     try {

@@ -59,6 +59,12 @@ test("--log prints what the VM wrote while nobody watched", async () => {
   expect(r.out).toBe("BIOS POST ok\r\nbooting kernel\r\n");
 });
 
+test("--json with a console name is a usage error (exit 2) that says why", async () => {
+  const r = await cli(["console", "web01", "--log", "--json", "--socket", socket]);
+  expect(r.code).toBe(2);
+  expect(r.err).toContain("--json does not apply to --log");
+});
+
 test("an unknown name is an error that lists the consoles", async () => {
   const r = await cli(["console", "nope", "--socket", socket]);
   expect(r.code).not.toBe(0);
