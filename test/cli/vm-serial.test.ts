@@ -7,12 +7,12 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { VimClient } from "../../src/vsphere/client.ts";
-import { moref, refKey, str } from "../../src/vsphere/convert.ts";
-import { listHosts } from "../../src/vsphere/host.ts";
-import { listVms, type VmIdentity } from "../../src/vsphere/search.ts";
+import { moref } from "../../src/vsphere/convert.ts";
+import type { VmIdentity } from "../../src/vsphere/search.ts";
 import { readSerialState } from "../../src/vsphere/serial-console.ts";
 import { waitForTask } from "../../src/vsphere/tasks.ts";
 import { esxkit } from "../support/config/binary.ts";
+import { startSerialSim } from "../support/vsphere/serial-sim.ts";
 import { SimFixture, type Vcsim } from "../support/vsphere/sim.ts";
 
 const PROXY = "telnet://esxkit.example:13370";
@@ -26,17 +26,7 @@ let dir: string;
 let configFile: string;
 
 beforeAll(async () => {
-  sim = await fx.start({
-    args: ["-vm", "2", "-host", "2", "-standalone-host", "0"],
-    hosts: { "*": { firewall: { vSPC: false, remoteSerialPort: false } }, DC0_C0_H1: { firewall: { vSPC: true } } },
-  });
-  c = await fx.connect(sim);
-  const hostName = new Map((await listHosts(c)).map((h) => [refKey(h.ref), str(h.props.name)]));
-  const vms = await listVms(c);
-  const on = (name: string) => vms.find((v) => v.host && hostName.get(refKey(v.host)) === name);
-  open = on("DC0_C0_H1") as VmIdentity;
-  closed = on("DC0_C0_H0") as VmIdentity;
-  expect(open && closed).toBeTruthy();
+  ({ sim, c, open, closed } = await startSerialSim(fx));
   dir = mkdtempSync(join(tmpdir(), "esxkit-serial-cli-"));
   configFile = join(dir, "config.toml");
   writeFileSync(

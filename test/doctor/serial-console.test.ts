@@ -7,11 +7,10 @@ import type { SerialConsoleFacts } from "../../src/doctor/serial-facts.ts";
 import type { Finding } from "../../src/doctor/types.ts";
 import { parseConfig } from "../../src/config/load.ts";
 import type { VimClient } from "../../src/vsphere/client.ts";
-import { refKey, str } from "../../src/vsphere/convert.ts";
-import { listHosts } from "../../src/vsphere/host.ts";
-import { listVms, type VmIdentity } from "../../src/vsphere/search.ts";
+import type { VmIdentity } from "../../src/vsphere/search.ts";
 import { attachSerialPort } from "../../src/vsphere/serial-console.ts";
 import { serialPortsOf } from "../../src/vsphere/serial-port.ts";
+import { startSerialSim } from "../support/vsphere/serial-sim.ts";
 import { SimFixture, type Vcsim } from "../support/vsphere/sim.ts";
 
 const PROXY = "telnet://esxkit.example:13370";
@@ -82,15 +81,7 @@ describe("check 7 on the simulator", () => {
   let open: VmIdentity;
   let closed: VmIdentity;
   beforeAll(async () => {
-    sim = await fx.start({
-      args: ["-vm", "2", "-host", "2", "-standalone-host", "0"],
-      hosts: { "*": { firewall: { vSPC: false, remoteSerialPort: false } }, DC0_C0_H1: { firewall: { vSPC: true } } },
-    });
-    c = await fx.connect(sim);
-    const hostName = new Map((await listHosts(c)).map((h) => [refKey(h.ref), str(h.props.name)]));
-    const vms = await listVms(c);
-    open = vms.find((v) => v.host && hostName.get(refKey(v.host)) === "DC0_C0_H1") as VmIdentity;
-    closed = vms.find((v) => v.host && hostName.get(refKey(v.host)) === "DC0_C0_H0") as VmIdentity;
+    ({ sim, c, open, closed } = await startSerialSim(fx));
     // The first is attached right; the second not at all.
     await attachSerialPort(c, open.ref, { serviceUri: "esxkit:good", proxyUri: PROXY });
   }, 120_000);
