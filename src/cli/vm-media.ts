@@ -8,12 +8,12 @@ import type { MediaState } from "../bmc/virtual-media.ts";
 import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
 import { createLogger } from "../log/logger.ts";
 import { withTlsHint } from "./vcenter.ts";
-import { pickEndpoints, vcenterArg } from "./vm-endpoints.ts";
+import { byArg, pickEndpoints, vcenterArg } from "./vm-endpoints.ts";
 import { stderr, stdout } from "./output.ts";
 
 const vmArgs = {
   vm: { type: "positional" as const, description: "VM name (or uuid with --by)", required: true as const, valueHint: "VM" },
-  by: { type: "enum" as const, options: ["name", "uuid", "instance_uuid"], description: "how VM is given (default name)", default: "name" },
+  ...byArg,
   ...vcenterArg,
   ...configArg,
   ...jsonArg,

@@ -12,11 +12,11 @@ import { describeSerialPort, esxkitServiceUri, type SerialPort } from "../vspher
 import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
 import { stderr, stdout } from "./output.ts";
 import { cliLogger, endpointByName, withTlsHint } from "./vcenter.ts";
-import { pickEndpoints, vcenterArg } from "./vm-endpoints.ts";
+import { byArg, pickEndpoints, vcenterArg } from "./vm-endpoints.ts";
 
 const vmArgs = {
   vm: { type: "positional" as const, description: "a [[bmc]] name, or a VM name (or uuid with --by)", required: true as const, valueHint: "VM" },
-  by: { type: "enum" as const, options: ["name", "uuid", "instance_uuid"], description: "how VM is given (default name)", default: "name" },
+  ...byArg,
   ...vcenterArg,
   ...configArg,
   ...jsonArg,

@@ -14,7 +14,7 @@ import { configArg, jsonArg, loadConfigFromArgs, printJson, printTable } from ".
 import { cliLogger, withTlsHint } from "./vcenter.ts";
 import media from "./vm-media.ts";
 import serial from "./vm-serial.ts";
-import { pickEndpoints, vcenterArg } from "./vm-endpoints.ts";
+import { pickEndpoints, byArg, vcenterArg } from "./vm-endpoints.ts";
 import { stdout } from "./output.ts";
 
 async function withClient<T>(endpoint: EndpointConfig, fn: (c: VimClient) => Promise<T>): Promise<T> {
@@ -68,7 +68,7 @@ const power = defineCommand({
   args: {
     vm: { type: "positional", description: "VM name (or uuid with --by)", required: true, valueHint: "VM" },
     action: { type: "positional", description: "status | on | off | reset | soft", required: true, valueHint: "ACTION" },
-    by: { type: "enum", options: ["name", "uuid", "instance_uuid"], description: "how VM is given (default name)", default: "name" },
+    ...byArg,
     ...vcenterArg,
     ...configArg,
     ...jsonArg,
