@@ -5,6 +5,7 @@ import { createHash } from "node:crypto";
 import type { RedfishConfig } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { metrics } from "../log/metrics.ts";
+import { splitListen } from "../net/listen.ts";
 import { LoginLimiter } from "../redfish/login-limiter.ts";
 import { type RedfishServer, startRedfishServer } from "../redfish/server.ts";
 import { SessionStore } from "../redfish/sessions.ts";
@@ -24,10 +25,6 @@ export function redfishTls(cfg: RedfishConfig, stateDir: string, logger?: Logger
   return serviceTls({ tls_cert: cfg.tls_cert, tls_key: cfg.tls_key, listen: cfg.listen, stateDir, stem: "redfish" }, logger, "Redfish");
 }
 
-function splitListen(listen: string): { hostname: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(listen);
-  return { hostname: m?.[1] ?? "0.0.0.0", port: Number(m?.[2] ?? 8443) };
-}
 
 export interface RedfishServiceDeps {
   registry: MachineRegistry;
@@ -59,7 +56,7 @@ export function createRedfishService(cfg: RedfishConfig, deps: RedfishServiceDep
   return {
     async start() {
       tls = redfishTls(cfg, deps.stateDir, logger);
-      const { hostname: host, port } = splitListen(cfg.listen);
+      const { hostname: host, port } = splitListen(cfg.listen, "redfish.listen");
       const serviceUuid = createHash("sha256").update(`esxkit-redfish:${tls.thumbprint}`).digest("hex");
       server = startRedfishServer({
         hostname: host,

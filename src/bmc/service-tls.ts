@@ -5,6 +5,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "../log/logger.ts";
+import { splitListen } from "../net/listen.ts";
 import { createSelfSigned, pemThumbprint } from "../net/x509.ts";
 
 export interface ServiceTls {
@@ -38,8 +39,8 @@ export function serviceTls(o: ServiceTlsOptions, logger?: Logger, label = o.stem
   if (!existsSync(certPath) || !existsSync(keyPath)) {
     mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
     const names = ["localhost", "127.0.0.1", "::1", hostname()];
-    const host = /^(\[?[^\]]+\]?):\d+$/.exec(o.listen)?.[1]?.replace(/^\[|\]$/g, "");
-    if (host && host !== "0.0.0.0" && host !== "::" && !names.includes(host)) names.push(host);
+    const host = splitListen(o.listen).hostname;
+    if (host !== "0.0.0.0" && host !== "::" && !names.includes(host)) names.push(host);
     const made = createSelfSigned({ commonName: `esxkit ${hostname()}`, altNames: names });
     writeFileSync(keyPath, made.keyPem, { mode: 0o600 });
     chmodSync(keyPath, 0o600);

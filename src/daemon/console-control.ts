@@ -34,7 +34,6 @@ export function routeConsole(req: Request, url: URL, reg: ConsoleRegistry | unde
   const c = reg?.get(name);
   if (!c) return notFound(name, reg);
   if (m[2]) {
-    c.flushLog();
     return new Response(c.logContents(), { headers: { "content-type": "application/octet-stream" } });
   }
   const data: ConsoleSocketData = { console: c };

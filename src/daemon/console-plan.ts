@@ -12,6 +12,7 @@ import { entryFingerprint } from "../config/build.ts";
 import type { BmcConfig, Config } from "../config/types.ts";
 import type { Logger } from "../log/logger.ts";
 import { metrics } from "../log/metrics.ts";
+import { splitListen } from "../net/listen.ts";
 import { startVspcServer, type VspcServer } from "../vspc/server.ts";
 import type { PlannedService } from "./reconcile.ts";
 
@@ -58,7 +59,7 @@ export function consoleService(config: Config, consoles: ConsoleRegistry, logger
       };
       const log = logger.child("console");
       const refusals = refusalLog(log);
-      const [address, port] = splitListen(cc.listen);
+      const { hostname: address, port } = splitListen(cc.listen, "console.listen");
       return {
         start: async () => {
           // telnets:// in proxy_uri is what the hosts will dial, so that is when the listener speaks TLS.
@@ -140,10 +141,4 @@ function refusalLog(log: Logger) {
       seen.set(reason, { at: now, repeats: 0 });
     },
   };
-}
-
-function splitListen(listen: string): [string, number] {
-  const i = listen.lastIndexOf(":");
-  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, "$1");
-  return [host, Number(listen.slice(i + 1))];
 }

@@ -2,20 +2,16 @@
 import { metrics } from "../log/metrics.ts";
 import type { Daemon } from "./daemon.ts";
 import { healthOf } from "./health.ts";
+import { splitListen } from "../net/listen.ts";
 
 export interface MetricsServer {
   url: string;
   stop(): Promise<void>;
 }
 
-function splitHostPort(listen: string): { hostname: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(listen);
-  if (!m) throw new Error(`metrics_listen: expected host:port, got ${listen}`);
-  return { hostname: m[1] as string, port: Number(m[2]) };
-}
 
 export function startMetricsServer(listen: string, daemon: Daemon): MetricsServer {
-  const { hostname, port } = splitHostPort(listen);
+  const { hostname, port } = splitListen(listen, "metrics_listen");
   const up = metrics.gauge("esxkit_up", "1 while esxkit serve runs");
   up.set(undefined, 1);
   const services = metrics.gauge("esxkit_services", "running services by kind");

@@ -125,9 +125,10 @@ export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: Virtual
             if (ipmi) await ipmi.start();
             machines.add(machine);
             if (serialConsole) {
-              consoles.add(consoleEntry(b, serialConsole, () => backend.vmLink.identity));
+              const entry = consoleEntry(b, serialConsole, () => backend.vmLink.identity);
+              consoles.add(entry);
               const proxyUri = config.console?.proxy_uri;
-              if (proxyUri) wiring ??= startSerialWiring(backend, { serviceUri: consoleEntry(b, serialConsole).serviceUri, proxyUri }, machineLogger);
+              if (proxyUri) wiring ??= startSerialWiring(backend, { serviceUri: entry.serviceUri, proxyUri }, machineLogger);
             }
           },
           stop: async () => {

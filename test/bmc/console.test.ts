@@ -106,7 +106,7 @@ describe("MachineConsole", () => {
     expect(sol.write(bytes("root\r"))).toBe(true);
     expect(term.write(bytes("x"))).toBe(true);
     expect(vmSide.text()).toBe("root\rx");
-    c.flushLog();
+    expect(text(c.logContents())).toBe("login: ");
     expect(text(readConsoleLog(dir, "vm1", 1))).toBe("login: ");
     const s = c.status();
     expect(s).toMatchObject({ connected: true, peer: "192.0.2.5:4444", bytes_from_vm: 7, bytes_to_vm: 6, bytes_dropped: 0, connects: 1 });
@@ -160,6 +160,16 @@ describe("MachineConsole", () => {
     expect(got).toBe("ab");
     expect(reason).toBe("watcher failed");
     expect(c.status().watchers.map((w) => w.who)).toEqual(["good"]);
+  });
+
+  test("while the disk refuses the log, --log falls back to the ring: the output is not lost", () => {
+    const log = new ConsoleLogFile({ dir: "/proc/esxkit-no-such-dir", name: "vm1", maxBytes: 100, keep: 1, logger: silentLogger });
+    const c = make(log);
+    const [vmSide, hubSide] = bytePipe();
+    c.attachVm(hubSide, "h");
+    vmSide.write(bytes("kernel panic"));
+    expect(text(c.logContents())).toBe("kernel panic");
+    expect(log.healthy).toBe(false);
   });
 
   test("close() ends the VM link and every watcher", () => {

@@ -49,6 +49,8 @@ export class ConsoleLogFile {
   #pendingBytes = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #lastErrorLog = 0;
+  /** The last flush failed: what is on disk is not the whole story. */
+  #failing = false;
   #closed = false;
 
   constructor(opts: ConsoleLogOptions) {
@@ -82,6 +84,11 @@ export class ConsoleLogFile {
     else this.#timer ??= setTimeout(() => this.flush(), FLUSH_DELAY_MS);
   }
 
+  /** False while writes fail (a full or read-only disk): the reader should prefer memory. */
+  get healthy(): boolean {
+    return !this.#failing;
+  }
+
   /** Everything kept on disk, oldest first, including what was still pending. */
   contents(): Uint8Array {
     this.flush();
@@ -104,9 +111,11 @@ export class ConsoleLogFile {
         const n = writeSync(fd, data, off, Math.min(room, data.length - off));
         off += n;
         this.#size += n;
+        this.#failing = false;
         if (this.#size >= this.#opts.maxBytes) this.#rotate();
       }
     } catch (err) {
+      this.#failing = true;
       this.#closeFd();
       const now = Date.now();
       if (now - this.#lastErrorLog >= ERROR_LOG_INTERVAL_MS) {

@@ -97,12 +97,6 @@ export class MachineConsole {
   openWatcher(kind: WatcherKind, who: string): BytePort {
     const w: Watcher = { kind, who, since: Date.now(), closed: false };
     this.#watchers.add(w);
-    const close = (reason: string) => {
-      if (w.closed) return;
-      w.closed = true;
-      this.#watchers.delete(w);
-      w.onClose?.(reason);
-    };
     return {
       write: (bytes) => {
         if (w.closed) return false;
@@ -115,7 +109,7 @@ export class MachineConsole {
       onClose: (receiver) => {
         w.onClose = receiver;
       },
-      close: (reason = "closed") => close(reason),
+      close: (reason = "closed") => this.#dropWatcher(w, reason),
     };
   }
 
@@ -124,13 +118,14 @@ export class MachineConsole {
     return this.#ring.contents();
   }
 
-  /** The kept log on disk, or the ring when there is no log file. */
+  /** The kept log on disk; the ring when there is no log file or the disk refuses writes. */
   logContents(): Uint8Array {
-    return this.#opts.log?.contents() ?? this.#ring.contents();
-  }
-
-  flushLog(): void {
-    this.#opts.log?.flush();
+    const log = this.#opts.log;
+    if (log) {
+      const disk = log.contents();
+      if (log.healthy) return disk;
+    }
+    return this.#ring.contents();
   }
 
   status(): MachineConsoleStatus {
@@ -155,11 +150,7 @@ export class MachineConsole {
     const vm = this.#vm;
     this.#vm = undefined;
     vm?.port.close(reason);
-    for (const w of [...this.#watchers]) {
-      w.closed = true;
-      this.#watchers.delete(w);
-      w.onClose?.(reason);
-    }
+    for (const w of [...this.#watchers]) this.#dropWatcher(w, reason);
     this.#opts.log?.close();
   }
 
@@ -175,11 +166,16 @@ export class MachineConsole {
       } catch (err) {
         // One broken watcher must not take the console (or the other watchers) down.
         this.#opts.logger.warn("console watcher failed; detaching it", { console: this.name, watcher: w.who, error: err });
-        w.closed = true;
-        this.#watchers.delete(w);
-        w.onClose?.("watcher failed");
+        this.#dropWatcher(w, "watcher failed");
       }
     }
+  }
+
+  #dropWatcher(w: Watcher, reason: string): void {
+    if (w.closed) return;
+    w.closed = true;
+    this.#watchers.delete(w);
+    w.onClose?.(reason);
   }
 
   #toVm(bytes: Uint8Array): void {
