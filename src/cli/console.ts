@@ -3,7 +3,7 @@
 //   esxkit console NAME       attach this terminal (detach with Enter ~ .)
 //   esxkit console NAME --log what the VM wrote, from the kept log, also while nobody watched
 import { defineCommand } from "citty";
-import { controlRequest } from "../daemon/control.ts";
+import { controlFetch, controlRequest } from "../daemon/control.ts";
 import { ControlError, UsageError } from "../errors.ts";
 import { join } from "node:path";
 import { readConsoleLog } from "../bmc/console/log-file.ts";
@@ -51,13 +51,7 @@ export class EscapeDetector {
 }
 
 async function printLog(socket: string, name: string): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetch(`http://esxkit/v1/console/${encodeURIComponent(name)}/log`, { unix: socket, signal: AbortSignal.timeout(10_000) } as RequestInit);
-  } catch (err) {
-    throw new ControlError(`cannot reach esxkit's control socket ${socket}: is \`esxkit serve\` running? (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-  }
-  if (!res.ok) throw new ControlError(String(((await res.json()) as { error?: string }).error ?? `HTTP ${res.status}`));
+  const res = await controlFetch(socket, "GET", `/v1/console/${encodeURIComponent(name)}/log`, undefined, 10_000);
   const bytes = new Uint8Array(await res.arrayBuffer());
   if (bytes.length) process.stdout.write(bytes);
 }

@@ -134,8 +134,11 @@ export async function startControlServer(path: string, daemon: Daemon, logger: L
   };
 }
 
-/** Client side: one request to the daemon's control socket, with a deadline. */
-export async function controlRequest(path: string, method: "GET" | "POST", endpoint: string, body?: unknown, timeoutMs = 5000): Promise<unknown> {
+/**
+ * Client side: one request to the daemon's control socket, with a deadline. A refused
+ * request (4xx/5xx) throws ControlError with the daemon's own error text.
+ */
+export async function controlFetch(path: string, method: "GET" | "POST", endpoint: string, body?: unknown, timeoutMs = 5000): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(`http://esxkit${endpoint}`, {
@@ -150,7 +153,14 @@ export async function controlRequest(path: string, method: "GET" | "POST", endpo
     const why = (err as NodeJS.ErrnoException | null)?.code ?? (err instanceof Error ? err.message : String(err));
     throw new ControlError(`cannot reach esxkit's control socket ${path}: is \`esxkit serve\` running? (${why})`, { cause: err });
   }
-  const data = (await res.json()) as Record<string, unknown>;
-  if (!res.ok) throw new ControlError(String(data.error ?? `HTTP ${res.status}`));
-  return data;
+  if (!res.ok) {
+    const data = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+    throw new ControlError(String(data.error ?? `HTTP ${res.status}`));
+  }
+  return res;
+}
+
+/** controlFetch for the JSON endpoints. */
+export async function controlRequest(path: string, method: "GET" | "POST", endpoint: string, body?: unknown, timeoutMs = 5000): Promise<unknown> {
+  return (await controlFetch(path, method, endpoint, body, timeoutMs)).json();
 }

@@ -1,5 +1,5 @@
-// `serial = true`: the daemon makes the VM's esxkit serial port point at the vSPC, once the VM
-// is found, and keeps it so. vSphere adds a serial port only to a powered-off VM (and may
+// `serial = true`: the daemon makes the VM's esxkit serial port point at the vSPC once the VM
+// is found (and again when the BMC restarts, e.g. a reload with a new proxy_uri). vSphere adds a serial port only to a powered-off VM (and may
 // refuse a backing edit on a running one), so a refused change is retried when the VM is next
 // seen powered off, and the log says so. A VM whose only serial ports are someone else's is
 // left alone: that is reported once, never "fixed".
@@ -30,7 +30,7 @@ export function startSerialWiring(backend: VsphereBackend, target: { serviceUri:
   };
 
   const attempt = async () => {
-    if (running || stopped || status.state === "wired" || status.state === "foreign_port") return;
+    if (running || stopped) return;
     const power = backend.powerState({ peek: true }).state;
     // Refused once on a running VM: wait until it is off instead of asking every 30 s.
     if (status.state === "waiting_power_off" && power !== "off") return;
@@ -53,11 +53,13 @@ export function startSerialWiring(backend: VsphereBackend, target: { serviceUri:
       }
     } finally {
       running = false;
+      // Wired, or someone else's port: nothing more to try until the BMC restarts.
+      if (status.state === "wired" || status.state === "foreign_port") clearInterval(timer);
     }
   };
 
-  void attempt();
   const timer = setInterval(() => void attempt(), CHECK_INTERVAL_MS);
+  void attempt();
   timer.unref?.();
   return {
     status: () => status,
