@@ -110,8 +110,3 @@ export const subnegotiation = {
     return 5 + s.payload.length + countIac(s.payload);
   },
 };
-
-/** IAC and a bare command (BRK, NOP, GA, …). */
-export function encodeCommand(command: number): Uint8Array {
-  return Uint8Array.of(IAC, command);
-}

@@ -47,14 +47,6 @@ const CODE_OF: Record<VmwareKind, number> = {
 
 const KIND_OF = new Map<number, VmwareKind>(Object.entries(CODE_OF).map(([k, v]) => [v, k as VmwareKind]));
 
-export function vmwareCode(kind: VmwareKind): number {
-  return CODE_OF[kind];
-}
-
-export function vmwareKind(code: number): VmwareKind | undefined {
-  return KIND_OF.get(code);
-}
-
 const utf8 = new TextEncoder();
 const text = new TextDecoder("utf-8", { fatal: false });
 

@@ -400,7 +400,8 @@ export class IpmiSessionEngine {
     });
     if (framing.kind === "rmcp+") {
       const s = framing.session;
-      if (!s || !s.keys) return sealRmcpPlus(PayloadType.ipmi, 0, 0, message);
+      // Sessionless (or not yet keyed) replies go out unprotected; sealInSession knows the latter.
+      if (!s) return sealRmcpPlus(PayloadType.ipmi, 0, 0, message);
       return sealInSession(s, PayloadType.ipmi, message);
     }
     const s = framing.session;
