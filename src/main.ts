@@ -1,13 +1,13 @@
 #!/usr/bin/env bun
-// citty decides on colour when it is loaded, from NO_COLOR/TERM/CI only: help piped to a
-// file or a pager would carry escape codes. Decide here, before it loads.
-// (Not process.stdout.isTTY: building the stdout stream is most of a command's start.)
-import { isTerminal } from "./log/terminal.ts";
+// Every command but `version` goes through the citty tree; sub-commands load lazily.
+// Colour: citty colours only its own error messages, which run.ts prints without the codes,
+// so nothing needs to ask whether stdout is a terminal before a command runs.
+import { printVersionFast } from "./cli/version-line.ts";
 
-if (!isTerminal(1) && process.env.NO_COLOR === undefined) process.env.NO_COLOR = "1";
-
-const { main } = await import("./cli/index.ts");
-const { runCli } = await import("./cli/run.ts");
-
-process.exitCode = await runCli(main, process.argv.slice(2));
+const argv = process.argv.slice(2);
+if (!printVersionFast(argv)) {
+  const { main } = await import("./cli/index.ts");
+  const { runCli } = await import("./cli/run.ts");
+  process.exitCode = await runCli(main, argv);
+}
 export {};

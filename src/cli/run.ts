@@ -104,7 +104,8 @@ function printError(err: unknown): number {
     return EXIT_FAILURE;
   }
   if (err instanceof Error && err.name === "CLIError") {
-    stderr(`error: ${err.message}\n`);
+    // citty colours the names in its messages when loaded without NO_COLOR; ours are plain.
+    stderr(`error: ${err.message.replace(/\x1b\[[0-9;]*m/g, "")}\n`);
     return EXIT_USAGE;
   }
   // Anything else (a system error, a bug) gets one readable line; the stack with ESXKIT_DEBUG=1.

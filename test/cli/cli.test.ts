@@ -1,6 +1,7 @@
 // The CLI as a user runs it: exit codes, unknown flags, help, config check.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { onPty } from "../support/ipmi/pty.ts";
 
 const root = join(import.meta.dir, "../..");
 const bun = join(root, "node_modules/.bin/bun");
@@ -81,6 +82,17 @@ describe("help on a pipe", () => {
     expect(p.exitCode).toBe(0);
     expect(p.stdout.toString()).toContain("Usage:");
     expect(p.stdout.toString()).not.toContain("\u001b[");
+  });
+});
+
+describe("usage errors on a terminal", () => {
+  // citty colours the names in its own messages unless NO_COLOR was set before it loaded.
+  test("an invalid option value is named without colour codes", async () => {
+    const r = await onPty([{ expect: "Expected one of" }, { exit_timeout: 10 }], [bun, join(root, "src/main.ts"), "vm", "power", "-c", "config.toml", "--by", "bogus", "x", "status"]);
+    expect(r.ok).toBe(true);
+    expect(r.exit_code).toBe(2);
+    expect(r.output).toContain("error: Invalid value for argument: --by (bogus). Expected one of: name, uuid, instance_uuid.");
+    expect(r.output).not.toContain("\u001b[");
   });
 });
 
