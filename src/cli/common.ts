@@ -7,7 +7,6 @@ import type { LoadOptions } from "../config/load.ts";
 import { loadServiceConfig } from "../daemon/config-checks.ts";
 import type { Config } from "../config/types.ts";
 import { type Logger, type LogFormat, createLogger, isLevel } from "../log/logger.ts";
-import { stdout } from "./output.ts";
 
 export const configArg = {
   config: {
@@ -22,8 +21,6 @@ export const logArgs = {
   "log-level": { type: "string", description: "debug | info | warn | error (default: from the config, else info)", valueHint: "LEVEL" },
   "log-format": { type: "string", description: "json | pretty | journal (default: journal under journald, pretty on a TTY, else json)", valueHint: "FORMAT" },
 } as const;
-
-export const jsonArg = { json: { type: "boolean", description: "machine-readable JSON output" } } as const;
 
 /**
  * Where the config comes from, in order: -c, $ESXKIT_CONFIG, config.toml beside the
@@ -54,13 +51,3 @@ export function loggerFromArgs(args: { "log-level"?: string; "log-format"?: stri
   return createLogger({ level, format: format as LogFormat | undefined });
 }
 
-export function printJson(value: unknown): void {
-  stdout(`${JSON.stringify(value, null, 2)}\n`);
-}
-
-/** A plain left-aligned text table. */
-export function printTable(headers: string[], rows: string[][]): void {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
-  stdout(`${[line(headers), ...rows.map(line)].join("\n")}\n`);
-}

@@ -1,8 +1,8 @@
 import { defineCommand } from "citty";
 import type { Config } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
-import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
-import { stdout } from "./output.ts";
+import { configArg, loadConfigFromArgs } from "./common.ts";
+import { jsonArg, printJson, stdout } from "./output.ts";
 
 function describeVm(b: Config["bmc"][number]): string {
   return b.vm.by === "name" ? b.vm.value : `${b.vm.by}=${b.vm.value}`;

@@ -8,9 +8,9 @@ import { ControlError, UsageError } from "../errors.ts";
 import { join } from "node:path";
 import { readConsoleLog } from "../bmc/console/log-file.ts";
 import { loadConfig } from "../config/load.ts";
-import { findConfigPath, jsonArg, printJson, printTable } from "./common.ts";
+import { findConfigPath } from "./common.ts";
 import { socketArgs, socketPath } from "./control.ts";
-import { stderr, stdout } from "./output.ts";
+import { jsonArg, printJson, printTable, stderr, stdout } from "./output.ts";
 
 const OPEN_DEADLINE_MS = 5000;
 const CR = 0x0d;

@@ -2,14 +2,14 @@
 import { defineCommand } from "citty";
 import { controlRequest } from "../daemon/control.ts";
 import { UsageError } from "../errors.ts";
-import { configArg, findConfigPath, jsonArg, printJson, printTable } from "./common.ts";
+import { configArg, findConfigPath } from "./common.ts";
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";
 import { loadConfig } from "../config/load.ts";
 import { DEFAULT_CONTROL_SOCKET } from "../config/schema.ts";
 import { parseDuration } from "../watchdog/pause.ts";
-import { stdout, stderr } from "./output.ts";
+import { jsonArg, printJson, printTable, stderr, stdout } from "./output.ts";
 
 export const socketArgs = {
   ...configArg,

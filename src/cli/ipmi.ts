@@ -7,8 +7,7 @@ import { UsageError } from "../errors.ts";
 import { IpmiClient, type ChassisAction } from "../ipmi/client/client.ts";
 import { GUID_ORDERS, guidString } from "../ipmi/guid.ts";
 import { createLogger } from "../log/logger.ts";
-import { jsonArg, printJson } from "./common.ts";
-import { stdout, stderr } from "./output.ts";
+import { jsonArg, printJson, stderr, stdout } from "./output.ts";
 
 const ACTIONS: Record<string, ChassisAction> = { on: "on", off: "off", cycle: "cycle", reset: "reset", soft: "soft", diag: "diag" };
 const CONTROL_TEXT: Record<ChassisAction, string> = {

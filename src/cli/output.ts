@@ -27,3 +27,17 @@ function writeAll(fd: 1 | 2, text: string): void {
 export const stdout = (text: string): void => writeAll(1, text);
 export const stderr = (text: string): void => writeAll(2, text);
 export type Output = typeof stdout;
+
+/** The `--json` flag of every command that prints data. */
+export const jsonArg = { json: { type: "boolean", description: "machine-readable JSON output" } } as const;
+
+export function printJson(value: unknown): void {
+  stdout(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** A plain left-aligned text table. */
+export function printTable(headers: string[], rows: string[][]): void {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd();
+  stdout(`${[line(headers), ...rows.map(line)].join("\n")}\n`);
+}

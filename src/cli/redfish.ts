@@ -4,8 +4,8 @@
 import { defineCommand } from "citty";
 import { redfishTls } from "../bmc/redfish-service.ts";
 import { UsageError } from "../errors.ts";
-import { configArg, jsonArg, loadConfigFromArgs } from "./common.ts";
-import { stdout } from "./output.ts";
+import { configArg, loadConfigFromArgs } from "./common.ts";
+import { jsonArg, stdout } from "./output.ts";
 
 const thumbprint = defineCommand({
   meta: { name: "thumbprint", examples: ["esxkit redfish thumbprint -c /etc/esxkit/config.toml", "esxkit redfish thumbprint --json"], description: "print the SHA-256 thumbprint of the Redfish certificate" },

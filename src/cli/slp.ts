@@ -6,8 +6,7 @@ import { UsageError } from "../errors.ts";
 import { serializeAttribute } from "../slp/attributes.ts";
 import { errorCodeName } from "../slp/wire/index.ts";
 import { findAttributes, findServices, formatSavedAttributes, type UaOptions } from "../slp/ua.ts";
-import { jsonArg, printJson, printTable } from "./common.ts";
-import { stdout, stderr } from "./output.ts";
+import { jsonArg, printJson, printTable, stderr, stdout } from "./output.ts";
 
 const uaArgs = {
   unicast: { type: "string", description: "ask this address only (default: multicast to 239.255.255.253)", valueHint: "ADDR" },

@@ -7,8 +7,8 @@ import { NotFoundError, TlsPinError, TlsVerifyError } from "../errors.ts";
 import { createLogger, type Logger } from "../log/logger.ts";
 import { VimClient } from "../vsphere/client.ts";
 import { fetchServerCertificate, type Thumbprints } from "../vsphere/thumbprint.ts";
-import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
-import { stdout, stderr } from "./output.ts";
+import { configArg, loadConfigFromArgs } from "./common.ts";
+import { jsonArg, printJson, stderr, stdout } from "./output.ts";
 
 /** [vcenter.NAME] or [esxi.NAME] from the config; NotFoundError naming the choices otherwise. */
 export function endpointByName(config: Config, name: string): EndpointConfig {

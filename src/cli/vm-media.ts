@@ -5,11 +5,11 @@ import type { EndpointConfig, VmSelector } from "../config/types.ts";
 import { resolveSecret } from "../config/secrets.ts";
 import { openVmMedia, type VmMediaSession } from "../bmc/vm-media-session.ts";
 import type { MediaState } from "../bmc/virtual-media.ts";
-import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
+import { configArg, loadConfigFromArgs } from "./common.ts";
 import { createLogger } from "../log/logger.ts";
 import { withTlsHint } from "./vcenter.ts";
 import { byArg, pickEndpoints, vcenterArg } from "./vm-endpoints.ts";
-import { stderr, stdout } from "./output.ts";
+import { jsonArg, printJson, stderr, stdout } from "./output.ts";
 
 const vmArgs = {
   vm: { type: "positional" as const, description: "VM name (or uuid with --by)", required: true as const, valueHint: "VM" },

@@ -9,8 +9,8 @@ import { VimClient } from "../vsphere/client.ts";
 import { findVm, normalizeUuid, type VmIdentity } from "../vsphere/search.ts";
 import { attachSerialPort, detachSerialPort, readSerialFirewall, readSerialState, type SerialFirewall } from "../vsphere/serial-console.ts";
 import { describeSerialPort, esxkitServiceUri, type SerialPort } from "../vsphere/serial-port.ts";
-import { configArg, jsonArg, loadConfigFromArgs, printJson } from "./common.ts";
-import { stderr, stdout } from "./output.ts";
+import { configArg, loadConfigFromArgs } from "./common.ts";
+import { jsonArg, printJson, stderr, stdout } from "./output.ts";
 import { cliLogger, endpointByName, withTlsHint } from "./vcenter.ts";
 import { byArg, pickEndpoints, vcenterArg } from "./vm-endpoints.ts";
 

@@ -10,12 +10,12 @@ import { refKey, str } from "../vsphere/convert.ts";
 import { retrieveProperties } from "../vsphere/properties.ts";
 import { findVm, listVms } from "../vsphere/search.ts";
 import { getPowerState, isInvalidPowerState, powerOffVm, powerOnVm, resetVm, shutdownGuest } from "../vsphere/vm.ts";
-import { configArg, jsonArg, loadConfigFromArgs, printJson, printTable } from "./common.ts";
+import { configArg, loadConfigFromArgs } from "./common.ts";
 import { cliLogger, withTlsHint } from "./vcenter.ts";
 import media from "./vm-media.ts";
 import serial from "./vm-serial.ts";
 import { pickEndpoints, byArg, vcenterArg } from "./vm-endpoints.ts";
-import { stdout } from "./output.ts";
+import { jsonArg, printJson, printTable, stdout } from "./output.ts";
 
 async function withClient<T>(endpoint: EndpointConfig, fn: (c: VimClient) => Promise<T>): Promise<T> {
   const client = await VimClient.connect(endpoint, { logger: cliLogger() }).catch((err) => {

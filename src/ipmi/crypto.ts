@@ -1,16 +1,21 @@
-// IPMI cryptography on node:crypto: RAKP HMACs and key derivation, RMCP+ integrity
-// (HMAC-SHA1-96, HMAC-SHA256-128), AES-CBC-128 confidentiality, IPMI 1.5 MD5 auth codes.
-import { createCipheriv, createDecipheriv, createHash, createHmac } from "node:crypto";
+// IPMI cryptography: RAKP HMACs and key derivation, RMCP+ integrity (HMAC-SHA1-96,
+// HMAC-SHA256-128), AES-CBC-128 confidentiality, IPMI 1.5 MD5 auth codes.
+// Hashes and HMACs use Bun's native hasher: a third faster per call than node:crypto's, and
+// loading node:crypto costs a CLI start more than a whole hello world (about 6 M instructions).
+// Only AES needs node:crypto, so it is loaded at the first encrypted payload.
 import { IpmiDecodeError } from "../errors.ts";
 import { AuthAlg, IntegrityAlg } from "./codes/cipher-suites.ts";
 
 type Hash = "sha1" | "sha256";
 
 export function hmac(hash: Hash, key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-  const h = createHmac(hash, key);
+  const h = new Bun.CryptoHasher(hash, key);
   for (const p of parts) h.update(p);
   return new Uint8Array(h.digest());
 }
+
+let nodeCrypto: typeof import("node:crypto") | undefined;
+const aes = () => (nodeCrypto ??= require("node:crypto") as typeof import("node:crypto"));
 
 export function random(n: number): Uint8Array {
   // The Web Crypto CSPRNG: the same kernel source as randomBytes, a fifth of the cost per call (one per sealed reply).
@@ -149,7 +154,7 @@ export function aesEncrypt(k2: Uint8Array, payload: Uint8Array, iv: Uint8Array =
   plain.set(payload);
   for (let i = 0; i < padLen; i++) plain[payload.length + i] = i + 1;
   plain[plain.length - 1] = padLen;
-  const cipher = createCipheriv("aes-128-cbc", k2.subarray(0, 16), iv);
+  const cipher = aes().createCipheriv("aes-128-cbc", k2.subarray(0, 16), iv);
   cipher.setAutoPadding(false);
   const body = Buffer.concat([cipher.update(plain), cipher.final()]);
   const out = new Uint8Array(16 + body.length);
@@ -162,7 +167,7 @@ export function aesDecrypt(k2: Uint8Array, data: Uint8Array): Uint8Array {
   if (data.length < 32 || data.length % 16 !== 0) {
     throw new IpmiDecodeError(`AES-CBC-128 payload: length ${data.length} is not IV + a multiple of 16`);
   }
-  const decipher = createDecipheriv("aes-128-cbc", k2.subarray(0, 16), data.subarray(0, 16));
+  const decipher = aes().createDecipheriv("aes-128-cbc", k2.subarray(0, 16), data.subarray(0, 16));
   decipher.setAutoPadding(false);
   const plain = new Uint8Array(Buffer.concat([decipher.update(data.subarray(16)), decipher.final()]));
   const padLen = plain[plain.length - 1]!;
@@ -183,5 +188,7 @@ export function password16(password: string): Uint8Array {
 
 /** IPMI 1.5 MD5 AuthCode: MD5(password ‖ session id ‖ message ‖ session seq ‖ password). */
 export function md5AuthCode(pw16: Uint8Array, sessionId: number, message: Uint8Array, sequence: number): Uint8Array {
-  return new Uint8Array(createHash("md5").update(pw16).update(u32(sessionId)).update(message).update(u32(sequence)).update(pw16).digest());
+  const h = new Bun.CryptoHasher("md5");
+  for (const part of [pw16, u32(sessionId), message, u32(sequence), pw16]) h.update(part);
+  return new Uint8Array(h.digest());
 }

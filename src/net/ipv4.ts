@@ -2,23 +2,8 @@
 // lists, interface choice, allowlists). A leaf: it imports nothing from the project.
 import { networkInterfaces } from "node:os";
 
-/** "10.0.0.1" (or "::ffff:10.0.0.1", as dual-stack sockets report IPv4 peers) → 32-bit number. */
-export function parseIpv4(text: string): number | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(plainIPv4(text));
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const octet = Number(m[i]);
-    if (octet > 255) return undefined;
-    n = n * 256 + octet;
-  }
-  return n >>> 0;
-}
-
-/** "::ffff:10.0.0.1" → "10.0.0.1"; anything else unchanged. */
-export function plainIPv4(a: string): string {
-  return a.startsWith("::ffff:") ? a.slice(7) : a;
-}
+export { parseIpv4, plainIPv4 } from "./ip-literal.ts";
+import { parseIpv4 } from "./ip-literal.ts";
 
 /** A 32-bit address as 4 network-order bytes. */
 export function ipv4Bytes(n: number): Uint8Array {

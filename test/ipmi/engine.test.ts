@@ -313,7 +313,7 @@ describe("sessions over UDP", () => {
     await c.chassisControl("cycle");
     expect(e.chassis.controls).toEqual([2]);
     const controlDatagram = inbound[before]!;
-    const clientPort = (c as unknown as { t: { sock: { address(): { port: number } } } }).t.sock.address().port;
+    const clientPort = (c as unknown as { t: { localPort: number } }).t.localPort;
     const replay = await orig(controlDatagram, { address: "127.0.0.1", port: clientPort });
     expect(replay).toBeDefined();
     expect(packet.decode(replay!).kind).toBe("rmcp+");

@@ -1,9 +1,11 @@
-// The client's UDP transport: one connected socket, request/response exchange with
-// retransmission and a hard deadline. Nothing here waits without a bound.
-import { createSocket, type Socket } from "node:dgram";
-import { lookup } from "node:dns/promises";
-import { isIP } from "node:net";
+// The client's UDP transport: one socket, request/response exchange with retransmission and
+// a hard deadline. Nothing here waits without a bound.
+// Bun's own UDP socket and resolver, not node:dgram and node:dns: each of those modules costs
+// `esxkit ipmi` more at start than a whole hello world, and the watchdog fences through here.
 import { ConnectError, DeadlineError, IpmiDecodeError } from "../../errors.ts";
+import { ipFamily } from "../../net/ip-literal.ts";
+
+type Socket = Bun.udp.Socket<"uint8array">;
 
 export interface ExchangeOptions {
   /** Wait this long for an answer before sending again. */
@@ -16,13 +18,17 @@ export interface ExchangeOptions {
 
 async function resolveHost(host: string, deadline: number): Promise<{ address: string; family: 4 | 6 }> {
   const literal = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
-  const v = isIP(literal);
-  if (v) return { address: literal, family: v as 4 | 6 };
+  const v = ipFamily(literal);
+  if (v) return { address: literal, family: v };
   const ms = Math.max(1, deadline - Date.now());
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const found = await Promise.race([
-      lookup(literal),
+      Bun.dns.lookup(literal, {}).then((all) => {
+        const first = all[0];
+        if (!first) throw new Error("no address");
+        return first;
+      }),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new DeadlineError(`resolving ${literal}`, ms)), ms);
       }),
@@ -39,47 +45,49 @@ async function resolveHost(host: string, deadline: number): Promise<{ address: s
 export class UdpTransport {
   private waiter: ((d: Uint8Array) => void) | undefined;
   private closed = false;
-  /** Sends handed to the socket and not yet flushed. */
-  private sending = 0;
-  private flushed: (() => void) | undefined;
+  /** The last error a send met (ECONNREFUSED queued from an ICMP port unreachable …). */
   private socketError: Error | undefined;
+  private sock!: Socket;
 
-  private constructor(
-    private readonly sock: Socket,
-    readonly remote: { address: string; port: number },
-  ) {
-    sock.on("message", (msg, rinfo) => {
-      if (rinfo.port !== remote.port) return;
-      this.waiter?.(new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
-    });
-    sock.on("error", (err) => {
-      // ICMP port unreachable arrives as ECONNREFUSED on a connected socket: remember it,
-      // the exchange keeps retransmitting until its deadline (the BMC may be starting).
-      this.socketError = err;
-    });
-  }
+  private constructor(readonly remote: { address: string; port: number }) {}
 
   static async open(host: string, port: number, deadline: number): Promise<UdpTransport> {
     const { address, family } = await resolveHost(host, deadline);
-    const sock = createSocket(family === 6 ? "udp6" : "udp4");
-    await new Promise<void>((resolve, reject) => {
-      sock.once("error", reject);
-      sock.bind(0, () => {
-        sock.off("error", reject);
-        resolve();
-      });
+    const transport = new UdpTransport({ address, port });
+    transport.sock = await Bun.udpSocket({
+      hostname: family === 6 ? "::" : "0.0.0.0",
+      port: 0,
+      binaryType: "uint8array",
+      socket: {
+        data: (_sock, data, rport) => {
+          if (rport !== port) return;
+          transport.waiter?.(data);
+        },
+        // An ICMP error must not end the socket: the exchange retransmits until its deadline
+        // (the BMC may be starting), and a DeadlineError carries the error as its cause.
+        error: (_sock, err) => {
+          transport.socketError = err;
+        },
+      },
     });
-    return new UdpTransport(sock, { address, port });
+    return transport;
   }
 
-  /** Fire and forget (used for RAKP3 error notices and Close Session). */
+  /** The local port the exchanges come from. */
+  get localPort(): number {
+    return this.sock.port;
+  }
+
+  /** Fire and forget (used for RAKP3 error notices and Close Session). Sends are synchronous. */
   send(buf: Uint8Array): void {
     if (this.closed) return;
-    this.sending++;
-    this.sock.send(buf, this.remote.port, this.remote.address, () => {
-      this.sending--;
-      if (this.sending === 0) this.flushed?.();
-    });
+    try {
+      // false: the kernel's buffer is full. Like a lost datagram: the exchange sends again.
+      this.sock.send(buf, this.remote.port, this.remote.address);
+    } catch (err) {
+      // Bun throws what the kernel queued from an earlier ICMP error: remember it, retransmit.
+      this.socketError = err as Error;
+    }
   }
 
   /**
@@ -129,20 +137,11 @@ export class UdpTransport {
     });
   }
 
-  /** Closes the socket once pending sends are flushed (at most 200 ms). */
+  /** Closes the socket (every send has already reached the kernel). */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.waiter = undefined;
-    if (this.sending > 0) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 200);
-        this.flushed = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
-    }
     try {
       this.sock.close();
     } catch {
