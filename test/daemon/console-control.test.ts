@@ -1,5 +1,6 @@
 // `esxkit console` (the compiled binary) against the control socket's console endpoints:
-// list, --log, and an attached session that sees the VM's output and types into it.
+// list, --log, an attached session that sees the VM's output and types into it, and on a
+// terminal (a pty) the Enter ~ B break.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +13,7 @@ import { Daemon } from "../../src/daemon/daemon.ts";
 import { silentLogger } from "../../src/log/logger.ts";
 import { bytePipe, type PipeEnd } from "../support/bmc/byte-pipe.ts";
 import { binary, buildBinary, pump, until } from "../support/daemon/serve.ts";
+import { onPty } from "../support/ipmi/pty.ts";
 
 /** The CLI, spawned asynchronously: the control server it talks to runs in this process. */
 async function cli(args: string[]) {
@@ -86,4 +88,43 @@ test("an attached session sees the VM's output and its input reaches the VM", as
   p.stdin.end();
   expect(await p.exited).toBe(0);
   await until("the watcher to go", () => console.status().watchers.length === 0, 5000);
+});
+
+test("on a terminal, Enter ~ B sends the VM one serial break, in order with the keystrokes, and no ~B as text", async () => {
+  const before = vm.text().length;
+  const breaksBefore = vm.breaks.length;
+  const console = reg.get("web01") as MachineConsole;
+  const r = await onPty(
+    [
+      { expect: "attached to web01", timeout: 15 },
+      { send: "x\r" },
+      { send: "~B" },
+      { send: "y" },
+      { sleep: 0.3 },
+      { send: "\r~." },
+      { expect: "detached from web01", timeout: 10 },
+      { exit_timeout: 10 },
+    ],
+    [binary, "console", "web01", "--socket", socket],
+    30_000,
+  );
+  expect(r.ok).toBe(true);
+  expect(r.exit_code).toBe(0);
+  expect(vm.text().slice(before)).toBe("x\ry\r");
+  expect(vm.breaks.slice(breaksBefore)).toEqual([before + 2]);
+  expect(console.status()).toMatchObject({ breaks_to_vm: 1, breaks_dropped: 0 });
+});
+
+test("a text frame other than the break is no keystroke: it is ignored", async () => {
+  const before = vm.text().length;
+  const ws = new WebSocket(`ws+unix://${socket}:/v1/console/web01`);
+  await new Promise<void>((ok, fail) => {
+    ws.onopen = () => ok();
+    ws.onerror = () => fail(new Error("console WebSocket did not open"));
+  });
+  ws.send("typed as text");
+  ws.send(new TextEncoder().encode("bin"));
+  await until("the binary frame at the VM", () => vm.text().length > before, 5000);
+  expect(vm.text().slice(before)).toBe("bin");
+  ws.close();
 });
