@@ -12,6 +12,7 @@ import { loadConfig } from "../config/load.ts";
 import { findConfigPath, jsonArg, printJson, printTable } from "./common.ts";
 import { socketArgs, socketPath } from "./control.ts";
 import { stderr, stdout } from "./output.ts";
+import { type SavedTerminal, saveTerminal } from "./terminal-output.ts";
 
 const OPEN_DEADLINE_MS = 5000;
 const CR = 0x0d;
@@ -19,6 +20,8 @@ const LF = 0x0a;
 const TILDE = 0x7e;
 const DOT = 0x2e;
 const UPPER_B = 0x42;
+/** Signals that end an attached session (the terminal's settings are put back first), by number. */
+const ENDING_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
 
 type ConsoleRow = { name: string; connected: boolean; peer?: string; bytes_from_vm: number; bytes_to_vm: number; watchers: unknown[] };
 
@@ -85,13 +88,22 @@ function attach(socket: string, name: string): Promise<number> {
     const escape = new EscapeDetector();
     let opened = false;
     let done = false;
+    // stdout's terminal as it was before raw mode: put back whichever way the session ends.
+    let terminal: SavedTerminal | undefined;
+    const restoreTerminal = () => {
+      if (tty) process.stdin.setRawMode(false);
+      terminal?.restore();
+    };
+    const onSignal = Object.entries(ENDING_SIGNALS).map(([signal, n]) => [signal, () => finish(128 + n, `[${signal}: detached from ${name}]`)] as const);
     const finish = (code: number, line?: string) => {
       if (done) return;
       done = true;
       clearTimeout(deadline);
-      if (tty) process.stdin.setRawMode(false);
+      restoreTerminal();
+      for (const [signal, handler] of onSignal) process.off(signal, handler);
+      process.off("exit", restoreTerminal);
       process.stdin.pause();
-      if (line) stderr(`${tty ? "\r\n" : ""}${line}\n`);
+      if (line) stderr(`${tty || terminal ? "\r\n" : ""}${line}\n`);
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
       resolve(code);
     };
@@ -99,10 +111,13 @@ function attach(socket: string, name: string): Promise<number> {
     ws.onopen = () => {
       opened = true;
       clearTimeout(deadline);
-      if (tty) {
-        process.stdin.setRawMode(true);
-        stderr(`[attached to ${name}; Enter ~ . detaches, Enter ~ B sends a break]\r\n`);
-      }
+      for (const [signal, handler] of onSignal) process.on(signal, handler);
+      // An exception or process.exit() elsewhere must not leave the terminal raw either.
+      process.on("exit", restoreTerminal);
+      terminal = saveTerminal(1);
+      if (tty) process.stdin.setRawMode(true);
+      terminal?.outputProcessingOff();
+      if (tty) stderr(`[attached to ${name}; Enter ~ . detaches, Enter ~ B sends a break]\r\n`);
       process.stdin.on("data", (chunk: Buffer) => {
         const { send, detach } = tty ? escape.feed(chunk) : { send: [{ kind: "bytes", bytes: new Uint8Array(chunk) } as const], detach: false };
         for (const s of send) ws.send(s.kind === "bytes" ? s.bytes : BREAK_FRAME);
