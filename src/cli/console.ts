@@ -1,8 +1,9 @@
 // `esxkit console`: a VM's serial console through the running daemon's control socket.
 //   esxkit console            which consoles there are, connected or not
-//   esxkit console NAME       attach this terminal (detach with Enter ~ .)
+//   esxkit console NAME       attach this terminal (Enter ~ . detaches, Enter ~ B sends a break)
 //   esxkit console NAME --log what the VM wrote, from the kept log, also while nobody watched
 import { defineCommand } from "citty";
+import { BREAK_FRAME } from "../daemon/console-control.ts";
 import { controlFetch, controlRequest } from "../daemon/control.ts";
 import { ControlError, UsageError } from "../errors.ts";
 import { join } from "node:path";
@@ -11,30 +12,52 @@ import { loadConfig } from "../config/load.ts";
 import { findConfigPath } from "./common.ts";
 import { socketArgs, socketPath } from "./control.ts";
 import { jsonArg, printJson, printTable, stderr, stdout } from "./output.ts";
+import { type SavedTerminal, saveTerminal } from "./terminal-output.ts";
 
 const OPEN_DEADLINE_MS = 5000;
 const CR = 0x0d;
 const LF = 0x0a;
 const TILDE = 0x7e;
 const DOT = 0x2e;
+const UPPER_B = 0x42;
+/** Signals that end an attached session (the terminal's settings are put back first), by number. */
+const ENDING_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 } as const;
 
 type ConsoleRow = { name: string; connected: boolean; peer?: string; bytes_from_vm: number; bytes_to_vm: number; watchers: unknown[] };
 
+/** What the terminal's input turns into: keystrokes for the VM, or a serial break. */
+export type ConsoleInput = { kind: "bytes"; bytes: Uint8Array } | { kind: "break" };
+
 /**
- * The ssh-style escape: "~." right after Enter (or first thing) detaches; "~~" sends one "~".
- * Returns the bytes to send and whether to detach; keeps its state across chunks.
+ * The ssh-style escapes, right after Enter (or first thing): "~." detaches, "~B" sends a serial
+ * break (as ipmitool's and ssh's ~B), "~~" sends one "~". Returns what to send, in order, and
+ * whether to detach; keeps its state across chunks.
  */
 export class EscapeDetector {
   #atLineStart = true;
   #sawTilde = false;
 
-  feed(input: Uint8Array): { send: Uint8Array; detach: boolean } {
-    const out: number[] = [];
+  feed(input: Uint8Array): { send: ConsoleInput[]; detach: boolean } {
+    const send: ConsoleInput[] = [];
+    let run: number[] = [];
+    const flush = () => {
+      if (run.length) send.push({ kind: "bytes", bytes: Uint8Array.from(run) });
+      run = [];
+    };
     for (const b of input) {
       if (this.#sawTilde) {
         this.#sawTilde = false;
-        if (b === DOT) return { send: Uint8Array.from(out), detach: true };
-        out.push(TILDE);
+        if (b === DOT) {
+          flush();
+          return { send, detach: true };
+        }
+        if (b === UPPER_B) {
+          // Still at the start of a line, as in ipmitool: "~B~B" is two breaks, "~B~." detaches.
+          flush();
+          send.push({ kind: "break" });
+          continue;
+        }
+        run.push(TILDE);
         if (b === TILDE) {
           this.#atLineStart = false;
           continue;
@@ -43,10 +66,11 @@ export class EscapeDetector {
         this.#sawTilde = true;
         continue;
       }
-      out.push(b);
+      run.push(b);
       this.#atLineStart = b === CR || b === LF;
     }
-    return { send: Uint8Array.from(out), detach: false };
+    flush();
+    return { send, detach: false };
   }
 }
 
@@ -64,13 +88,22 @@ function attach(socket: string, name: string): Promise<number> {
     const escape = new EscapeDetector();
     let opened = false;
     let done = false;
+    // stdout's terminal as it was before raw mode: put back whichever way the session ends.
+    let terminal: SavedTerminal | undefined;
+    const restoreTerminal = () => {
+      if (tty) process.stdin.setRawMode(false);
+      terminal?.restore();
+    };
+    const onSignal = Object.entries(ENDING_SIGNALS).map(([signal, n]) => [signal, () => finish(128 + n, `[${signal}: detached from ${name}]`)] as const);
     const finish = (code: number, line?: string) => {
       if (done) return;
       done = true;
       clearTimeout(deadline);
-      if (tty) process.stdin.setRawMode(false);
+      restoreTerminal();
+      for (const [signal, handler] of onSignal) process.off(signal, handler);
+      process.off("exit", restoreTerminal);
       process.stdin.pause();
-      if (line) stderr(`${tty ? "\r\n" : ""}${line}\n`);
+      if (line) stderr(`${tty || terminal ? "\r\n" : ""}${line}\n`);
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
       resolve(code);
     };
@@ -78,13 +111,16 @@ function attach(socket: string, name: string): Promise<number> {
     ws.onopen = () => {
       opened = true;
       clearTimeout(deadline);
-      if (tty) {
-        process.stdin.setRawMode(true);
-        stderr(`[attached to ${name}; Enter ~ . detaches]\r\n`);
-      }
+      for (const [signal, handler] of onSignal) process.on(signal, handler);
+      // An exception or process.exit() elsewhere must not leave the terminal raw either.
+      process.on("exit", restoreTerminal);
+      terminal = saveTerminal(1);
+      if (tty) process.stdin.setRawMode(true);
+      terminal?.outputProcessingOff();
+      if (tty) stderr(`[attached to ${name}; Enter ~ . detaches, Enter ~ B sends a break]\r\n`);
       process.stdin.on("data", (chunk: Buffer) => {
-        const { send, detach } = tty ? escape.feed(chunk) : { send: new Uint8Array(chunk), detach: false };
-        if (send.length) ws.send(send);
+        const { send, detach } = tty ? escape.feed(chunk) : { send: [{ kind: "bytes", bytes: new Uint8Array(chunk) } as const], detach: false };
+        for (const s of send) ws.send(s.kind === "bytes" ? s.bytes : BREAK_FRAME);
         if (detach) finish(0, `[detached from ${name}]`);
       });
       // Piped input ran out: what was typed has been sent, the session ends.
@@ -126,7 +162,12 @@ export default defineCommand({
   args: {
     ...socketArgs,
     ...jsonArg,
-    name: { type: "positional", required: false, description: "the [[bmc]] name; without it, list the consoles", valueHint: "NAME" },
+    name: {
+      type: "positional",
+      required: false,
+      description: "the [[bmc]] name: attaches this terminal to its serial console (after Enter, ~ . detaches, ~ B sends a serial break, ~ ~ types one ~); without it, list the consoles",
+      valueHint: "NAME",
+    },
     log: { type: "boolean", description: "print the kept console log (rotated files, oldest first) and exit" },
   },
   async run({ args }) {

@@ -9,6 +9,7 @@ import { parse as parseToml } from "smol-toml";
 import { loadConfig } from "../config/load.ts";
 import { DEFAULT_CONTROL_SOCKET } from "../config/schema.ts";
 import { parseDuration } from "../watchdog/pause.ts";
+import { formatLastCommand } from "./last-command.ts";
 import { jsonArg, printJson, printTable, stderr, stdout } from "./output.ts";
 
 export const socketArgs = {
@@ -75,7 +76,7 @@ const solCell = (sol: unknown) => {
   const x = sol as { active?: boolean; user?: string; peer?: string } | undefined;
   return !x ? "-" : x.active ? `active: ${x.user ?? "?"} from ${x.peer ?? "?"}` : "inactive";
 };
-const bmcRow = (b: ServiceStatus) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), sessionsCell(b), cell(b.lastCommand)];
+const bmcRow = (b: ServiceStatus, now: number) => [b.name, cell(b.vm), cell(b.listen), cell(b.powerState), sessionsCell(b), formatLastCommand(b.lastCommand, now)];
 
 /** What a watchdog's row cannot say: why it waits, split brain, BMCs it will never fence through. */
 function watchdogNotes(w: ServiceStatus): string[] {
@@ -96,7 +97,7 @@ export const status = defineCommand({
     if (args.json) return printJson(s);
     stdout(`esxkit ${s.version}, pid ${s.pid}, since ${s.started_at}, config ${s.config}${s.last_reload ? `, last reload ${s.last_reload.at} (${s.last_reload.ok ? "ok" : "rejected"})` : ""}\n\n`);
     const bmcs = s.services.filter((x) => x.kind === "bmc");
-    if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map(bmcRow));
+    if (bmcs.length) printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], bmcs.map((b) => bmcRow(b, Date.now())));
     // Serial BMCs: who holds the SOL payload (one per BMC) and whether the VM's port is wired.
     const serialBmcs = bmcs.filter((b) => b.sol !== undefined || b.serial !== undefined);
     if (serialBmcs.length) printTable(["BMC", "SOL", "SERIAL PORT"], serialBmcs.map((b) => [b.name, solCell(b.sol), cell((b.serial as { wiring?: { state?: string; detail?: string } } | undefined)?.wiring?.state)]));
@@ -133,7 +134,7 @@ const bmcList = defineCommand({
   async run({ args }) {
     const list = (await controlRequest(socketPath(args), "GET", "/v1/bmc")) as ServiceStatus[];
     if (args.json) return printJson(list);
-    printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], list.map(bmcRow));
+    printTable(["BMC", "VM", "LISTEN", "POWER", "SESSIONS", "LAST COMMAND"], list.map((b) => bmcRow(b, Date.now())));
   },
 });
 

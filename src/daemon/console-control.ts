@@ -2,7 +2,8 @@
 //   GET /v1/console            every console's status
 //   GET /v1/console/NAME/log   the kept log (rotated files, then the current one), oldest first
 //   GET /v1/console/NAME       a WebSocket: binary frames are the VM's output one way and
-//                              keystrokes the other (`esxkit console NAME`)
+//                              keystrokes the other (`esxkit console NAME`); a text frame is a
+//                              control message: BREAK_FRAME sends a serial break, others are ignored
 // The socket is the control socket: only the service user can open it, so no token.
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { ConsoleRegistry } from "../bmc/console/registry.ts";
@@ -13,6 +14,9 @@ export interface ConsoleSocketData {
   console: MachineConsole;
   port?: BytePort;
 }
+
+/** The text frame that sends the VM a serial break (`esxkit console`'s Enter ~ B). */
+export const BREAK_FRAME = JSON.stringify({ op: "break" });
 
 /** Close code sent when the console goes away (BMC removed, daemon stopping). */
 export const CONSOLE_GONE = 4000;
@@ -54,8 +58,12 @@ export const consoleWebsocket: WebSocketHandler<ConsoleSocketData> = {
     port.onClose((reason) => ws.close(CONSOLE_GONE, reason.slice(0, 120)));
   },
   message(ws, message) {
-    const bytes = typeof message === "string" ? new TextEncoder().encode(message) : new Uint8Array(message);
-    ws.data.port?.write(bytes);
+    // Text frames are control messages, never keystrokes: a break must not reach the VM as text.
+    if (typeof message === "string") {
+      if (message === BREAK_FRAME) ws.data.port?.sendBreak?.();
+      return;
+    }
+    ws.data.port?.write(new Uint8Array(message));
   },
   close(ws) {
     ws.data.port?.close("terminal detached");

@@ -9,6 +9,11 @@ export interface BytePort {
    * closed); a port that is only slow buffers (bounded) and still returns true.
    */
   write(bytes: Uint8Array): boolean;
+  /**
+   * Sends a serial break toward the far end, in order with write()'s bytes. Optional: a port
+   * that cannot carry a break leaves it out. Returns false when the break was not taken.
+   */
+  sendBreak?(): boolean;
   /** Sets the one receiver of bytes coming from the far end (a later call replaces it). */
   onData(receiver: (bytes: Uint8Array) => void): void;
   /** Called once, when the port closes for good, with a short reason for the log. */

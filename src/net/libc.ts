@@ -1,5 +1,6 @@
 // The few libc calls esxkit makes through bun:ffi (node has no AF_UNIX datagram or ICMP
-// sockets, Bun's hrtime is not CLOCK_MONOTONIC, and node:tty's isatty costs a start). Loaded once, on first use.
+// sockets, Bun's hrtime is not CLOCK_MONOTONIC, node:tty's isatty costs a start, and neither has
+// a termios call). Loaded once, on first use.
 // A leaf: imports nothing from the project.
 import { dlopen, FFIType, read } from "bun:ffi";
 
@@ -11,6 +12,8 @@ export type Libc = {
   clock_gettime(clock: number, ts: unknown): number;
   __errno_location(): unknown;
   isatty(fd: number): number;
+  tcgetattr(fd: number, termios: unknown): number;
+  tcsetattr(fd: number, when: number, termios: unknown): number;
 };
 
 export const SOCK_DGRAM = 2;
@@ -29,6 +32,8 @@ export function loadLibc(): Libc {
     clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
     isatty: { args: [FFIType.i32], returns: FFIType.i32 },
+    tcgetattr: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+    tcsetattr: { args: [FFIType.i32, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
   });
   libc = lib.symbols as unknown as Libc;
   return libc;

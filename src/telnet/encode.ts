@@ -110,3 +110,19 @@ export const subnegotiation = {
     return 5 + s.payload.length + countIac(s.payload);
   },
 };
+
+/** IAC and a bare command (RFC 854: BRK, NOP, AYT, …), which carries no option. */
+export const command = {
+  encode(code: number, buf?: Uint8Array, offset = 0): Uint8Array {
+    if (code <= Command.SE || code === Command.SB || verbOf(code) || code === IAC) {
+      throw new RangeError(`telnet encode: ${code} is not a bare telnet command`);
+    }
+    const out = target(buf, offset, 2);
+    out[offset] = IAC;
+    out[offset + 1] = code;
+    return out;
+  },
+  encodingLength(): number {
+    return 2;
+  },
+};

@@ -3,9 +3,9 @@
 // What the connection means is its owner's business: the handshake first, then a link.
 import type { Socket } from "node:net";
 import type { Logger } from "../log/logger.ts";
-import { Option, type Verb } from "../telnet/codes.ts";
+import { Command, Option, type Verb } from "../telnet/codes.ts";
 import { TelnetDecoder } from "../telnet/decoder.ts";
-import { data as telnetData, optionCommand, subnegotiation } from "../telnet/encode.ts";
+import { command as telnetCommand, data as telnetData, optionCommand, subnegotiation } from "../telnet/encode.ts";
 import { type VmwareMessage, vmwareMessage } from "../telnet/vmware.ts";
 import { VmwareCode } from "../telnet/vmware-codes.ts";
 
@@ -107,6 +107,22 @@ export class VspcConnection {
       return false;
     }
     this.write(telnetData.encode(bytes));
+    return true;
+  }
+
+  /**
+   * A serial break toward the VM: telnet IAC BRK (RFC 854, code 243), the only break a plain
+   * telnet session has. False when the socket is closed or too far behind (the break dropped).
+   * Unverified: that ESXi turns IAC BRK on a network serial port into a break on the VM's
+   * virtual UART. VMware documents no break in its proxy protocol and no host has been tried.
+   */
+  sendBreak(force = false): boolean {
+    if (this.closed) return false;
+    if (!force && this.opts.socket.writableLength > this.opts.bufferBytes) {
+      this.opts.onOverflow(telnetCommand.encodingLength());
+      return false;
+    }
+    this.write(telnetCommand.encode(Command.BRK));
     return true;
   }
 

@@ -1,7 +1,7 @@
 // One VM's serial port as a BytePort. The link outlives the TCP connection under it: a vMotion
 // moves it from the source host's connection to the target host's. Between GOAHEAD and
-// COMPLETE/ABORT nothing is written toward the VM; those bytes wait here (bounded) and go out on
-// whichever connection wins, once, in order.
+// COMPLETE/ABORT nothing is written toward the VM; those bytes (and serial breaks) wait here
+// (bounded) and go out on whichever connection wins, once, in order.
 import { timingSafeEqual } from "node:crypto";
 import type { Logger } from "../log/logger.ts";
 import type { BytePort } from "../net/byte-port.ts";
@@ -19,11 +19,16 @@ export interface LinkContext {
   linkClosed(link: VmLink): void;
 }
 
+/** A serial break held during a vMotion, in its place among the held bytes. */
+const BREAK = Symbol("break");
+/** What a held break counts against the buffer: its two bytes on the wire (IAC BRK). */
+const BREAK_BYTES = 2;
+
 interface Vmotion {
   seq: Uint8Array;
   secret: Uint8Array;
   peer: VspcConnection | undefined;
-  held: Uint8Array[];
+  held: (Uint8Array | typeof BREAK)[];
   heldBytes: number;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -72,6 +77,22 @@ export class VmLink implements BytePort {
     }
     if (this.conn.sendData(bytes)) this.countToVm(bytes.length);
     return true;
+  }
+
+  /** A break toward the VM; during a vMotion it waits with the held bytes, in order. */
+  sendBreak(): boolean {
+    if (this.closed) return false;
+    const v = this.vmotion;
+    if (v) {
+      if (v.heldBytes + BREAK_BYTES > this.ctx.limits.bufferBytes) {
+        this.overflow(BREAK_BYTES);
+        return false;
+      }
+      v.held.push(BREAK);
+      v.heldBytes += BREAK_BYTES;
+      return true;
+    }
+    return this.conn.sendBreak();
   }
 
   onData(receiver: (bytes: Uint8Array) => void): void {
@@ -262,9 +283,21 @@ export class VmLink implements BytePort {
   }
 
   private release(v: Vmotion): void {
-    if (v.held.length === 0) return;
-    const bytes = concat(v.held);
-    if (this.conn.sendData(bytes, true)) this.countToVm(bytes.length);
+    let run: Uint8Array[] = [];
+    const flush = () => {
+      if (run.length === 0) return;
+      const bytes = concat(run);
+      run = [];
+      if (this.conn.sendData(bytes, true)) this.countToVm(bytes.length);
+    };
+    for (const item of v.held) {
+      if (item !== BREAK) run.push(item);
+      else {
+        flush();
+        this.conn.sendBreak(true);
+      }
+    }
+    flush();
   }
 
   // ------------------------------------------------------------ bytes

@@ -129,6 +129,28 @@ describe("MachineConsole", () => {
     expect(c.status().watchers).toEqual([]);
   });
 
+  test("a watcher's break reaches the VM's port in order; with no VM, or a port without breaks, it is dropped and counted", () => {
+    const c = make();
+    const sol = c.openWatcher("sol", "s");
+    expect(sol.sendBreak?.()).toBe(true);
+    expect(c.status()).toMatchObject({ breaks_to_vm: 0, breaks_dropped: 1 });
+    const [vmSide, hubSide] = bytePipe();
+    c.attachVm(hubSide, "h");
+    sol.write(bytes("a"));
+    expect(sol.sendBreak?.()).toBe(true);
+    sol.write(bytes("b"));
+    expect(vmSide.text()).toBe("ab");
+    expect(vmSide.breaks).toEqual([1]);
+    expect(c.status()).toMatchObject({ breaks_to_vm: 1, breaks_dropped: 1, bytes_to_vm: 2 });
+    // A VM port that cannot carry a break (no sendBreak).
+    const [, plain] = bytePipe();
+    c.attachVm({ write: plain.write, onData: plain.onData, onClose: plain.onClose, close: plain.close }, "h2");
+    expect(sol.sendBreak?.()).toBe(true);
+    expect(c.status()).toMatchObject({ breaks_to_vm: 1, breaks_dropped: 2 });
+    sol.close();
+    expect(sol.sendBreak?.()).toBe(false);
+  });
+
   test("a second link of the same VM replaces the first, which is closed", () => {
     const c = make();
     const [, first] = bytePipe();

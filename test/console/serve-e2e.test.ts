@@ -160,6 +160,40 @@ test("ipmitool sol activate sees the VM, types into it, and keeps going across a
   expect(metrics).toMatch(/esxkit_ipmi_sol_active\{bmc="web01"\} 0/);
 });
 
+test("ipmitool's ~B reaches the VM's host as one telnet break (IAC BRK) and nothing else", async () => {
+  const v = vm as VmEndpoint;
+  const inputBefore = Buffer.concat(v.input).length;
+  const breaksBefore = v.breaks.length;
+  const pty = onPty(
+    [
+      { expect: "SOL Session operational", timeout: 20 },
+      { send: "~B" },
+      { expect: "send break", timeout: 10 },
+      { wait_file: join(dir, "break-seen"), timeout: 20 },
+      { send: "~." },
+      { exit_timeout: 10 },
+    ],
+    [...ipmitool(), "sol", "activate"],
+    60_000,
+  );
+  try {
+    await until("the break at the VM's host", () => v.breaks.length > breaksBefore, 20_000, () => serve.log());
+  } finally {
+    writeFileSync(join(dir, "break-seen"), "");
+  }
+  const done = await pty;
+  expect(done.output).toContain("[send break]");
+  expect(done.ok).toBe(true);
+  expect(done.exit_code).toBe(0);
+  await Bun.sleep(200);
+  // Exactly one break, after every byte typed before it, and not one stray byte (no "~B" as text).
+  expect(v.breaks.slice(breaksBefore)).toEqual([inputBefore]);
+  expect(Buffer.concat(v.input).length).toBe(inputBefore);
+  expect(v.otherCommands).toEqual([]);
+  const consoles = ((await statusJson()).services.find((s) => s.kind === "console") as { consoles: Array<{ name: string; breaks_to_vm: number }> }).consoles;
+  expect(consoles.find((c) => c.name === "web01")?.breaks_to_vm).toBe(1);
+}, 60_000);
+
 test("esxkit console on a terminal: the VM's output, typing into it, and Enter ~ . to detach", async () => {
   const v = vm as VmEndpoint;
   const before = Buffer.concat(v.input).toString().length;

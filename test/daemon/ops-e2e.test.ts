@@ -1,7 +1,8 @@
 // Operations hardening through the compiled binary, as an operator meets it: a RAKP flood
 // from 127.0.0.3 is rate limited while ipmitool still logs in, the refusals show in the log
 // and in /metrics, `bmc list`, `status` and /metrics count the same sessions, unicast SA
-// discovery is answered, and `config check` refuses an oversized attribute list with tcp off.
+// discovery is answered, `config check` refuses an oversized attribute list with tcp off, and
+// the last command reads as words in `bmc list` and `status` (and as the object with --json).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -159,6 +160,35 @@ describe("esxkit serve (compiled binary): IPMI logins", () => {
       await Promise.race([shell.exited, Bun.sleep(5000).then(() => shell.kill())]);
     }
   }, 90_000);
+});
+
+describe("esxkit serve (compiled binary): the last command", () => {
+  const ipmitool = (...args: string[]) => Bun.spawn(["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", String(bmcPort), "-U", "admin", "-P", PASSWORD, ...args], { stdout: "pipe", stderr: "pipe" });
+  /** The LAST COMMAND column of the BMC table in the output of `esxkit ARGS`. */
+  const lastCell = async (args: string[]) => {
+    const lines = (await cli([...args, "--socket", socket])).out.split("\n");
+    const header = lines.find((l) => l.includes("LAST COMMAND")) ?? "";
+    return lines.find((l) => l.startsWith(`${vm} `))?.slice(header.indexOf("LAST COMMAND"));
+  };
+
+  test.each([
+    { what: "a success", args: ["chassis", "power", "status"], exit: 0, cell: /^Get Chassis Status ok, \d+ s ago, 127\.0\.0\.1$/, json: { name: "get_chassis_status", cc: 0, result: "ok", peer: "127.0.0.1" } },
+    {
+      what: "a failure",
+      args: ["raw", "0x06", "0xff"],
+      exit: 1,
+      cell: /^NetFn 0x06 command 0xff failed: invalid command \(0xc1\), \d+ s ago, 127\.0\.0\.1$/,
+      json: { name: "0x06_0xff", cc: 0xc1, result: "invalid command", peer: "127.0.0.1" },
+    },
+  ])("bmc list and status say $what for people; --json keeps the object", async ({ args, exit, cell, json }) => {
+    expect(await ipmitool(...args).exited).toBe(exit);
+    expect(await lastCell(["bmc", "list"])).toMatch(cell);
+    expect(await lastCell(["status"])).toMatch(cell);
+    const list = JSON.parse((await cli(["bmc", "list", "--socket", socket, "--json"])).out) as Array<{ lastCommand: Record<string, unknown> }>;
+    expect(list[0]?.lastCommand).toEqual({ ...json, at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
+    const status = JSON.parse((await cli(["status", "--socket", socket, "--json"])).out) as { services: Array<{ kind: string; lastCommand?: unknown }> };
+    expect(status.services.find((x) => x.kind === "bmc")?.lastCommand).toEqual(list[0]?.lastCommand);
+  }, 30_000);
 });
 
 describe("esxkit serve (compiled binary): SLP", () => {

@@ -349,11 +349,38 @@ describe("SOL packets, console → BMC", () => {
     e.stop();
   });
 
-  test("a data-less packet with a sequence number (ipmitool's SOL keepalive) is ACKed with 0; a break is counted", async () => {
-    const { e, s } = await activeSol();
+  test("a data-less packet with a sequence number (ipmitool's SOL keepalive) is ACKed with 0", async () => {
+    const { e, con, s } = await activeSol();
     expect(await s.sol({ sequence: 1 })).toMatchObject({ ackSequence: 1, acceptedCount: 0 });
-    expect(await s.sol({ sequence: 2, flags: SolConsoleOp.generateBreak })).toMatchObject({ ackSequence: 2 });
-    expect(e.stats().solBreaks).toBe(1);
+    expect(con.last()!.received()).toBe("");
+    expect(con.last()!.breaks).toEqual([]);
+    e.stop();
+  });
+
+  test("Generate BREAK reaches the serial port once, after the packet's characters; a resent packet is no second break", async () => {
+    const { e, con, s } = await activeSol();
+    expect(await s.sol({ sequence: 1, data: new Uint8Array(Buffer.from("ab")) })).toMatchObject({ ackSequence: 1, acceptedCount: 2 });
+    expect(await s.sol({ sequence: 2, flags: SolConsoleOp.generateBreak, data: new Uint8Array(Buffer.from("c")) })).toMatchObject({ ackSequence: 2, acceptedCount: 1 });
+    expect(await s.sol({ sequence: 2, flags: SolConsoleOp.generateBreak, data: new Uint8Array(Buffer.from("c")) })).toMatchObject({ ackSequence: 2, acceptedCount: 1 });
+    expect(await s.sol({ sequence: 3, flags: SolConsoleOp.generateBreak })).toMatchObject({ ackSequence: 3, acceptedCount: 0 });
+    expect(con.last()!.received()).toBe("abc");
+    expect(con.last()!.breaks).toEqual([3, 3]);
+    expect(e.stats()).toMatchObject({ solBreaks: 2, solBreaksDropped: 0 });
+    e.stop();
+  });
+
+  test.each([
+    { name: "a port that cannot carry a break", breaks: false, hangUp: false },
+    { name: "a port that is gone", breaks: true, hangUp: true },
+  ])("Generate BREAK on $name is ACKed, dropped and counted", async ({ breaks, hangUp }) => {
+    const con = echoConsole({ echo: false, breaks });
+    const e = engineWith({ sol: con });
+    const s = await solSession(e, ADMIN);
+    expect((await s.activate())?.cc).toBe(0);
+    if (hangUp) con.last()!.hangUp();
+    expect(await s.sol({ sequence: 1, flags: SolConsoleOp.generateBreak })).toMatchObject({ ackSequence: 1 });
+    expect(con.last()!.breaks).toEqual([]);
+    expect(e.stats()).toMatchObject({ solBreaks: 1, solBreaksDropped: 1 });
     e.stop();
   });
 

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { Command, Option } from "../../src/telnet/codes.ts";
 import { TelnetDecoder, type TelnetEvent } from "../../src/telnet/decoder.ts";
-import { data, optionCommand, subnegotiation } from "../../src/telnet/encode.ts";
+import { command, data, optionCommand, subnegotiation } from "../../src/telnet/encode.ts";
 import { type VmwareMessage, vmwareMessage } from "../../src/telnet/vmware.ts";
 
 const b = (...xs: (number | string)[]) => Uint8Array.from(xs.flatMap((x) => (typeof x === "string" ? [...new TextEncoder().encode(x)] : [x])));
@@ -45,6 +45,28 @@ describe("option commands", () => {
   }
 });
 type OptionCmd = { verb: "WILL" | "WONT" | "DO" | "DONT"; option: number };
+
+describe("bare commands", () => {
+  test.each([
+    { name: "BRK", code: Command.BRK, wire: b(255, 243) },
+    { name: "NOP", code: Command.NOP, wire: b(255, 241) },
+    { name: "AYT", code: Command.AYT, wire: b(255, 246) },
+  ])("$name", ({ code, wire }) => {
+    expect(hex(command.encode(code))).toBe(hex(wire));
+    expect(command.encodingLength()).toBe(2);
+    expect(new TelnetDecoder().push(wire)).toEqual([{ type: "command", command: code }]);
+  });
+
+  test.each([
+    { name: "SE", code: Command.SE },
+    { name: "SB", code: Command.SB },
+    { name: "WILL", code: Command.WILL },
+    { name: "IAC", code: Command.IAC },
+    { name: "a data byte", code: 65 },
+  ])("$name is refused: it is no bare command", ({ code }) => {
+    expect(() => command.encode(code)).toThrow(/not a bare telnet command/);
+  });
+});
 
 describe("subnegotiation", () => {
   const cases: [string, { option: number; payload: Uint8Array }, Uint8Array][] = [

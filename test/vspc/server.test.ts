@@ -88,6 +88,25 @@ describe("data", () => {
     expect(h.server.links()[0]).toMatchObject({ bytesFromVm: payload.length, bytesToVm: payload.length });
   });
 
+  test("a break goes to the VM as IAC BRK, in its place between the bytes, never as data", async () => {
+    h = await startHarness();
+    const v = await vm();
+    await until(() => h!.attached.length === 1, "attach");
+    const port = h.attached[0]!.port;
+    expect(port.write(new TextEncoder().encode("ab"))).toBe(true);
+    expect(port.sendBreak?.()).toBe(true);
+    expect(port.write(Uint8Array.of(0xff, 0x63))).toBe(true);
+    await until(() => Buffer.concat(v.input).length >= 4, "VM input");
+    expect([...Buffer.concat(v.input)]).toEqual([0x61, 0x62, 0xff, 0x63]);
+    expect(v.breaks).toEqual([2]);
+    expect(v.otherCommands).toEqual([]);
+    // On the wire: the break is IAC BRK (255 243), the data byte 0xFF is IAC IAC.
+    expect(Buffer.concat(v.current.wire).toString("hex")).toContain("6162fff3ffff63");
+    v.close();
+    await until(() => h!.server.links().length === 0, "link closed");
+    expect(port.sendBreak?.()).toBe(false);
+  });
+
   test("output sent before the holder listens is kept; the VM closing closes the port", async () => {
     h = await startHarness();
     const v = await vm({ echo: true });

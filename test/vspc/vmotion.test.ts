@@ -1,5 +1,5 @@
 // vMotion handovers through the fake ESXi endpoint: the link (one BytePort) survives, bytes
-// toward the VM written during the handover come out on the winning connection, once.
+// toward the VM written during the handover (breaks too) come out on the winning connection, once.
 import { afterEach, describe, expect, test } from "bun:test";
 import type { BytePort } from "../../src/net/byte-port.ts";
 import type { VmIdentity } from "../../src/vspc/types.ts";
@@ -44,13 +44,17 @@ describe("one handover", () => {
       const got = await v!.vmotion(mode, {
         duringHandover: () => {
           wasInVmotion = h!.server.links()[0]?.inVmotion === true;
-          port.write(enc("held"));
+          port.write(enc("he"));
+          port.sendBreak?.();
+          port.write(enc("ld"));
           v!.write(enc("frozen"));
         },
       });
       expect(got).toBe(result);
       expect(wasInVmotion).toBe(true);
       await until(() => Buffer.concat(v!.input).toString() === "held", "held bytes delivered");
+      // The break waited with the bytes and came out once, between them, on the same connection.
+      expect(v!.breaks).toEqual([2]);
       await until(() => fromVm.text() === "frozen", "VM output after thaw");
       expect(v!.lateOnSource).toBe(0);
       expect(closed).toEqual([]);

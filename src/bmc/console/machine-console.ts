@@ -1,7 +1,8 @@
 // One machine's serial console: the VM's end (a BytePort from the vSPC server, which keeps it
 // across vMotion) fanned out to its watchers (an IPMI SOL session, `esxkit console` terminals),
-// the in-memory ring and the log file. Input from any watcher goes to the VM; keystrokes typed
-// while the VM is not connected are dropped and counted, as on a real unplugged serial line.
+// the in-memory ring and the log file. Input from any watcher goes to the VM, serial breaks
+// included (the VM's port decides how a break travels: the vSPC sends telnet IAC BRK); keystrokes
+// and breaks while the VM is not connected are dropped and counted, as on an unplugged line.
 import type { Logger } from "../../log/logger.ts";
 import type { BytePort } from "../../net/byte-port.ts";
 import type { ConsoleLogFile } from "./log-file.ts";
@@ -24,6 +25,10 @@ export interface MachineConsoleStatus {
   bytes_to_vm: number;
   /** Keystrokes dropped because the VM was not connected. */
   bytes_dropped: number;
+  /** Serial breaks passed to the VM's port. */
+  breaks_to_vm: number;
+  /** Serial breaks dropped: no VM connected, or its port did not take them. */
+  breaks_dropped: number;
   /** VM links that came and went since this console was created. */
   connects: number;
   watchers: ConsoleWatcherStatus[];
@@ -57,6 +62,8 @@ export class MachineConsole {
   #bytesFromVm = 0;
   #bytesToVm = 0;
   #dropped = 0;
+  #breaksToVm = 0;
+  #breaksDropped = 0;
   #connects = 0;
   #closed = false;
 
@@ -103,6 +110,11 @@ export class MachineConsole {
         this.#toVm(bytes);
         return true;
       },
+      sendBreak: () => {
+        if (w.closed) return false;
+        this.#breakToVm(w);
+        return true;
+      },
       onData: (receiver) => {
         w.receiver = receiver;
       },
@@ -137,6 +149,8 @@ export class MachineConsole {
       bytes_from_vm: this.#bytesFromVm,
       bytes_to_vm: this.#bytesToVm,
       bytes_dropped: this.#dropped,
+      breaks_to_vm: this.#breaksToVm,
+      breaks_dropped: this.#breaksDropped,
       connects: this.#connects,
       watchers: [...this.#watchers].map((w) => ({ kind: w.kind, who: w.who, since: new Date(w.since).toISOString() })),
       log_file: this.#opts.log?.path,
@@ -186,5 +200,16 @@ export class MachineConsole {
     }
     this.#bytesToVm += bytes.length;
     this.#opts.onBytes?.("to_vm", bytes.length);
+  }
+
+  #breakToVm(w: Watcher): void {
+    const vm = this.#vm;
+    if (vm?.port.sendBreak?.()) {
+      this.#breaksToVm++;
+      this.#opts.logger.debug("serial break sent to the VM", { console: this.name, watcher: w.who });
+      return;
+    }
+    this.#breaksDropped++;
+    this.#opts.logger.debug(vm ? "serial break dropped: the VM's port did not take it" : "serial break dropped: the VM is not connected", { console: this.name, watcher: w.who });
   }
 }

@@ -119,6 +119,7 @@ export function newStats(): EngineStats {
     solGiveUps: 0,
     solOverrunBytes: 0,
     solBreaks: 0,
+    solBreaksDropped: 0,
   };
 }
 

@@ -33,6 +33,8 @@ export interface SolLinkDeps {
   send(p: SolPacket): void;
   /** Hands keystrokes to the serial port; false when the port no longer takes them. */
   deliver(bytes: Uint8Array): boolean;
+  /** Passes a serial break to the port; false when it cannot carry one or did not take it. */
+  deliverBreak(): boolean;
   /** The console stopped answering: every retry of a packet went unanswered. */
   onGiveUp?(): void;
   stats: EngineStats;
@@ -149,16 +151,21 @@ export class SolLink {
       clearTimeout(this.retryTimer);
       this.inFlight = undefined;
     }
-    if (p.flags & SolConsoleOp.generateBreak) {
-      this.deps.stats.solBreaks++;
-      this.deps.logger.debug("SOL break requested (a serial break cannot be passed to the VM)");
-    }
     // Keystrokes for a port that is gone are taken and dropped: a NACK would only make the
     // console resend them forever.
     const accepted = p.data.length;
     if (accepted > 0) {
       if (!this.portGone && !this.deps.deliver(p.data)) this.portClosed();
       if (!this.portGone) this.deps.stats.solBytesIn += accepted;
+    }
+    // After the packet's characters: a break typed after them must not overtake them. A resent
+    // packet (same sequence number) was answered above, so one request is one break.
+    if (p.flags & SolConsoleOp.generateBreak) {
+      this.deps.stats.solBreaks++;
+      if (this.portGone || !this.deps.deliverBreak()) {
+        this.deps.stats.solBreaksDropped++;
+        this.deps.logger.debug("SOL break dropped: the serial port did not take it", { portGone: this.portGone });
+      }
     }
     this.lastInSeq = p.sequence;
     this.lastInAccepted = accepted;

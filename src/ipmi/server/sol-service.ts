@@ -162,6 +162,14 @@ export class SolService {
         if (ok) a.bytesIn += bytes.length;
         return ok;
       },
+      deliverBreak: () => {
+        try {
+          return port.sendBreak?.() ?? false;
+        } catch (err) {
+          this.ctx().opts.logger.warn("serial console break failed", { err });
+          return false;
+        }
+      },
       onGiveUp: () => this.sweep(),
       stats: ctx.stats,
       logger: ctx.opts.logger,

@@ -179,6 +179,8 @@ export interface EngineStats {
   solGiveUps: number;
   /** VM output dropped because the console fell more than SOL_BUFFER_LIMIT behind. */
   solOverrunBytes: number;
-  /** Break requests from consoles (not passed on: a byte stream has no break). */
+  /** Break requests from consoles (Generate BREAK in a SOL packet). */
   solBreaks: number;
+  /** Break requests the serial port did not take (gone, or it cannot carry a break). */
+  solBreaksDropped: number;
 }

@@ -3,13 +3,15 @@ import type { BytePort } from "../../../src/net/byte-port.ts";
 
 export interface PipeEnd extends BytePort {
   readonly received: Uint8Array[];
+  /** Breaks the other end sent: for each, how many bytes had been received before it. */
+  readonly breaks: number[];
   readonly closedWith: string | undefined;
   text(): string;
 }
 
 export function bytePipe(): [PipeEnd, PipeEnd] {
   const make = () => {
-    const state = { received: [] as Uint8Array[], receiver: undefined as ((b: Uint8Array) => void) | undefined, onClose: undefined as ((r: string) => void) | undefined, closedWith: undefined as string | undefined };
+    const state = { received: [] as Uint8Array[], breaks: [] as number[], receiver: undefined as ((b: Uint8Array) => void) | undefined, onClose: undefined as ((r: string) => void) | undefined, closedWith: undefined as string | undefined };
     return state;
   };
   const a = make();
@@ -17,6 +19,9 @@ export function bytePipe(): [PipeEnd, PipeEnd] {
   const end = (me: ReturnType<typeof make>, other: ReturnType<typeof make>): PipeEnd => ({
     get received() {
       return me.received;
+    },
+    get breaks() {
+      return me.breaks;
     },
     get closedWith() {
       return me.closedWith;
@@ -26,6 +31,11 @@ export function bytePipe(): [PipeEnd, PipeEnd] {
       if (me.closedWith !== undefined) return false;
       other.received.push(bytes.slice());
       other.receiver?.(bytes);
+      return true;
+    },
+    sendBreak() {
+      if (me.closedWith !== undefined) return false;
+      other.breaks.push(other.received.reduce((n, b) => n + b.length, 0));
       return true;
     },
     onData(r) {

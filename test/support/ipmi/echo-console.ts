@@ -6,6 +6,8 @@ import type { SolConsole } from "../../../src/ipmi/server/types.ts";
 export interface EchoPort extends BytePort {
   /** Everything written toward the "VM", concatenated. */
   received(): string;
+  /** Serial breaks sent toward the "VM": for each, how many bytes had been written before it. */
+  readonly breaks: number[];
   /** Bytes from the "VM" toward the SOL console. */
   emit(text: string | Uint8Array): void;
   /** Hangs up from the far side (the VM's serial port went away). */
@@ -29,6 +31,8 @@ export interface EchoOptions {
   banner?: string;
   /** Extra output for what was typed (after the echo), e.g. a long listing for "dump\r". */
   reply?: (typed: string) => string | undefined;
+  /** The port takes serial breaks (default true); false: a port without sendBreak. */
+  breaks?: boolean;
 }
 
 export function echoPort(opts: EchoOptions = {}): EchoPort {
@@ -37,6 +41,7 @@ export function echoPort(opts: EchoOptions = {}): EchoPort {
   const chunks: Buffer[] = [];
   const port: EchoPort = {
     closed: false,
+    breaks: [],
     write(bytes) {
       if (port.closed) return false;
       chunks.push(Buffer.from(bytes));
@@ -71,6 +76,13 @@ export function echoPort(opts: EchoOptions = {}): EchoPort {
       onClose?.(reason);
     },
   };
+  if (opts.breaks !== false) {
+    port.sendBreak = () => {
+      if (port.closed) return false;
+      port.breaks.push(chunks.reduce((n, c) => n + c.length, 0));
+      return true;
+    };
+  }
   if (opts.banner) {
     const banner = opts.banner;
     setTimeout(() => port.emit(banner), 50);

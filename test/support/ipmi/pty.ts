@@ -5,7 +5,7 @@ import { PYTHON, run } from "./peers.ts";
 
 const PTY_DRIVE = join(import.meta.dir, "pty_drive.py");
 
-export type PtyStep = { expect: string; timeout?: number } | { send: string } | { sleep: number } | { wait_file: string; timeout?: number } | { exit_timeout: number };
+export type PtyStep = { expect: string; timeout?: number } | { send: string } | { sleep: number } | { wait_file: string; timeout?: number } | { touch: string } | { exit_timeout: number };
 
 export interface PtyResult {
   ok: boolean;

@@ -8,6 +8,7 @@ SCRIPT_JSON is a list of steps:
   {"sleep": seconds}
   {"close": true}                           close the terminal (EOF / hang-up)
   {"wait_file": path, "timeout": seconds}   wait until the file exists (the test's go-ahead)
+  {"touch": path}                           create the file (the driver's word to the test)
 After the script it waits (bounded by "exit_timeout", default 10 s) for the command to exit.
 Prints one JSON object: {"ok", "failed_step", "output", "exit_code", "timed_out"}.
 """
@@ -96,6 +97,8 @@ def main():
                 pump(min(deadline, time.time() + 0.05))
             if failed is not None:
                 break
+        elif "touch" in step:
+            open(step["touch"], "a").close()
         elif "close" in step:
             os.close(fd)
             alive = False

@@ -4,10 +4,11 @@
 // handover: VMOTION-BEGIN on the source connection, and from a second connection (the target
 // host) VMOTION-PEER with the proxy's secret, then COMPLETE, or ABORT from the source.
 // While "frozen" (between BEGIN and the end of the handover) the VM emits nothing: its console
-// output waits here, as a stopped VM's would.
+// output waits here, as a stopped VM's would. A telnet IAC BRK from the proxy is a serial break:
+// recorded in `breaks`, never mistaken for console input.
 import net from "node:net";
 import tls from "node:tls";
-import { Option } from "../../../src/telnet/codes.ts";
+import { Command, Option } from "../../../src/telnet/codes.ts";
 import { TelnetDecoder } from "../../../src/telnet/decoder.ts";
 import { data, optionCommand, subnegotiation } from "../../../src/telnet/encode.ts";
 import { type VmwareMessage, vmwareMessage } from "../../../src/telnet/vmware.ts";
@@ -72,6 +73,7 @@ export class HostConnection {
   constructor(
     opts: VmEndpointOptions,
     private readonly onData: (c: HostConnection, bytes: Uint8Array) => void,
+    private readonly onCommand: (c: HostConnection, command: number) => void,
     private readonly secretLength: number,
     private readonly answer: (c: HostConnection, m: VmwareMessage) => void,
   ) {
@@ -126,6 +128,7 @@ export class HostConnection {
   private receive(chunk: Uint8Array): void {
     for (const ev of this.decoder.push(chunk)) {
       if (ev.type === "data") this.onData(this, ev.bytes);
+      else if (ev.type === "command") this.onCommand(this, ev.command);
       else if (ev.type === "option") {
         this.options.push({ verb: ev.verb, option: ev.option });
         this.negotiate(ev.verb, ev.option);
@@ -153,6 +156,10 @@ export class VmEndpoint {
   current!: HostConnection;
   /** Console input the VM received, in order, whichever host carried it. */
   readonly input: Uint8Array[] = [];
+  /** Serial breaks (IAC BRK) received: for each, how many input bytes had arrived before it. */
+  readonly breaks: number[] = [];
+  /** Bare telnet commands other than BRK (NOP, AYT, …), which a proxy has no reason to send. */
+  readonly otherCommands: number[] = [];
   /** Bytes that arrived on a source connection after GOAHEAD (must stay 0). */
   lateOnSource = 0;
   private inputReceiver: ((bytes: Uint8Array) => void) | undefined;
@@ -262,7 +269,13 @@ export class VmEndpoint {
   }
 
   private dial(handshake = true): HostConnection {
-    const c = new HostConnection(this.opts, (conn, bytes) => this.received(conn, bytes), this.secretLength, (conn, m) => this.answer(conn, m));
+    const c = new HostConnection(
+      this.opts,
+      (conn, bytes) => this.received(conn, bytes),
+      (conn, command) => this.command(conn, command),
+      this.secretLength,
+      (conn, m) => this.answer(conn, m),
+    );
     const id = this.opts.identity;
     c.sendOption("WILL", Option.VMWARE);
     const known = this.opts.known === undefined ? DEFAULT_KNOWN : this.opts.known;
@@ -289,6 +302,12 @@ export class VmEndpoint {
       case "get-vm-location-uuid":
         return reply(id.locationUuid, "vm-location-uuid", VmwareCode.GET_VM_LOCATION_UUID);
     }
+  }
+
+  private command(conn: HostConnection, command: number): void {
+    if (conn.frozenSource) this.lateOnSource += 2;
+    if (command === Command.BRK) this.breaks.push(this.input.reduce((n, b) => n + b.length, 0));
+    else this.otherCommands.push(command);
   }
 
   private received(conn: HostConnection, bytes: Uint8Array): void {
