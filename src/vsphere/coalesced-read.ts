@@ -5,7 +5,7 @@
 // was 5,000 requests at once, and undici opens a connection for every request in flight: ~4,900
 // TLS connections to vCenter at once and their answers decoded side by side: 430-474 MB resident
 // and 9,949 open descriptors. Coalesced: 50 requests, 5,014 descriptors (one UDP socket per BMC)
-// and ~173 MB once the runtime has collected the answers.
+// and ~170 MB once the answers are collected (see COLLECT_EVERY_OBJECTS).
 //
 // Each caller gets what retrieveOne would have given it: vCenter refuses a whole
 // RetrievePropertiesEx when one of its objects is gone (ManagedObjectNotFound), so after a
@@ -18,6 +18,15 @@ import type { MoRef, SoapValue } from "./soap/types.ts";
 
 /** Objects per request: VM device lists of 100 VMs make a response of ~650 KB of XML. */
 export const COALESCED_CHUNK = 100;
+/**
+ * A burst's answers (XML and decoded trees, ~30 KB per VM) are garbage at once: the runtime is
+ * asked for a collection every this many objects, and when a queue runs dry after at least a
+ * chunk. Left to itself, JSC lets the heap double before a full collection, and an idle daemon
+ * allocates too little to get there: 5,000 BMCs' CD-ROM reads sat as ~100 MB of garbage for
+ * ~20 s. (media-transfer.ts does the same for image chunks.)
+ */
+const COLLECT_EVERY_OBJECTS = 1000;
+let readSinceCollect = 0;
 
 interface Wanted {
   ref: MoRef;
@@ -62,6 +71,7 @@ async function drain(client: VimClient, q: Queue, done: () => void): Promise<voi
     while (q.wanted.length > 0) {
       chunk = q.wanted.splice(0, COALESCED_CHUNK);
       await readChunk(client, q, chunk);
+      collectAfter(q.wanted.length > 0 ? COLLECT_EVERY_OBJECTS : COALESCED_CHUNK);
     }
   } catch (err) {
     // Not a vCenter answer (those settle each caller in readChunk): a bug; nobody waits forever.
@@ -71,8 +81,16 @@ async function drain(client: VimClient, q: Queue, done: () => void): Promise<voi
   }
 }
 
+/** A collection once `objects` were read since the last one. */
+function collectAfter(objects: number): void {
+  if (readSinceCollect < objects) return;
+  readSinceCollect = 0;
+  globalThis.Bun?.gc(true);
+}
+
 async function readChunk(client: VimClient, q: Queue, chunk: Wanted[]): Promise<void> {
   const refs = new Map(chunk.map((w) => [refKey(w.ref), w.ref]));
+  readSinceCollect += refs.size;
   const found = new Map<string, Record<string, SoapValue>>();
   try {
     for (const o of await retrieveProperties(client, { type: q.type, refs: [...refs.values()], paths: q.paths })) found.set(refKey(o.ref), o.props);
