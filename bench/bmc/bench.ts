@@ -1,5 +1,5 @@
 // Virtual BMCs through the shipped daemon (run on demand, not a test):
-//   node_modules/.bin/bun bench/bmc/bench.ts [runs=30]
+//   node_modules/.bin/bun bench/bmc/bench.ts [runs=30] [rows=1,2,3]
 // `dist/esxkit serve` with [[bmc]] entries as a user writes them (documented defaults unless a
 // row says otherwise) against the govmomi simulator (500 VMs), everything on loopback:
 //  1. median `ipmitool -I lanplus -C 3 chassis power status`, esxkit and (interleaved) OpenIPMI's
@@ -19,6 +19,8 @@ import { startServe, waitUntil } from "../support/serve.ts";
 import { freeUdpPort, median, quantile } from "../support/stats.ts";
 
 const runs = Number(process.argv[2] ?? 30);
+/** Which of the rows below to run, e.g. "2" for memory and start time only. */
+const rows = new Set((process.argv[3] ?? "1,2,3").split(",").map(Number));
 const sim = await startVcsim({ args: ["-vm", "250"] });
 // vcsim's model names: 250 VMs on the standalone host, 250 in the cluster's pool.
 const VMS = Array.from({ length: 500 }, (_, i) => (i < 250 ? `DC0_H0_VM${i}` : `DC0_C0_RP0_VM${i - 250}`));
@@ -96,7 +98,7 @@ async function vcenterRequests(metricsPort: number): Promise<{ total: number; wa
 
 try {
   // ---- 1. ipmitool latency and vCenter requests
-  {
+  if (rows.has(1)) {
     const ipmiSim = await startIpmiSim({ name: BMC_USER.name, password: BMC_USER.password, maxPrivilege: 4 }, { chassisControl: false });
     const port = await freeUdpPort();
     const metricsPort = await freeUdpPort(); // a free number; TCP on it is free in practice
@@ -124,8 +126,8 @@ try {
 
   // ---- 2. fleets: memory and time until all answer. Each BMC has its own loopback address
   //         (127.1.x.y), all on one port, as BMCs on a management network would.
-  console.log("2. N BMCs in one esxkit serve (config: N [[bmc]] entries, 500 VMs, defaults):");
-  for (const n of [1, 500, 5000]) {
+  if (rows.has(2)) console.log("2. N BMCs in one esxkit serve (config: N [[bmc]] entries, 500 VMs, defaults):");
+  for (const n of rows.has(2) ? [1, 500, 5000] : []) {
     const port = await freeUdpPort();
     const targets = Array.from({ length: n }, (_, i) => ({ address: `127.1.${i >> 8}.${i & 255}`, port }));
     const body = vcenterSection(sim) + targets.map((t, i) => bmcSection({ name: `bmc-${i}`, vm: VMS[i % VMS.length]!, address: t.address, port })).join("");
@@ -150,7 +152,7 @@ try {
   }
 
   // ---- 3. 50 concurrent sessions on one BMC
-  {
+  if (rows.has(3)) {
     const port = await freeUdpPort();
     const served = await startServe(`${vcenterSection(sim)}${bmcSection({ name: "bench", vm: VMS[0]!, address: "127.0.0.1", port, extra: "max_sessions = 64\nlogins_per_minute_per_source = 600\n" })}`, env);
     try {

@@ -31,7 +31,7 @@
 import { MediaBusyError, MediaDatastoreError, MediaForeignError, MediaSlotError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import type { VimClient } from "../vsphere/client.ts";
-import { addCdrom, type Cdrom, type CdromBacking, editCdrom, freeCdromSlot, readCdromConfig, reconfigDevices, type VmCdromConfig } from "../vsphere/cdrom.ts";
+import { addCdrom, type Cdrom, type CdromBacking, editCdrom, freeCdromSlot, readCdromConfig, readCdromConfigCoalesced, reconfigDevices, type VmCdromConfig } from "../vsphere/cdrom.ts";
 import { datacenterOf, datastorePath, findDatastore, parseDatastorePath, type DatastoreFile } from "../vsphere/datastore-files.ts";
 import type { MoRef } from "../vsphere/soap/types.ts";
 import { isInvalidPowerState } from "../vsphere/vm.ts";
@@ -137,10 +137,11 @@ export class VsphereMedia implements VirtualMedia {
   /**
    * Read what the VM's CD-ROM holds now (after a restart, or a change made in vSphere). Runs
    * once by itself when the instance is made, so state() tells the truth after a restart.
+   * Coalesced: every BMC starting at once shares a few requests (not one TLS connection each).
    */
   async refresh(): Promise<MediaState> {
     if (!this.#busy) {
-      const cfg = await this.#link.withVm("read media", (client, vm) => readCdromConfig(client, vm));
+      const cfg = await this.#link.withVm("read media", (client, vm) => readCdromConfigCoalesced(client, vm));
       if (!this.#busy) this.#adopt(cfg);
     }
     return this.state("cd");

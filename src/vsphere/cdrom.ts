@@ -7,8 +7,9 @@
 // simulator dereferences it, and vSphere accepts it.
 import type { VimClient } from "./client.ts";
 import { arr, bool, moref, num, obj, str } from "./convert.ts";
+import { readCoalesced } from "./coalesced-read.ts";
 import { retrieveOne } from "./properties.ts";
-import type { MoRef, SoapObject } from "./soap/types.ts";
+import type { MoRef, SoapObject, SoapValue } from "./soap/types.ts";
 import { waitForTask } from "./tasks.ts";
 
 export type CdromBacking =
@@ -110,9 +111,22 @@ export interface VmCdromConfig extends VmCdromView {
   powerState?: string;
 }
 
+const CDROM_CONFIG_PATHS = ["config.hardware.device", "config.files.vmPathName", "config.extraConfig", "runtime.powerState"];
+
 /** One read of the VM's devices, vmx path, extraConfig and power state. */
 export async function readCdromConfig(client: VimClient, vm: MoRef): Promise<VmCdromConfig> {
-  const p = await retrieveOne(client, vm, ["config.hardware.device", "config.files.vmPathName", "config.extraConfig", "runtime.powerState"]);
+  return toCdromConfig(await retrieveOne(client, vm, CDROM_CONFIG_PATHS));
+}
+
+/**
+ * The same read, sharing its request with other VMs' reads asked for at the same time
+ * (coalesced-read.ts): for reads that many BMCs make at once, such as at start.
+ */
+export async function readCdromConfigCoalesced(client: VimClient, vm: MoRef): Promise<VmCdromConfig> {
+  return toCdromConfig(await readCoalesced(client, vm, CDROM_CONFIG_PATHS));
+}
+
+function toCdromConfig(p: Record<string, SoapValue>): VmCdromConfig {
   const extraConfig: Record<string, string> = {};
   for (const e of arr(p["config.extraConfig"])) {
     const o = obj(e);

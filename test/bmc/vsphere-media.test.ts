@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createVsphereMedia, IMAGE_KEY, type VsphereMedia } from "../../src/bmc/vsphere-media.ts";
 import { errorCode } from "../../src/errors.ts";
 import { silentLogger } from "../../src/log/logger.ts";
+import { metrics } from "../../src/log/metrics.ts";
 import { readCdromConfig, reconfigDevices, type Cdrom } from "../../src/vsphere/cdrom.ts";
 import type { VimClient } from "../../src/vsphere/client.ts";
 import { str } from "../../src/vsphere/convert.ts";
@@ -67,6 +68,12 @@ function localPath(dsPath: string): string {
 
 async function folderCounters(): Promise<{ puts: number; putBytes: number; unauthorized: number }> {
   return (await fx.sim.control({ cmd: "folder" })).folder as { puts: number; putBytes: number; unauthorized: number };
+}
+
+/** RetrievePropertiesEx requests the fixture's vCenter answered so far. */
+function retrieveRequests(): number {
+  const line = metrics.render().split("\n").find((l) => l.startsWith('esxkit_vcenter_request_seconds_count{endpoint="vc1",method="RetrievePropertiesEx"}'));
+  return line ? Number(line.split(" ").pop()) : 0;
 }
 
 const SIZE = 3 * 1024 * 1024 + 12345;
@@ -293,6 +300,23 @@ describe("vSphere quirks and restarts", () => {
     const again = media(vm);
     expect(await again.refresh()).toMatchObject({ inserted: true, connected: true, image: url });
     await again.eject("cd");
+    expect(mediaFiles()).toEqual([]);
+  });
+
+  test("BMCs starting together read their VMs' CD-ROMs in one request, each state its own VM's", async () => {
+    const vm = vms[0]!;
+    const url = `${img.base}/img/together?size=6000`;
+    await media(vm).insert("cd", url);
+    const backends = vms.map((v) => fx.backend({ by: "name", value: v.name }, { name: `together-${v.name}` }));
+    await Promise.all(backends.map((b) => b.vmLink.withVm("found", async () => undefined)));
+    const before = retrieveRequests();
+    // Each instance reads at start, and refresh() reads again: 2 × 5 reads.
+    const all = backends.map((b, i) => createVsphereMedia(b, { bmcName: `together-${vms[i]!.name}`, logger: silentLogger }));
+    const states = await Promise.all(all.map((m) => m.refresh()));
+    expect(retrieveRequests() - before).toBe(1);
+    expect(states.map((s) => s.inserted)).toEqual(vms.map((v) => v === vm));
+    expect(states[0]).toMatchObject({ inserted: true, connected: true, image: url });
+    await all[0]!.eject("cd");
     expect(mediaFiles()).toEqual([]);
   });
 
