@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { onGeneratorCpu, onServerCpu } from "./pin.ts";
 
 const SOURCE = resolve(import.meta.dir, "udp-loadgen.c");
 let compiled: string | undefined;
@@ -31,7 +32,7 @@ export interface LoadResult {
 
 /** Sends `total` copies of `template` (id at `idOffset`) to 127.0.0.1:port, `window` in flight. */
 export async function runLoad(port: number, template: Uint8Array, o: { idOffset: number; total: number; window: number; warmup: number; hexIdOffset?: number }): Promise<LoadResult> {
-  const p = Bun.spawn([loadgenBinary(), "client", "127.0.0.1", String(port), Buffer.from(template).toString("hex"), String(o.idOffset), String(o.total), String(o.window), String(o.warmup), ...(o.hexIdOffset === undefined ? [] : [String(o.hexIdOffset)])], {
+  const p = Bun.spawn(onGeneratorCpu([loadgenBinary(), "client", "127.0.0.1", String(port), Buffer.from(template).toString("hex"), String(o.idOffset), String(o.total), String(o.window), String(o.warmup), ...(o.hexIdOffset === undefined ? [] : [String(o.hexIdOffset)])]), {
     stdout: "pipe",
     stderr: "inherit",
   });
@@ -50,7 +51,7 @@ export interface EchoServer {
 }
 
 async function startReady(cmd: string[], port: number): Promise<EchoServer> {
-  const p: Subprocess<"ignore", "pipe", "inherit"> = Bun.spawn(cmd, { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
+  const p: Subprocess<"ignore", "pipe", "inherit"> = Bun.spawn(onServerCpu(cmd), { stdin: "ignore", stdout: "pipe", stderr: "inherit" });
   const reader = p.stdout.getReader();
   const timer = setTimeout(() => p.kill("SIGKILL"), 10_000);
   const { value } = await reader.read();

@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { onServerCpu } from "./pin.ts";
 
 export const BINARY = resolve(import.meta.dir, "../../dist/esxkit");
 
@@ -27,7 +28,7 @@ export async function startServe(body: string, env: Record<string, string> = {},
   const configPath = join(dir, "config.toml");
   writeFileSync(configPath, `[daemon]\nstate_dir = "${join(dir, "state")}"\ncontrol_socket = "${join(dir, "control.sock")}"\n${daemonKeys}\n${body}`, { mode: 0o600 });
   const startedAt = performance.now();
-  const proc = Bun.spawn([BINARY, "serve", "-c", configPath], {
+  const proc = Bun.spawn(onServerCpu([BINARY, "serve", "-c", configPath]), {
     stdin: "ignore",
     stdout: "ignore",
     stderr: "pipe",
