@@ -3,8 +3,9 @@
 import type { BmcConfig, Config } from "../config/types.ts";
 import type { VimClient } from "../vsphere/client.ts";
 import { refKey } from "../vsphere/convert.ts";
+import type { MoRef } from "../vsphere/soap/types.ts";
 import { findVm } from "../vsphere/search.ts";
-import { readSerialFirewall, readSerialState, type SerialFirewall } from "../vsphere/serial-console.ts";
+import { readSerialFirewall, readSerialState, type SerialFirewall, vmotionPeers } from "../vsphere/serial-console.ts";
 import { esxkitServiceUri, type SerialPort } from "../vsphere/serial-port.ts";
 import { mapLimit } from "./collect.ts";
 
@@ -24,6 +25,8 @@ export interface SerialConsoleFacts {
   /** The VM's host's rulesets; undefined when the VM is on no host or they could not be read. */
   firewall?: SerialFirewall;
   firewallError?: string;
+  /** The rulesets of the other hosts in the VM's cluster (vMotion targets) that could be read. */
+  peers?: SerialFirewall[];
 }
 
 const SERIAL_READ_CONCURRENCY = 8;
@@ -48,14 +51,22 @@ export async function collectSerialFacts(config: Config, clients: ReadonlyMap<st
       facts.ports = state.ports;
       if (state.powerState) facts.powerState = state.powerState;
       if (state.host) {
-        const key = `${b.vcenter}/${refKey(state.host)}`;
-        let fw = firewalls.get(key);
-        if (!fw) firewalls.set(key, (fw = readSerialFirewall(client, state.host)));
+        const firewallOf = (host: MoRef): Promise<SerialFirewall> => {
+          const key = `${b.vcenter}/${refKey(host)}`;
+          let fw = firewalls.get(key);
+          if (!fw) firewalls.set(key, (fw = readSerialFirewall(client, host)));
+          return fw;
+        };
         try {
-          facts.firewall = await fw;
+          facts.firewall = await firewallOf(state.host);
         } catch (err) {
           facts.firewallError = message(err);
         }
+        // A peer whose rulesets cannot be read is left out: the current host is what the
+        // console needs now, and its check already says when the firewall is unreadable.
+        const peers = await vmotionPeers(client, state.host).catch(() => []);
+        const read = await Promise.all(peers.map((h) => firewallOf(h).catch(() => undefined)));
+        facts.peers = read.filter((fw): fw is SerialFirewall => fw !== undefined);
       }
     } catch (err) {
       facts.error = message(err);

@@ -3,7 +3,7 @@
 // esxkit's). Every change is read back, so the caller reports what vSphere recorded.
 import { SerialPortForeignError } from "../errors.ts";
 import type { VimClient } from "./client.ts";
-import { moref, str } from "./convert.ts";
+import { arr, moref, str } from "./convert.ts";
 import { getFirewallRulesets } from "./host.ts";
 import { retrieveOne } from "./properties.ts";
 import {
@@ -57,6 +57,17 @@ export async function readSerialFirewall(client: VimClient, host: MoRef): Promis
   for (const r of rulesets) if (r.key === "vSPC" || r.key === "remoteSerialPort") fw[r.key] = r.enabled;
   fw.open = fw.vSPC === true || fw.remoteSerialPort === true;
   return fw;
+}
+
+/**
+ * The other hosts of the host's cluster (its ComputeResource): where a vMotion, DRS or HA may
+ * move the VM, and where its serial port must be let out too. Empty for a standalone host.
+ */
+export async function vmotionPeers(client: VimClient, host: MoRef): Promise<MoRef[]> {
+  const parent = moref((await retrieveOne(client, host, ["parent"])).parent);
+  if (!parent) return [];
+  const hosts = arr((await retrieveOne(client, parent, ["host"])).host);
+  return hosts.map(moref).filter((h): h is MoRef => h !== undefined && h.value !== host.value);
 }
 
 export interface SerialChangeOptions {

@@ -33,6 +33,8 @@ function facts(over: Partial<SerialConsoleFacts> & { devices?: unknown[] } = {})
   };
 }
 
+const peer = (hostName: string, open: boolean) => ({ host: { type: "HostSystem", value: `host-${hostName}` }, hostName, vSPC: open, remoteSerialPort: false, open });
+
 const rules = (fs: Finding[]) => fs.map((f) => `${f.rule}:${f.severity}`).sort();
 
 describe("check 7: serial console, on hand-made facts", () => {
@@ -47,6 +49,9 @@ describe("check 7: serial console, on hand-made facts", () => {
     ["VM not found", facts({ error: "no VM named web-vm", ports: [] }), ["serial-console.vm-not-found:warning"]],
     ["firewall not readable", facts({ firewall: undefined, firewallError: "NoPermission" }), ["serial-console.firewall-unknown:info"]],
     ["endpoint not read: nothing (the endpoint check says so)", facts({ skipped: true }), []],
+    ["cluster peers open", facts({ peers: [peer("esx2", true)] }), ["serial-console.ok:ok"]],
+    ["a closed cluster peer: ready here, warned for the move", facts({ peers: [peer("esx2", true), peer("esx3", false)] }), ["serial-console.ok:ok", "serial-console.vmotion-target-closed:warning"]],
+    ["closed here and on a peer", facts({ firewall: { host: hostRef, hostName: "esx1", vSPC: false, remoteSerialPort: false, open: false }, peers: [peer("esx3", false)] }), ["serial-console.firewall-closed:critical", "serial-console.vmotion-target-closed:warning"]],
   ] as const)("%s", (_name, f, want) => {
     expect(rules(checkSerialConsole([f]))).toEqual([...want]);
   });
@@ -60,6 +65,14 @@ describe("check 7: serial console, on hand-made facts", () => {
       { object: "esx1", property: "firewallInfo.ruleset[remoteSerialPort].enabled", value: "false" },
     ]);
     expect(f?.fix).toContain("esxcli network firewall ruleset set -r vSPC -e true");
+  });
+
+  test("closed vMotion targets are named, with their rulesets as evidence and the command that opens them", () => {
+    const [f] = checkSerialConsole([facts({ peers: [peer("esx2", false), peer("esx3", false)] })]).filter((x) => x.rule === "serial-console.vmotion-target-closed");
+    expect(f?.target).toBe("esx2 and esx3");
+    expect(f?.title).toContain("after a vMotion there, web-vm's serial port cannot reach esxkit");
+    expect(f?.evidence).toContainEqual({ object: "esx3", property: "firewallInfo.ruleset[vSPC].enabled", value: "false" });
+    expect(f?.fix).toContain("Open the vSPC ruleset on esx2 and esx3 too");
   });
 
   test("a foreign port is named, and the fix says esxkit will not change it", () => {
@@ -97,7 +110,12 @@ describe("check 7 on the simulator", () => {
     );
     const report = await runDoctor({ endpoints: endpointsFromConfig(config), config });
     const serial = report.findings.filter((f) => f.check === "serial-console");
-    expect(rules(serial)).toEqual(["serial-console.firewall-closed:critical", "serial-console.not-attached:warning", "serial-console.ok:ok"]);
+    // good's VM runs on the open DC0_C0_H1, whose cluster peer DC0_C0_H0 is closed: warned for
+    // the move. bad's VM runs on the closed host; its peer is open.
+    expect(rules(serial)).toEqual(["serial-console.firewall-closed:critical", "serial-console.not-attached:warning", "serial-console.ok:ok", "serial-console.vmotion-target-closed:warning"]);
+    const moved = serial.find((f) => f.rule === "serial-console.vmotion-target-closed");
+    expect(moved?.target).toBe("DC0_C0_H0");
+    expect(moved?.title).toContain(`after a vMotion there, ${open.name}'s serial port cannot reach esxkit`);
     const ok = serial.find((f) => f.rule === "serial-console.ok");
     expect(ok?.target).toBe("bmc good");
     expect(ok?.evidence).toContainEqual({ object: open.name, property: expect.stringMatching(/^config\.hardware\.device\[\d+\]$/), value: `Serial port (esxkit) (network server esxkit:good via ${PROXY}) [esxkit]` });

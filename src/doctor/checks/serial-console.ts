@@ -61,6 +61,20 @@ export function checkSerialConsole(all: readonly SerialConsoleFacts[]): Finding[
       good = false;
       findings.push(makeFinding("serial-console.firewall-unknown", { target: `bmc ${f.bmc}`, title: `The firewall of ${vars.vm}'s host could not be read${f.firewallError ? `: ${f.firewallError}` : " (the VM is on no host)"}`, evidence: [ev(vars.vm, "runtime.host", f.firewallError ?? "(not set)")], vars }));
     }
+    const closedPeers = (f.peers ?? []).filter((p) => !p.open);
+    if (closedPeers.length) {
+      // The console works where the VM is now; it breaks the moment the VM moves. A warning,
+      // not a failed check: the ok finding (if any) still stands for the current host.
+      const hosts = listText(closedPeers.map((p) => p.hostName));
+      findings.push(
+        makeFinding("serial-console.vmotion-target-closed", {
+          target: hosts,
+          title: `${hosts}, in the cluster of ${vars.vm}'s host, ${closedPeers.length === 1 ? "has" : "have"} firewall rulesets vSPC and remoteSerialPort closed: after a vMotion there, ${vars.vm}'s serial port cannot reach esxkit at ${f.proxyUri}`,
+          evidence: closedPeers.flatMap((p) => firewallEvidence({ ...f, firewall: p })),
+          vars: { ...vars, hosts },
+        }),
+      );
+    }
     if (good) ok.push(f);
   }
   if (ok.length) {
