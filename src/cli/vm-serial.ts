@@ -7,7 +7,7 @@ import type { BmcConfig, Config, EndpointConfig, VmSelector } from "../config/ty
 import { SerialPortForeignError, UsageError } from "../errors.ts";
 import { VimClient } from "../vsphere/client.ts";
 import { findVm, normalizeUuid, type VmIdentity } from "../vsphere/search.ts";
-import { attachSerialPort, detachSerialPort, readSerialFirewall, readSerialState, type SerialFirewall } from "../vsphere/serial-console.ts";
+import { attachSerialPort, detachSerialPort, readPeerFirewalls, readSerialFirewall, readSerialState, type SerialFirewall } from "../vsphere/serial-console.ts";
 import { describeSerialPort, esxkitServiceUri, type SerialPort } from "../vsphere/serial-port.ts";
 import { configArg, loadConfigFromArgs } from "./common.ts";
 import { jsonArg, printJson, stderr, stdout } from "./output.ts";
@@ -151,13 +151,15 @@ const status = defineCommand({
     await withVm(args, async (c, vm, t, config) => {
       const state = await readSerialState(c, vm.ref);
       const fw = state.host ? await readSerialFirewall(c, state.host) : undefined;
+      const closedPeers = state.host ? (await readPeerFirewalls(c, state.host)).filter((p) => !p.open).map((p) => p.hostName) : [];
       const want = config.console?.proxy_uri;
       const mine = state.ports.find((p) => p.esxkit);
       const pointsAtProxy = mine?.backing.kind === "uri" && want !== undefined && mine.backing.proxyUri === want && mine.backing.serviceUri === esxkitServiceUri(t.consoleName);
-      if (args.json) return printJson({ vm: vm.name, power_state: state.powerState ?? null, ports: state.ports.map(portJson), attached: pointsAtProxy, firewall: firewallJson(fw) });
+      if (args.json) return printJson({ vm: vm.name, power_state: state.powerState ?? null, ports: state.ports.map(portJson), attached: pointsAtProxy, firewall: firewallJson(fw), closed_vmotion_targets: closedPeers });
       const lines = state.ports.length ? state.ports.map((p) => `  ${describeSerialPort(p)}${p.esxkit ? " [esxkit]" : " [not esxkit's: left alone]"}${p.connected ? ", connected" : ""}`) : ["  no serial ports"];
       const verdict = mine ? (pointsAtProxy ? "attached to esxkit" : `esxkit's port does not point at ${want ?? "a [console] proxy_uri (none set)"} as ${esxkitServiceUri(t.consoleName)}: run esxkit vm serial attach`) : "not attached";
-      stdout(`${vm.name}: ${verdict}\n${lines.join("\n")}\n${firewallText(fw)}\n`);
+      const peers = closedPeers.length ? `\nfirewall also closed on ${closedPeers.join(", ")} in the same cluster: the console drops if the VM moves there` : "";
+      stdout(`${vm.name}: ${verdict}\n${lines.join("\n")}\n${firewallText(fw)}${peers}\n`);
     });
   },
 });

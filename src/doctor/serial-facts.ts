@@ -5,7 +5,7 @@ import type { VimClient } from "../vsphere/client.ts";
 import { refKey } from "../vsphere/convert.ts";
 import type { MoRef } from "../vsphere/soap/types.ts";
 import { findVm } from "../vsphere/search.ts";
-import { readSerialFirewall, readSerialState, type SerialFirewall, vmotionPeers } from "../vsphere/serial-console.ts";
+import { readSerialFirewall, readSerialState, type SerialFirewall, readPeerFirewalls } from "../vsphere/serial-console.ts";
 import { esxkitServiceUri, type SerialPort } from "../vsphere/serial-port.ts";
 import { mapLimit } from "./collect.ts";
 
@@ -62,11 +62,7 @@ export async function collectSerialFacts(config: Config, clients: ReadonlyMap<st
         } catch (err) {
           facts.firewallError = message(err);
         }
-        // A peer whose rulesets cannot be read is left out: the current host is what the
-        // console needs now, and its check already says when the firewall is unreadable.
-        const peers = await vmotionPeers(client, state.host).catch(() => []);
-        const read = await Promise.all(peers.map((h) => firewallOf(h).catch(() => undefined)));
-        facts.peers = read.filter((fw): fw is SerialFirewall => fw !== undefined);
+        facts.peers = await readPeerFirewalls(client, state.host, firewallOf);
       }
     } catch (err) {
       facts.error = message(err);

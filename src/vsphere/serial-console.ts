@@ -70,6 +70,16 @@ export async function vmotionPeers(client: VimClient, host: MoRef): Promise<MoRe
   return hosts.map(moref).filter((h): h is MoRef => h !== undefined && h.value !== host.value);
 }
 
+/**
+ * The serial rulesets of the host's cluster peers. A peer that cannot be read is left out: the
+ * current host is what the console needs now, and its own read reports its errors.
+ */
+export async function readPeerFirewalls(client: VimClient, host: MoRef, read: (host: MoRef) => Promise<SerialFirewall> = (h) => readSerialFirewall(client, h)): Promise<SerialFirewall[]> {
+  const peers = await vmotionPeers(client, host).catch(() => [] as MoRef[]);
+  const all = await Promise.all(peers.map((h) => read(h).catch(() => undefined)));
+  return all.filter((fw): fw is SerialFirewall => fw !== undefined);
+}
+
 export interface SerialChangeOptions {
   /** Deadline of the ReconfigVM_Task, ms (default 120 s). */
   timeoutMs?: number;

@@ -46,11 +46,15 @@ afterAll(async () => {
 const run = (...argv: string[]) => esxkit([...argv, "-c", configFile], { SERIAL_VC_PW: sim.password, SERIAL_BMC_PW: "bmc-pw" });
 
 describe("esxkit vm serial", () => {
-  test("status of a VM without serial ports: not attached, the host's firewall open", () => {
+  test("status of a VM without serial ports: not attached, the host's firewall open, its closed cluster peer named", () => {
     const r = run("vm", "serial", "status", "web");
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`${open.name}: not attached\n  no serial ports\nhost DC0_C0_H1: firewall open (vSPC enabled, remoteSerialPort disabled)\n`);
+    expect(r.stdout).toBe(
+      `${open.name}: not attached\n  no serial ports\nhost DC0_C0_H1: firewall open (vSPC enabled, remoteSerialPort disabled)\n` +
+        "firewall also closed on DC0_C0_H0 in the same cluster: the console drops if the VM moves there\n",
+    );
+    expect(JSON.parse(run("vm", "serial", "status", "web", "--json").stdout).closed_vmotion_targets).toEqual(["DC0_C0_H0"]);
   });
 
   test("attach by [[bmc]] name adds esxkit's port, as vSphere then shows it", async () => {
