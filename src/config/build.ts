@@ -51,6 +51,7 @@ function buildEndpoint(name: string, e: RawEndpoint, path: Segment[], ctx: Build
     password: ctx.resolveSecret(e.password, [...path, "password"]),
     tls: buildTls(e, path, ctx, problems),
     timeout_ms: e.timeout_ms,
+    max_connections: e.max_connections,
   };
 }
 

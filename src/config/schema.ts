@@ -4,6 +4,7 @@
 import * as v from "valibot";
 import { maskUriPasswords } from "./mask.ts";
 import { THUMBPRINT_PATTERN } from "./thumbprint.ts";
+import { DEFAULT_MAX_CONNECTIONS } from "./types.ts";
 
 export function show(input: unknown): string {
   if (typeof input === "string") return JSON.stringify(maskUriPasswords(input));
@@ -44,6 +45,7 @@ const endpointEntries = {
   ca: v.optional(str("a path to a PEM CA file")),
   insecure: v.optional(bool, false),
   timeout_ms: v.optional(intRange(100, 600_000), 10_000),
+  max_connections: v.optional(intRange(1, 1024), DEFAULT_MAX_CONNECTIONS),
 };
 
 export const physicalBmcSchema = v.strictObject({

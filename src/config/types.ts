@@ -23,6 +23,9 @@ export type TlsTrust =
   | { mode: "thumbprint"; thumbprint: string /* normalised upper-case hex with colons */ }
   | { mode: "insecure" };
 
+/** Connections per vCenter/ESXi endpoint for ordinary calls (long polls and transfers aside). */
+export const DEFAULT_MAX_CONNECTIONS = 16;
+
 /** A vim25 SOAP endpoint: a vCenter or a standalone ESXi host. */
 export interface EndpointConfig {
   name: string;
@@ -32,6 +35,12 @@ export interface EndpointConfig {
   tls: TlsTrust;
   /** Hard deadline for one SOAP call, in ms. */
   timeout_ms: number;
+  /**
+   * Most connections open at once for ordinary calls; more calls wait for one (within their
+   * deadline). Long polls and datastore transfers have connections of their own. The config
+   * always sets it (default 16); endpoints made in code may leave it to the transport's default.
+   */
+  max_connections?: number;
 }
 
 export type VcenterConfig = EndpointConfig;

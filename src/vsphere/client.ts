@@ -42,6 +42,12 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Re-login and retry once on NotAuthenticated. Default true. */
   relogin?: boolean;
+  /**
+   * This call holds its connection for long (WaitForUpdatesEx's long poll): it goes on the
+   * client's connections for long-held requests, so it never takes one of the
+   * `max_connections` that ordinary calls share.
+   */
+  longHeld?: boolean;
 }
 
 /** Counters, for benchmarks and tests. */
@@ -53,7 +59,10 @@ export interface ClientStats {
 
 export class VimClient {
   readonly endpoint: EndpointConfig;
+  /** Ordinary calls: at most endpoint.max_connections at once. */
   readonly agent: Agent;
+  /** Long polls and datastore transfers: uncapped, so they never starve ordinary calls. */
+  readonly longHeldAgent: Agent;
   readonly logger: Logger;
   readonly stats: ClientStats = { requests: 0, logins: 0, relogins: 0 };
   /** Incremented on every successful Login; a watch compares it to notice a new session. */
@@ -71,6 +80,7 @@ export class VimClient {
     this.logger = (opts.logger ?? silentLogger).child("vsphere", { endpoint: endpoint.name });
     this.#ownsAgent = !opts.agent;
     this.agent = opts.agent ?? createHttpAgent(endpoint, opts.http);
+    this.longHeldAgent = opts.agent ?? createHttpAgent(endpoint, { ...opts.http, connections: 0 });
   }
 
   /**
@@ -169,7 +179,7 @@ export class VimClient {
     const send = async () => {
       this.stats.requests++;
       const headers = { ...opts.headers, ...(this.#cookie ? { cookie: this.#cookie } : {}) };
-      return streamRequest(this.agent, url, { ...opts, headers, what });
+      return streamRequest(this.longHeldAgent, url, { ...opts, headers, what });
     };
     const generation = this.sessionGeneration;
     const res = await send();
@@ -213,8 +223,16 @@ export class VimClient {
     if (this.#closed) return;
     this.#closed = true;
     await this.logout().catch((err) => this.logger.debug("logout on close failed", { err }));
+    if (this.#ownsAgent) await this.dropConnections();
+  }
+
+  /**
+   * Close every socket now, without logging out: for a peer that may be hung, where a Logout
+   * would wait for its deadline. Requests in flight fail.
+   */
+  async dropConnections(): Promise<void> {
     // destroy, not close: close() would wait for a socket stuck in connect until its timeout.
-    if (this.#ownsAgent) await this.agent.destroy().catch(() => undefined);
+    await Promise.all([this.agent.destroy().catch(() => undefined), this.longHeldAgent.destroy().catch(() => undefined)]);
   }
 
   async #send(method: string, thisRef: MoRef, args: Record<string, SoapValue>, opts: CallOptions): Promise<SoapValue> {
@@ -228,7 +246,7 @@ export class VimClient {
     const labels = { endpoint: this.endpoint.name, method };
     const started = performance.now();
     try {
-      const res = await postText(this.agent, this.endpoint.url, buildRequest(method, thisRef, Object.entries(args)), {
+      const res = await postText(opts.longHeld ? this.longHeldAgent : this.agent, this.endpoint.url, buildRequest(method, thisRef, Object.entries(args)), {
         headers,
         deadlineMs: opts.deadlineMs ?? this.endpoint.timeout_ms,
         what,

@@ -9,9 +9,10 @@
 // runs after the chain verified, and never with rejectUnauthorized:false.
 import type { TLSSocket } from "node:tls";
 import { Agent, buildConnector, type Connector, type Dispatcher, request } from "../net/undici.ts";
-import type { EndpointConfig, TlsTrust } from "../config/types.ts";
+import { DEFAULT_MAX_CONNECTIONS, type EndpointConfig, type TlsTrust } from "../config/types.ts";
 import { ConnectError, DeadlineError, HttpStatusError, TlsPinError, TlsVerifyError } from "../errors.ts";
 import { normalizeThumbprint } from "../config/thumbprint.ts";
+
 import { certificateThumbprints, type Thumbprints } from "./thumbprint.ts";
 
 export { Agent };
@@ -35,6 +36,11 @@ export interface HttpAgentOptions {
   keepAliveTimeoutMs?: number;
   /** Called once for every new connection the agent opens. */
   onConnection?: (info: ConnectionInfo) => void;
+  /**
+   * At most this many connections at once (more requests queue, their deadlines running).
+   * Default endpoint.max_connections; 0 = no limit (for long-held requests, see VimClient).
+   */
+  connections?: number;
 }
 
 /** The timeouts an agent was made with, so a call can raise them for itself (see postText). */
@@ -77,7 +83,7 @@ function tlsConnectOptions(trust: TlsTrust): { rejectUnauthorized: boolean; ca?:
  * connection; the chain is not consulted), or insecure.
  */
 export function createHttpAgent(
-  endpoint: Pick<EndpointConfig, "url" | "tls" | "timeout_ms">,
+  endpoint: Pick<EndpointConfig, "url" | "tls" | "timeout_ms" | "max_connections">,
   opts: HttpAgentOptions = {},
 ): Agent {
   const deadline = endpoint.timeout_ms;
@@ -119,8 +125,12 @@ export function createHttpAgent(
     headersMs: opts.headersTimeoutMs ?? deadline,
     bodyMs: opts.bodyTimeoutMs ?? deadline,
   };
+  const connections = opts.connections ?? endpoint.max_connections ?? DEFAULT_MAX_CONNECTIONS;
   const agent = new Agent({
     connect,
+    // Without a cap, a burst (5,000 BMCs reading their VMs at start) opens one TLS connection
+    // per request in flight. null is undici's "no limit".
+    connections: connections > 0 ? connections : null,
     connectTimeout,
     headersTimeout: timeouts.headersMs,
     bodyTimeout: timeouts.bodyMs,

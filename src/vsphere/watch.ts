@@ -288,6 +288,7 @@ export class PropertyWatch {
           deadlineMs: maxWait * 1000 + this.client.endpoint.timeout_ms,
           signal: AbortSignal.any([this.#stop.signal, abort.signal]),
           relogin: false,
+          longHeld: maxWait > 0,
         },
       );
     } finally {

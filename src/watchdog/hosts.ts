@@ -58,7 +58,7 @@ export class HostClients {
     this.#clients.delete(host);
     const c = await p.catch(() => undefined);
     // Logout to a hung host would wait for its deadline; close the sockets only.
-    if (c) void c.agent.destroy().catch(() => undefined);
+    if (c) void c.dropConnections();
   }
 
   /** Log out of `answering` hosts (bounded by their deadlines); just drop the sockets of the others. */
@@ -71,7 +71,7 @@ export class HostClients {
         const c = await p?.catch(() => undefined);
         if (!c) return;
         if (answering.has(h)) await c.close();
-        else await c.agent.destroy().catch(() => undefined);
+        else await c.dropConnections();
       }),
     );
   }

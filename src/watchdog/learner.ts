@@ -150,7 +150,7 @@ export class Learner {
       this.#watch = { host, client, watch };
       if (this.#stopped) await this.#stopWatch();
     } catch (err) {
-      if (client) void client.agent.destroy().catch(() => undefined);
+      if (client) void client.dropConnections();
       this.#d.log.debug("cannot watch the VM's host for changes; relying on the refresh timer", { host, error: err });
     }
   }
@@ -160,6 +160,6 @@ export class Learner {
     this.#watch = undefined;
     if (!w) return;
     await w.watch.stop().catch(() => undefined);
-    void w.client.agent.destroy().catch(() => undefined);
+    void w.client.dropConnections();
   }
 }

@@ -42,6 +42,7 @@ const cases: Case[] = [
   { name: "unset environment secret", toml: `${vcenter.replace("env:VC_PASSWORD", "env:NOT_SET_ANYWHERE")}`, line: 4, path: "vcenter.lab.password", message: /environment variable NOT_SET_ANYWHERE is not set/ },
   { name: "bad UTF-8", toml: new Uint8Array([...new TextEncoder().encode(`${vcenter}# caf`), 0xc3, 0x28, 0x0a]), line: 5, message: /invalid UTF-8/ },
   { name: "two TLS modes", toml: `${vcenter}insecure = true\nthumbprint = "${"AB:".repeat(31)}AB"\n`, path: "vcenter.lab.insecure", message: /choose one of thumbprint, ca or insecure/ },
+  { name: "max_connections of 0", toml: `${vcenter}max_connections = 0\n`, line: 5, path: "vcenter.lab.max_connections", message: /expected an integer 1\.\.1024, got 0/ },
   { name: "bad thumbprint", toml: `${vcenter}thumbprint = "XYZ"\n`, line: 5, path: "vcenter.lab.thumbprint", message: /SHA-1 or SHA-256 thumbprint/ },
   { name: "no VM selector", toml: `${vcenter}\n[[bmc]]\nport = 6230\nusername = "a"\npassword = "env:BMC_PASSWORD"\n`, line: 6, path: "bmc[0]", message: /one of vm, vm_uuid or instance_uuid/ },
   { name: "watchdog host without section", toml: `[[watchdog]]\nvm = "vcsa"\nhosts = ["esx9"]\n`, line: 3, path: "watchdog[0].hosts", message: /no \[esxi\.esx9\] section/ },

@@ -1,0 +1,90 @@
+// The vCenter connection cap, against the simulator: a burst of calls shares at most
+// `max_connections` connections, and a long poll or a datastore upload in flight never takes
+// one of them (else one watch and one slow upload would stall every power command behind them).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { VimClient } from "../../src/vsphere/client.ts";
+import { PropertyWatch } from "../../src/vsphere/watch.ts";
+import { SimFixture, type Vcsim } from "../support/vsphere/sim.ts";
+
+const fx = new SimFixture();
+let sim: Vcsim;
+beforeAll(async () => {
+  sim = await fx.start({});
+});
+afterAll(() => fx.cleanup());
+
+/** A client whose new connections are counted. */
+async function counted(maxConnections: number): Promise<{ client: VimClient; connections: () => number }> {
+  let opened = 0;
+  const client = await fx.connect(sim, { max_connections: maxConnections }, { http: { onConnection: () => opened++ } });
+  return { client, connections: () => opened };
+}
+
+function currentTime(c: VimClient): Promise<unknown> {
+  return c.call("CurrentTime", { type: "ServiceInstance", value: "ServiceInstance" });
+}
+
+describe("a burst of calls", () => {
+  test.each([
+    [4, 4],
+    [1, 1],
+  ])("max_connections = %d: 60 concurrent calls open at most %d connections, and all succeed", async (cap, most) => {
+    const { client, connections } = await counted(cap);
+    const before = connections();
+    const answers = await Promise.all(Array.from({ length: 60 }, () => currentTime(client)));
+    expect(answers.every((a) => typeof a === "string" && !Number.isNaN(Date.parse(a)))).toBe(true);
+    expect(connections() - before).toBeLessThanOrEqual(most);
+  });
+
+  test("without the cap the same burst opens more than 4 (the row above can fail)", async () => {
+    const { client, connections } = await counted(1024);
+    const before = connections();
+    await Promise.all(Array.from({ length: 60 }, () => currentTime(client)));
+    expect(connections() - before).toBeGreaterThan(4);
+  });
+});
+
+describe("long-held requests keep out of the cap", () => {
+  test("with max_connections = 1, a call is answered while a WaitForUpdatesEx long poll waits", async () => {
+    const { client } = await counted(1);
+    const watch = new PropertyWatch(client, { kind: "container", type: "VirtualMachine" }, { paths: ["runtime.powerState"], maxWaitSeconds: 20 });
+    await watch.start(); // from here its long poll (20 s server-side) is in flight
+    try {
+      await Bun.sleep(200);
+      const t0 = performance.now();
+      await currentTime(client);
+      expect(performance.now() - t0).toBeLessThan(3000);
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  test("with max_connections = 1, a call is answered while a datastore upload is still sending", async () => {
+    const { client } = await counted(1);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    async function* slowBody(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(1024);
+      await held; // the upload's connection stays busy until the call below is answered
+      yield new Uint8Array(1024);
+    }
+    const upload = client.httpRequest("/folder/cap-test.bin?dcPath=DC0&dsName=LocalDS_0", {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream", "content-length": "2048" },
+      body: slowBody(),
+      headersTimeoutMs: 0,
+      bodyTimeoutMs: 10_000,
+    });
+    try {
+      await Bun.sleep(200);
+      const t0 = performance.now();
+      await currentTime(client);
+      expect(performance.now() - t0).toBeLessThan(3000);
+    } finally {
+      release();
+    }
+    const res = await upload;
+    await res.body.dump();
+    expect(res.statusCode).toBeLessThan(300);
+  });
+});
