@@ -243,6 +243,39 @@ describe("freeipmi ipmiconsole", () => {
   });
 });
 
+describe("serial break", () => {
+  // Each client's escape for a break, typed after a few characters: the console sees one break,
+  // after those characters, and none of the escape's own bytes.
+  test.each([
+    ["ipmitool ~B", () => [...ipmitool(17), "sol", "activate"], /SOL Session operational/, "~B", "~."],
+    ["ipmiconsole &B", () => ipmiconsole(17), /\[SOL established\]/, "&B", "&."],
+  ])("%s: one break reaches the console, in order with the keystrokes", async (_name, cmd, ready, breakKeys, escape) => {
+    const r = await onPty(
+      [
+        { expect: ready.source, timeout: 15 },
+        { expect: "login: ", timeout: 5 },
+        { send: "ab\r" },
+        { expect: "ab", timeout: 5 },
+        { sleep: 0.3 },
+        { send: breakKeys },
+        { sleep: 0.5 },
+        { send: "c\r" },
+        { expect: "c", timeout: 5 },
+        { sleep: 0.3 },
+        { send: escape },
+        { exit_timeout: 10 },
+      ],
+      cmd(),
+    );
+    expect(r.ok).toBe(true);
+    expect(r.exit_code).toBe(0);
+    const port = con.last()!;
+    expect(port.received()).toBe("ab\rc\r");
+    expect(port.breaks).toEqual([3]);
+    await solEnded();
+  });
+});
+
 describe("Ironic's socat console", () => {
   test("a TCP client gets a working console; sol deactivate before each start, as Ironic does, frees a killed client's payload", async () => {
     const tcpPort = await new Promise<number>((resolve) => {
