@@ -15,6 +15,24 @@ import type { AboutInfo, ServiceContent, UserSession } from "./vim-types.ts";
 const requestSeconds = metrics.histogram("esxkit_vcenter_request_seconds", "vim25 SOAP request latency by endpoint and method (WaitForUpdatesEx includes its long poll).");
 const requestErrors = metrics.counter("esxkit_vcenter_errors_total", "vim25 SOAP requests that failed, by endpoint and error code.");
 
+const connectionsGauge = metrics.gauge("esxkit_vcenter_connections", "Open connections for ordinary calls by endpoint (at most its max_connections; long polls and transfers not counted).");
+const queuedGauge = metrics.gauge("esxkit_vcenter_queued_requests", "Calls waiting for one of the endpoint's max_connections: steadily above 0 means the cap is too low for the load.");
+/** Every open client, so one scrape sums the pools of clients that share an endpoint name. */
+const openClients = new Set<VimClient>();
+metrics.onCollect(() => {
+  connectionsGauge.clear();
+  queuedGauge.clear();
+  for (const c of openClients) {
+    const labels = { endpoint: c.endpoint.name };
+    for (const pool of Object.values(c.agent.stats)) {
+      // A pool of one connection is an undici Client, whose stats have no `queued`.
+      const p = pool as { connected?: number; pending?: number; queued?: number };
+      connectionsGauge.inc(labels, p.connected ?? 0);
+      queuedGauge.inc(labels, p.queued ?? p.pending ?? 0);
+    }
+  }
+});
+
 /** The vim25 API version we speak; newer servers accept it. */
 const SOAP_ACTION = "urn:vim25/6.5";
 const COOKIE_NAME = "vmware_soap_session";
@@ -81,6 +99,7 @@ export class VimClient {
     this.#ownsAgent = !opts.agent;
     this.agent = opts.agent ?? createHttpAgent(endpoint, opts.http);
     this.longHeldAgent = opts.agent ?? createHttpAgent(endpoint, { ...opts.http, connections: 0 });
+    openClients.add(this);
   }
 
   /**
@@ -222,6 +241,7 @@ export class VimClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    openClients.delete(this);
     await this.logout().catch((err) => this.logger.debug("logout on close failed", { err }));
     if (this.#ownsAgent) await this.dropConnections();
   }
@@ -231,6 +251,7 @@ export class VimClient {
    * would wait for its deadline. Requests in flight fail.
    */
   async dropConnections(): Promise<void> {
+    openClients.delete(this);
     // destroy, not close: close() would wait for a socket stuck in connect until its timeout.
     await Promise.all([this.agent.destroy().catch(() => undefined), this.longHeldAgent.destroy().catch(() => undefined)]);
   }

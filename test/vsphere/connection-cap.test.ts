@@ -3,6 +3,7 @@
 // one of them (else one watch and one slow upload would stall every power command behind them).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { VimClient } from "../../src/vsphere/client.ts";
+import { metrics } from "../../src/log/metrics.ts";
 import { PropertyWatch } from "../../src/vsphere/watch.ts";
 import { SimFixture, type Vcsim } from "../support/vsphere/sim.ts";
 
@@ -14,9 +15,9 @@ beforeAll(async () => {
 afterAll(() => fx.cleanup());
 
 /** A client whose new connections are counted. */
-async function counted(maxConnections: number): Promise<{ client: VimClient; connections: () => number }> {
+async function counted(maxConnections: number, name = `cap-${maxConnections}`): Promise<{ client: VimClient; connections: () => number }> {
   let opened = 0;
-  const client = await fx.connect(sim, { max_connections: maxConnections }, { http: { onConnection: () => opened++ } });
+  const client = await fx.connect(sim, { max_connections: maxConnections, name }, { http: { onConnection: () => opened++ } });
   return { client, connections: () => opened };
 }
 
@@ -34,6 +35,21 @@ describe("a burst of calls", () => {
     const answers = await Promise.all(Array.from({ length: 60 }, () => currentTime(client)));
     expect(answers.every((a) => typeof a === "string" && !Number.isNaN(Date.parse(a)))).toBe(true);
     expect(connections() - before).toBeLessThanOrEqual(most);
+  });
+
+  test("/metrics shows the calls waiting for a connection, and the connections open", async () => {
+    const name = "cap-metrics"; // a series of its own in the shared registry
+    const { client } = await counted(4, name);
+    const series = (metric: string) => Number(new RegExp(`^${metric}\\{endpoint="${name}"\\} (\\d+)$`, "m").exec(metrics.render())?.[1] ?? Number.NaN);
+    const burst = Promise.all(Array.from({ length: 60 }, () => currentTime(client)));
+    // Dispatched at once: 4 go to the pool's connections, the rest wait in its queue.
+    expect(series("esxkit_vcenter_queued_requests")).toBeGreaterThanOrEqual(50);
+    await burst;
+    expect(series("esxkit_vcenter_queued_requests")).toBe(0);
+    expect(series("esxkit_vcenter_connections")).toBeGreaterThanOrEqual(1);
+    expect(series("esxkit_vcenter_connections")).toBeLessThanOrEqual(4);
+    await client.close();
+    expect(metrics.render()).not.toContain(`endpoint="${name}"}`);
   });
 
   test("without the cap the same burst opens more than 4 (the row above can fail)", async () => {
