@@ -60,16 +60,21 @@ describe("a burst of calls", () => {
   });
 });
 
+/** Once the held request is in flight, an ordinary call still gets through within 3 s. */
+async function expectAnsweredWhileHeld(client: VimClient): Promise<void> {
+  await Bun.sleep(200);
+  const t0 = performance.now();
+  await currentTime(client);
+  expect(performance.now() - t0).toBeLessThan(3000);
+}
+
 describe("long-held requests keep out of the cap", () => {
   test("with max_connections = 1, a call is answered while a WaitForUpdatesEx long poll waits", async () => {
     const { client } = await counted(1);
     const watch = new PropertyWatch(client, { kind: "container", type: "VirtualMachine" }, { paths: ["runtime.powerState"], maxWaitSeconds: 20 });
     await watch.start(); // from here its long poll (20 s server-side) is in flight
     try {
-      await Bun.sleep(200);
-      const t0 = performance.now();
-      await currentTime(client);
-      expect(performance.now() - t0).toBeLessThan(3000);
+      await expectAnsweredWhileHeld(client);
     } finally {
       await watch.stop();
     }
@@ -92,10 +97,7 @@ describe("long-held requests keep out of the cap", () => {
       bodyTimeoutMs: 10_000,
     });
     try {
-      await Bun.sleep(200);
-      const t0 = performance.now();
-      await currentTime(client);
-      expect(performance.now() - t0).toBeLessThan(3000);
+      await expectAnsweredWhileHeld(client);
     } finally {
       release();
     }
