@@ -31,7 +31,13 @@ const thumbprint = v.pipe(
   str("a thumbprint"),
   v.regex(THUMBPRINT_PATTERN, expect("a SHA-1 or SHA-256 thumbprint (hex, colons allowed)")),
 );
-const hostPort = v.pipe(str("host:port"), v.regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:]+):\d{1,5}$/, expect('"host:port" (IPv6 in brackets)')));
+// Five digits pass the form, so the range is checked too: 99999 used to fail only at start.
+const listenPort = (hp: string) => Number(/:(\d+)$/.exec(hp)?.[1]);
+const hostPort = v.pipe(
+  str("host:port"),
+  v.regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:]+):\d{1,5}$/, expect('"host:port" (IPv6 in brackets)')),
+  v.check((hp) => listenPort(hp) >= 1 && listenPort(hp) <= 65535, (issue) => `port ${listenPort(String(issue.input))} is out of range 1..65535`),
+);
 
 // SLP's allowlist is IPv4 only (src/slp/net.ts): an address, or a network with a prefix of 0..32.
 const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\/(3[0-2]|[12]?\d))?$/;

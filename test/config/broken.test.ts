@@ -67,6 +67,9 @@ const cases: Case[] = [
   { name: "bad enum", toml: `[daemon]\nlog_level = "loud"\n`, line: 2, path: "daemon.log_level", message: /one of "debug", "info", "warn", "error"/ },
   { name: "IPMI 1.5 password too long", toml: `${vcenter}${bmc("ipmi15 = true\n")}`.replace("env:BMC_PASSWORD", "seventeen-bytes-x"), line: 10, path: "bmc[0].password", message: /IPMI 1\.5 \(ipmi15 = true\) passwords are at most 16 bytes \(this one has 17\)/ },
   { name: "secret of the wrong type", toml: vcenter.replace('"env:VC_PASSWORD"', "12345678"), line: 4, path: "vcenter.lab.password", message: /the value itself, got a number\n(?!.*12345678)/s },
+  // Both passed config check and then failed at start: metrics with an unclear "options.port" error.
+  { name: "metrics_listen port out of range", toml: `[daemon]\nmetrics_listen = "127.0.0.1:99999"\n`, line: 2, path: "daemon.metrics_listen", message: /port 99999 is out of range 1\.\.65535/ },
+  { name: "redfish listen port 0", toml: `[redfish]\nlisten = "[::1]:0"\nusername = "a"\npassword = "x"\n`, line: 2, path: "redfish.listen", message: /port 0 is out of range 1\.\.65535/ },
   { name: "suite 0 without opt-in", toml: `${vcenter}${bmc("cipher_suites = [0, 3]\n")}`, line: 11, path: "bmc[0].cipher_suites", message: /allow_insecure_auth/ },
 ];
 
