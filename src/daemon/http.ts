@@ -1,14 +1,35 @@
 // The opt-in health and metrics listener: GET /healthz and GET /metrics (Prometheus text).
+import { isIP } from "node:net";
+import { BindError } from "../errors.ts";
 import { metrics } from "../log/metrics.ts";
+import { splitListen } from "../net/listen.ts";
 import type { Daemon } from "./daemon.ts";
 import { healthOf } from "./health.ts";
-import { splitListen } from "../net/listen.ts";
 
 export interface MetricsServer {
   url: string;
   stop(): Promise<void>;
 }
 
+/** Bun.serve, with its bind failure worded for a field engineer (Bun says only "Is port N in use?"). */
+function serveHttp(hostname: string, port: number, fetch: (req: Request) => Response): ReturnType<typeof Bun.serve> {
+  try {
+    return Bun.serve({ hostname, port, fetch });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    const where = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/tcp`;
+    // Bun reports a host name that does not resolve as EADDRINUSE too.
+    const text =
+      code === "EADDRINUSE"
+        ? `${where}: port ${port} is already in use (EADDRINUSE): another process listens there${isIP(hostname) ? "" : `, or ${hostname} does not resolve to an address of this host`}`
+        : code === "EADDRNOTAVAIL"
+          ? `${where}: address ${hostname} not available on this host`
+          : code === "EACCES" && port < 1024
+            ? `${where}: permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE`
+            : `cannot listen on ${where}: ${err instanceof Error ? err.message : String(err)}`;
+    throw new BindError(text, code, { cause: err });
+  }
+}
 
 export function startMetricsServer(listen: string, daemon: Daemon): MetricsServer {
   const { hostname, port } = splitListen(listen, "metrics_listen");
@@ -17,31 +38,27 @@ export function startMetricsServer(listen: string, daemon: Daemon): MetricsServe
   const services = metrics.gauge("esxkit_services", "running services by kind");
   const serviceUp = metrics.gauge("esxkit_service_up", "1 while the service runs, 0 while it is down (its start is being retried)");
   const vcenterUp = metrics.gauge("esxkit_vcenter_up", "1 while the vCenter answers (its property watch or a direct read within the expected interval), else 0");
-  const server = Bun.serve({
-    hostname,
-    port,
-    fetch(req) {
-      const path = new URL(req.url).pathname;
-      if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
-      if (path === "/healthz") {
-        if (daemon.config === undefined) return new Response("starting\n", { status: 503 });
-        const h = healthOf(daemon);
-        return new Response(h.ok ? "ok\n" : `unhealthy: ${h.summary}\n`, { status: h.ok ? 200 : 503 });
+  const server = serveHttp(hostname, port, (req) => {
+    const path = new URL(req.url).pathname;
+    if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
+    if (path === "/healthz") {
+      if (daemon.config === undefined) return new Response("starting\n", { status: 503 });
+      const h = healthOf(daemon);
+      return new Response(h.ok ? "ok\n" : `unhealthy: ${h.summary}\n`, { status: h.ok ? 200 : 503 });
+    }
+    if (path === "/metrics") {
+      const counts: Record<string, number> = { bmc: 0, slp: 0, watchdog: 0 };
+      serviceUp.clear();
+      for (const s of daemon.services.status()) {
+        if (s.up) counts[s.kind] = (counts[s.kind] ?? 0) + 1;
+        serviceUp.set({ kind: s.kind, name: s.name }, s.up ? 1 : 0);
       }
-      if (path === "/metrics") {
-        const counts: Record<string, number> = { bmc: 0, slp: 0, watchdog: 0 };
-        serviceUp.clear();
-        for (const s of daemon.services.status()) {
-          if (s.up) counts[s.kind] = (counts[s.kind] ?? 0) + 1;
-          serviceUp.set({ kind: s.kind, name: s.name }, s.up ? 1 : 0);
-        }
-        for (const [kind, n] of Object.entries(counts)) services.set({ kind }, n);
-        vcenterUp.clear();
-        for (const c of daemon.connections()) vcenterUp.set({ name: c.name }, c.connected ? 1 : 0);
-        return new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
-      }
-      return new Response("not found\n", { status: 404 });
-    },
+      for (const [kind, n] of Object.entries(counts)) services.set({ kind }, n);
+      vcenterUp.clear();
+      for (const c of daemon.connections()) vcenterUp.set({ name: c.name }, c.connected ? 1 : 0);
+      return new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+    }
+    return new Response("not found\n", { status: 404 });
   });
   return {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,

@@ -67,9 +67,15 @@ export async function runServe(configPath: string, logger: Logger): Promise<void
   } catch (err) {
     logger.error("control socket unavailable; esxkit status/pause will not work", { path: config.daemon.control_socket, error: err });
   }
+  // Like the control socket: a busy metrics port must not take the BMCs down with it (nor
+  // leave them running with no signal handlers, as an uncaught throw here did).
   if (config.daemon.metrics_listen) {
-    metricsServer = startMetricsServer(config.daemon.metrics_listen, daemon);
-    logger.info("metrics listening", { url: metricsServer.url });
+    try {
+      metricsServer = startMetricsServer(config.daemon.metrics_listen, daemon);
+      logger.info("metrics listening", { url: metricsServer.url });
+    } catch (err) {
+      logger.error("metrics listener unavailable; /healthz and /metrics will not answer", { listen: config.daemon.metrics_listen, error: err });
+    }
   }
   const stopPings = startWatchdogPings();
   const statusTimer = setInterval(() => notifyStatus(), STATUS_REFRESH_MS);
