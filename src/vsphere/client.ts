@@ -75,6 +75,9 @@ export interface ClientStats {
   relogins: number;
 }
 
+/** Endpoints (name and URL) whose insecure = true has been warned about in this process. */
+const warnedInsecure = new Set<string>();
+
 export class VimClient {
   readonly endpoint: EndpointConfig;
   /** Ordinary calls: at most endpoint.max_connections at once. */
@@ -109,7 +112,10 @@ export class VimClient {
    */
   static async connect(endpoint: EndpointConfig, opts: VimClientOptions = {}): Promise<VimClient> {
     const client = new VimClient(endpoint, opts);
-    if (endpoint.tls.mode === "insecure") {
+    // Once per endpoint and process: the watchdog reconnects to a down host every few seconds.
+    const insecureKey = `${endpoint.name}\0${endpoint.url}`;
+    if (endpoint.tls.mode === "insecure" && !warnedInsecure.has(insecureKey)) {
+      warnedInsecure.add(insecureKey);
       client.logger.warn("TLS certificate verification is disabled for this endpoint (insecure = true)", {
         url: endpoint.url,
       });
