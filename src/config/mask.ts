@@ -35,12 +35,29 @@ function valueEnd(text: string, i: number): { end: number; open?: string } {
     }
     return { end: text.length };
   }
-  if (c === "[") {
-    const close = text.indexOf("]", i);
-    return close < 0 ? { end: text.length, open: "]" } : { end: close + 1 };
-  }
+  if (c === "[" || c === "{") return bracketEnd(text, i);
   const m = /[,}#\s]/.exec(text.slice(i));
   return { end: m ? i + m.index : text.length };
+}
+
+/**
+ * The end of an array or inline table at `text[i]`, counting nested brackets and skipping
+ * strings (`["a]", "x"]`); a table's values are a secret's too (`password = { value = "…" }`).
+ * An array left open continues until a line with "]", as before.
+ */
+function bracketEnd(text: string, i: number): { end: number; open?: string } {
+  let depth = 0;
+  for (let j = i; j < text.length; j++) {
+    const ch = text[j];
+    if (ch === '"' || ch === "'") {
+      for (j++; j < text.length && text[j] !== ch; j++) if (ch === '"' && text[j] === "\\") j++;
+    } else if (ch === "[" || ch === "{") depth++;
+    else if (ch === "]" || ch === "}") {
+      depth--;
+      if (depth === 0) return { end: j + 1 };
+    }
+  }
+  return { end: text.length, open: text[i] === "[" ? "]" : "}" };
 }
 
 /**

@@ -26,6 +26,8 @@ const cases: Array<[string, string[], string[]]> = [
   ["multi-line string", ['api_token = """s3cr3t-i', "s3cr3t-j", '"""', 'url = "u"'], ['api_token = "***"', "********", '***', 'url = "u"']],
   ["multi-line array", ["password = [", '  "s3cr3t-k",', "]"], ['password = "***"', '  ***********', "***"]],
   ["a password in a URI, any key", ['proxy_uri = "telnet://user:s3cr3t-l@esx.example:13370"', 'url = "https://root:s3cr3t-m@vc.example/sdk"'], ['proxy_uri = "telnet://user:***@esx.example:13370"', 'url = "https://root:***@vc.example/sdk"']],
+  ["a table as the value", ['password = { value = "s3cr3t-n", file = "x" }'], ['password = "***"']],
+  ["nested arrays and brackets in strings", ['pwd = [["a]"], "s3cr3t-o"] # n'], ['pwd = "***" # n']],
   ["other keys untouched", ['username = "admin"', "port = 623"], ['username = "admin"', "port = 623"]],
 ];
 

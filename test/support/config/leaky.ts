@@ -1,9 +1,10 @@
 /** Distinctive values written under secret-looking keys, spelt right or wrong, in every section. */
-export const LEAKS = ["Lk7-pasword-value", "Lk7-passwd-value", "Lk7-pwd-value", "Lk7-token-value", "Lk7-secret-value", "Lk7-multi-line", "87654321", "Lk7-inline-pwd"];
+export const LEAKS = ["Lk7-pasword-value", "Lk7-passwd-value", "Lk7-pwd-value", "Lk7-token-value", "Lk7-secret-value", "Lk7-multi-line", "87654321", "Lk7-inline-pwd", "Lk7-table-value"];
 
 export function leakyConfig(extra = ""): string {
   return `[daemon]
 client_secret = "${LEAKS[4]}"
+db_password = { value = "${LEAKS[8]}" }
 
 [vcenter.lab]
 url = "https://vcsa.example/sdk"
