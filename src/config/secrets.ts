@@ -24,7 +24,7 @@ function firstLine(path: string, what: string): string {
     throw new SecretError(`${what}: cannot read ${path} (${code})`, { cause: err });
   }
   const line = text.split(/\r?\n/, 1)[0] ?? "";
-  if (line === "") throw new SecretError(`${what}: ${path} is empty`);
+  if (line === "") throw new SecretError(text.trim() === "" ? `${what}: ${path} is empty` : `${what}: ${path}: its first line is empty (the secret is the first line)`);
   return line;
 }
 

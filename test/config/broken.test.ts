@@ -9,6 +9,9 @@ import { configProblem } from "../support/config/problem.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "esxkit-config-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// A secret file whose first line is blank (the secret on line 3): "is empty" sent people looking at the wrong thing.
+const blankFirstLine = join(dir, "blank-first-line.secret");
+writeFileSync(blankFirstLine, "\n\nvc-secret-on-line-3\n", { mode: 0o600 });
 
 const env = { VC_PASSWORD: "vc-secret-1", BMC_PASSWORD: "bmc-secret-1", REDFISH_PASSWORD: "rf-secret" } as NodeJS.ProcessEnv;
 const vcenter = `[vcenter.lab]\nurl = "https://vcsa.example/sdk"\nusername = "u"\npassword = "env:VC_PASSWORD"\n`;
@@ -39,6 +42,7 @@ const cases: Case[] = [
     message: /port 6230 on :: is already used by bmc\[0\]/,
   },
   { name: "unreadable secret file", toml: `${vcenter.replace("env:VC_PASSWORD", "file:/nonexistent/esxkit-secret")}`, line: 4, path: "vcenter.lab.password", message: /file:\/nonexistent\/esxkit-secret: cannot read .* \(ENOENT\)/ },
+  { name: "secret file with a blank first line", toml: `${vcenter.replace("env:VC_PASSWORD", `file:${blankFirstLine}`)}`, line: 4, path: "vcenter.lab.password", message: /blank-first-line\.secret: its first line is empty \(the secret is the first line\)\n(?!.*vc-secret-on-line-3)/s },
   { name: "unset environment secret", toml: `${vcenter.replace("env:VC_PASSWORD", "env:NOT_SET_ANYWHERE")}`, line: 4, path: "vcenter.lab.password", message: /environment variable NOT_SET_ANYWHERE is not set/ },
   { name: "bad UTF-8", toml: new Uint8Array([...new TextEncoder().encode(`${vcenter}# caf`), 0xc3, 0x28, 0x0a]), line: 5, message: /invalid UTF-8/ },
   { name: "two TLS modes", toml: `${vcenter}insecure = true\nthumbprint = "${"AB:".repeat(31)}AB"\n`, path: "vcenter.lab.insecure", message: /choose one of thumbprint, ca or insecure/ },
