@@ -109,6 +109,10 @@ export function startRedfishServer(o: RedfishServerOptions): RedfishServer {
     idleTimeout: IDLE_TIMEOUT_S,
     maxRequestBodySize: MAX_BODY_BYTES * 4,
     development: false,
+    // Bun binds a production (development: false) server with SO_REUSEPORT unless told not
+    // to: a second esxkit on the same listen address then binds too and the kernel splits the
+    // connections between the two daemons (other certificate, password and systems).
+    reusePort: false,
     async fetch(req, srv) {
       const started = performance.now();
       const source = srv.requestIP(req)?.address ?? "unknown";

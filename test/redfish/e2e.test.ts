@@ -293,6 +293,55 @@ describe("Redfish protocol rules and hostile input", () => {
     expect(out).not.toContain(PASSWORD);
   });
 
+  test("a second esxkit serve on the same Redfish address is refused (no SO_REUSEPORT split of the connections)", async () => {
+    const other = join(dir, "second");
+    writeFileSync(
+      join(dir, "second.toml"),
+      `[daemon]
+state_dir = "${join(other, "state")}"
+control_socket = "${join(other, "control.sock")}"
+
+[vcenter.sim]
+url = "${sim.url}"
+username = "${sim.username}"
+password = "env:E2E_VC"
+thumbprint = "${sim.thumbprintSha256}"
+
+[redfish]
+listen = "127.0.0.1:${port}"
+username = "admin"
+password = "env:E2E_RF"
+
+[[bmc]]
+vm = "${VM1}"
+ipmi = false
+`,
+    );
+    const second = Bun.spawn([binary, "serve", "-c", join(dir, "second.toml")], {
+      env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", E2E_VC: sim.password, E2E_RF: "another-password-7" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let out = "";
+    void (async () => {
+      for await (const c of second.stdout) out += new TextDecoder().decode(c);
+    })();
+    try {
+      for (let i = 0; i < 100 && !/Redfish listening|in use/.test(out); i++) await Bun.sleep(100);
+      expect(out).toContain(`Is port ${port} in use?`);
+      expect(out).not.toContain("Redfish listening");
+      // Every new connection still reaches the first daemon (its password, its two systems).
+      for (let i = 0; i < 8; i++) {
+        const r = await rf("/redfish/v1/Systems", { headers: { connection: "close" } });
+        expect(r.status).toBe(200);
+        expect(((await r.json()) as { "Members@odata.count": number })["Members@odata.count"]).toBe(2);
+      }
+    } finally {
+      second.kill("SIGTERM");
+      await second.exited;
+    }
+  }, 30_000);
+
   test("TLS 1.1 is refused; the generated key is 0600", async () => {
     const p = Bun.spawn(["openssl", "s_client", "-connect", `127.0.0.1:${port}`, "-tls1_1"], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
     const [out, err] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
