@@ -1,7 +1,6 @@
 // The opt-in health and metrics listener: GET /healthz and GET /metrics (Prometheus text).
-import { isIP } from "node:net";
-import { BindError } from "../errors.ts";
 import { metrics } from "../log/metrics.ts";
+import { bindHttp } from "../net/http-bind.ts";
 import { splitListen } from "../net/listen.ts";
 import type { Daemon } from "./daemon.ts";
 import { healthOf } from "./health.ts";
@@ -11,26 +10,6 @@ export interface MetricsServer {
   stop(): Promise<void>;
 }
 
-/** Bun.serve, with its bind failure worded for a field engineer (Bun says only "Is port N in use?"). */
-function serveHttp(hostname: string, port: number, fetch: (req: Request) => Response): ReturnType<typeof Bun.serve> {
-  try {
-    return Bun.serve({ hostname, port, fetch });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    const where = `${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}/tcp`;
-    // Bun reports a host name that does not resolve as EADDRINUSE too.
-    const text =
-      code === "EADDRINUSE"
-        ? `${where}: port ${port} is already in use (EADDRINUSE): another process listens there${isIP(hostname) ? "" : `, or ${hostname} does not resolve to an address of this host`}`
-        : code === "EADDRNOTAVAIL"
-          ? `${where}: address ${hostname} not available on this host`
-          : code === "EACCES" && port < 1024
-            ? `${where}: permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE`
-            : `cannot listen on ${where}: ${err instanceof Error ? err.message : String(err)}`;
-    throw new BindError(text, code, { cause: err });
-  }
-}
-
 export function startMetricsServer(listen: string, daemon: Daemon): MetricsServer {
   const { hostname, port } = splitListen(listen, "metrics_listen");
   const up = metrics.gauge("esxkit_up", "1 while esxkit serve runs");
@@ -38,7 +17,7 @@ export function startMetricsServer(listen: string, daemon: Daemon): MetricsServe
   const services = metrics.gauge("esxkit_services", "running services by kind");
   const serviceUp = metrics.gauge("esxkit_service_up", "1 while the service runs, 0 while it is down (its start is being retried)");
   const vcenterUp = metrics.gauge("esxkit_vcenter_up", "1 while the vCenter answers (its property watch or a direct read within the expected interval), else 0");
-  const server = serveHttp(hostname, port, (req) => {
+  function answer(req: Request): Response {
     const path = new URL(req.url).pathname;
     if (req.method !== "GET") return new Response("method not allowed\n", { status: 405 });
     if (path === "/healthz") {
@@ -59,7 +38,8 @@ export function startMetricsServer(listen: string, daemon: Daemon): MetricsServe
       return new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4" } });
     }
     return new Response("not found\n", { status: 404 });
-  });
+  }
+  const server = bindHttp(hostname, port, () => Bun.serve({ hostname, port, fetch: answer }));
   return {
     url: `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${server.port}`,
     async stop() {

@@ -4,6 +4,7 @@
 import { RedfishRequestError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { metrics } from "../log/metrics.ts";
+import { bindHttp } from "../net/http-bind.ts";
 import { authenticate } from "./auth.ts";
 import type { Method, Reply, RequestContext, ServiceEnv } from "./context.ts";
 import { etagOf, type Json } from "./json.ts";
@@ -102,7 +103,7 @@ export function startRedfishServer(o: RedfishServerOptions): RedfishServer {
     return { reply: await handler(ctx), resource: route.name };
   }
 
-  const server = Bun.serve({
+  const server = bindHttp(o.hostname, o.port, () => Bun.serve({
     hostname: o.hostname,
     port: o.port,
     tls: o.tls,
@@ -144,7 +145,7 @@ export function startRedfishServer(o: RedfishServerOptions): RedfishServer {
       logger.error("Redfish server error", { err });
       return new Response(JSON.stringify(errorBody(new RedfishRequestError(500, "InternalError", "Internal service error."))), { status: 500, headers: { "Content-Type": "application/json" } });
     },
-  });
+  }));
   const host = o.hostname.includes(":") ? `[${o.hostname}]` : o.hostname;
   return {
     port: server.port as number,
