@@ -51,17 +51,11 @@ async function python(script: string, ...args: string[]): Promise<Record<string,
   return JSON.parse(out.trim().split("\n").pop() as string);
 }
 
-beforeAll(async () => {
-  sim = await startVcsim();
-  port = freeTcpPort();
-  base = `https://127.0.0.1:${port}`;
-  image = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(new Uint8Array(2_000_000).fill(7)) });
-  const ipmiPort = freeTcpPort();
-  writeFileSync(
-    join(dir, "config.toml"),
-    `[daemon]
-state_dir = "${join(dir, "state")}"
-control_socket = "${join(dir, "control.sock")}"
+/** A daemon's config under `root`: the simulator, the Redfish listener on `port`, then `bmcs`. */
+function daemonConfig(root: string, bmcs: string): string {
+  return `[daemon]
+state_dir = "${join(root, "state")}"
+control_socket = "${join(root, "control.sock")}"
 
 [vcenter.sim]
 url = "${sim.url}"
@@ -74,7 +68,18 @@ listen = "127.0.0.1:${port}"
 username = "admin"
 password = "env:E2E_RF"
 
-[[bmc]]
+${bmcs}`;
+}
+
+beforeAll(async () => {
+  sim = await startVcsim();
+  port = freeTcpPort();
+  base = `https://127.0.0.1:${port}`;
+  image = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(new Uint8Array(2_000_000).fill(7)) });
+  const ipmiPort = freeTcpPort();
+  writeFileSync(
+    join(dir, "config.toml"),
+    daemonConfig(dir, `[[bmc]]
 vm = "${VM0}"
 address = "127.0.0.1"
 port = ${ipmiPort}
@@ -84,7 +89,7 @@ password = "env:E2E_RF"
 [[bmc]]
 vm = "${VM1}"
 ipmi = false
-`,
+`),
   );
   esxkit = Bun.spawn([binary, "serve", "-c", join(dir, "config.toml")], {
     env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", E2E_VC: sim.password, E2E_RF: PASSWORD },
@@ -297,25 +302,10 @@ describe("Redfish protocol rules and hostile input", () => {
     const other = join(dir, "second");
     writeFileSync(
       join(dir, "second.toml"),
-      `[daemon]
-state_dir = "${join(other, "state")}"
-control_socket = "${join(other, "control.sock")}"
-
-[vcenter.sim]
-url = "${sim.url}"
-username = "${sim.username}"
-password = "env:E2E_VC"
-thumbprint = "${sim.thumbprintSha256}"
-
-[redfish]
-listen = "127.0.0.1:${port}"
-username = "admin"
-password = "env:E2E_RF"
-
-[[bmc]]
+      daemonConfig(other, `[[bmc]]
 vm = "${VM1}"
 ipmi = false
-`,
+`),
     );
     const second = Bun.spawn([binary, "serve", "-c", join(dir, "second.toml")], {
       env: { PATH: process.env.PATH ?? "", NO_COLOR: "1", E2E_VC: sim.password, E2E_RF: "another-password-7" },
