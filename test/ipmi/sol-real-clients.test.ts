@@ -64,7 +64,7 @@ async function startIdle(name: string, cmd: (bmc: EngineUnderTest, host: string)
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "esxkit-sol-"));
-  con = echoConsole({ banner: "login: ", reply: (typed) => (typed.includes("dump") ? LISTING : undefined) });
+  con = echoConsole({ banner: "login: ", reply: (typed) => (typed.includes("dump\r") ? LISTING : undefined) });
   e = await startEngine({ sol: con, cipherSuites: [17, 3] });
   consoleHost = randomLoopback();
   at623 = await bindIpmiUdp(consoleHost, 623, e.engine);
@@ -137,7 +137,7 @@ describe("ipmitool sol activate", () => {
   });
 
   test("on a lossy path (every 4th SOL packet out and every 6th datagram in lost) the listing still arrives once, in order", async () => {
-    const bmc = await startEngine({ sol: echoConsole({ reply: (t) => (t.includes("dump") ? LISTING : undefined) }) });
+    const bmc = await startEngine({ sol: echoConsole({ reply: (t) => (t.includes("dump\r") ? LISTING : undefined) }) });
     let out = 0;
     let inbound = 0;
     const orig = bmc.engine.handleDatagram.bind(bmc.engine);

@@ -29,7 +29,10 @@ export interface EchoOptions {
   echo?: boolean;
   /** Printed 50 ms after the port opens. */
   banner?: string;
-  /** Extra output for what was typed (after the echo), e.g. a long listing for "dump\r". */
+  /**
+   * Extra output for what was typed since the last reply (after the echo), e.g. a long listing
+   * for "dump\r". A client may send a word in pieces ("dum", "p\r"), so the text accumulates.
+   */
   reply?: (typed: string) => string | undefined;
   /** The port takes serial breaks (default true); false: a port without sendBreak. */
   breaks?: boolean;
@@ -39,6 +42,7 @@ export function echoPort(opts: EchoOptions = {}): EchoPort {
   let receiver: ((b: Uint8Array) => void) | undefined;
   let onClose: ((r: string) => void) | undefined;
   const chunks: Buffer[] = [];
+  let typed = "";
   const port: EchoPort = {
     closed: false,
     breaks: [],
@@ -49,8 +53,12 @@ export function echoPort(opts: EchoOptions = {}): EchoPort {
         const copy = new Uint8Array(bytes);
         queueMicrotask(() => !port.closed && receiver?.(copy));
       }
-      const extra = opts.reply?.(Buffer.from(bytes).toString("latin1"));
-      if (extra) setTimeout(() => port.emit(extra), 1);
+      typed += Buffer.from(bytes).toString("latin1");
+      const extra = opts.reply?.(typed);
+      if (extra) {
+        typed = "";
+        setTimeout(() => port.emit(extra), 1);
+      }
       return true;
     },
     onData(r) {
