@@ -1,7 +1,7 @@
 // One virtual BMC: an IPMI session engine bound to address:port, answering with the
 // command table over a VmBackend. The daemon creates one per [[bmc]] entry.
 import type { BmcConfig } from "../config/types.ts";
-import { BindError, BmcBackendError, errorCode } from "../errors.ts";
+import { BmcBackendError, errorCode } from "../errors.ts";
 import { AuthType } from "../ipmi/codes/auth-types.ts";
 import { completionCodeName } from "../ipmi/codes/completion.ts";
 import { IpmiSessionEngine } from "../ipmi/server/engine.ts";
@@ -10,6 +10,7 @@ import type { EngineOptions, IpmiUser, SolStatus } from "../ipmi/server/types.ts
 import { bindIpmiUdp, type IpmiUdpBinding } from "../ipmi/server/udp.ts";
 import type { Logger } from "../log/logger.ts";
 import { type BoundCounter, metrics } from "../log/metrics.ts";
+import { bindError } from "../net/bind-error.ts";
 import { type ActionOutcome, BmcActionQueue } from "./action-queue.ts";
 import type { VmBackend } from "./backend.ts";
 import type { BmcCommandContext } from "./commands/context.ts";
@@ -140,21 +141,6 @@ function identityKey(cfg: BmcConfig): string {
   return JSON.stringify([cfg.name, cfg.vm, cfg.vcenter, cfg.mac ?? null, cfg.address, cfg.port]);
 }
 
-/** A bind failure worded for `status`, the log and systemd's STATUS line. */
-function bindError(address: string, port: number, err: unknown): BindError {
-  const code = errorCode(err);
-  const where = `${address.includes(":") ? `[${address}]` : address}:${port}/udp`;
-  const text =
-    code === "EADDRNOTAVAIL"
-      ? `${where}: address ${address} not available on this host`
-      : code === "EADDRINUSE"
-        ? `${where} in use (EADDRINUSE): another process or another [[bmc]] holds it`
-        : code === "EACCES" && port < 1024
-          ? `${where}: permission denied; ports below 1024 (623 is IPMI's) need root or CAP_NET_BIND_SERVICE (\`setcap cap_net_bind_service=+ep esxkit\`, or AmbientCapabilities=CAP_NET_BIND_SERVICE in the unit)`
-          : `cannot bind ${where}: ${err instanceof Error ? err.message : String(err)}`;
-  return new BindError(text, code, { cause: err });
-}
-
 export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcService {
   let cfg = initial;
   const logger = deps.logger.child("bmc", { bmc: cfg.name });
@@ -228,7 +214,7 @@ export function createBmcService(initial: BmcConfig, deps: BmcServiceDeps): BmcS
         binding = await bindIpmiUdp(cfg.address, cfg.port, engine);
       } catch (err) {
         // The daemon logs it (once per distinct error) and retries.
-        throw bindError(cfg.address, cfg.port, err);
+        throw bindError({ address: cfg.address, port: cfg.port, transport: "udp", holders: "another process or another [[bmc]] holds it" }, err);
       }
       const a = binding.address();
       logger.info("BMC listening", { address: a.address, port: a.port, vm: deps.backend.describe(), guid: identity.guidText });

@@ -1,6 +1,6 @@
 // The opt-in health and metrics listener: GET /healthz and GET /metrics (Prometheus text).
 import { metrics } from "../log/metrics.ts";
-import { bindHttp } from "../net/http-bind.ts";
+import { bindHttp } from "../net/bind-error.ts";
 import { splitListen } from "../net/listen.ts";
 import type { Daemon } from "./daemon.ts";
 import { healthOf } from "./health.ts";

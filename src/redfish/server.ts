@@ -4,7 +4,7 @@
 import { RedfishRequestError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { metrics } from "../log/metrics.ts";
-import { bindHttp } from "../net/http-bind.ts";
+import { bindHttp } from "../net/bind-error.ts";
 import { authenticate } from "./auth.ts";
 import type { Method, Reply, RequestContext, ServiceEnv } from "./context.ts";
 import { etagOf, type Json } from "./json.ts";

@@ -30,7 +30,7 @@ test("a busy metrics_listen port: one error naming the address, and the daemon k
     const rec = JSON.parse(line as string) as { level: string; msg: string; listen: string; error: string };
     expect(rec.level).toBe("error");
     expect(rec.listen).toBe(`127.0.0.1:${holder.port}`);
-    expect(rec.error).toContain(`port ${holder.port} is already in use`);
+    expect(rec.error).toContain(`127.0.0.1:${holder.port}/tcp in use (EADDRINUSE)`);
     // SIGHUP must reload (its handler is installed), not kill the process.
     writeFileSync(cfg, config(700), { mode: 0o600 });
     proc.kill("SIGHUP");

@@ -318,7 +318,7 @@ ipmi = false
     })();
     try {
       for (let i = 0; i < 100 && !/Redfish listening|in use/.test(out); i++) await Bun.sleep(100);
-      expect(out).toContain(`port ${port} is already in use (EADDRINUSE)`);
+      expect(out).toContain(`127.0.0.1:${port}/tcp in use (EADDRINUSE)`);
       expect(out).not.toContain("Redfish listening");
       // Every new connection still reaches the first daemon (its password, its two systems).
       for (let i = 0; i < 8; i++) {
