@@ -12,8 +12,6 @@ import { findVm, listVms } from "../vsphere/search.ts";
 import { getPowerState, isInvalidPowerState, powerOffVm, powerOnVm, resetVm, shutdownGuest } from "../vsphere/vm.ts";
 import { configArg, loadConfigFromArgs } from "./common.ts";
 import { cliLogger, withTlsHint } from "./vcenter.ts";
-import media from "./vm-media.ts";
-import serial from "./vm-serial.ts";
 import { pickEndpoints, byArg, vcenterArg } from "./vm-endpoints.ts";
 import { jsonArg, printJson, printTable, stdout } from "./output.ts";
 
@@ -102,5 +100,12 @@ const power = defineCommand({
 
 export default defineCommand({
   meta: { name: "vm", examples: ["esxkit vm list", "esxkit vm power web01 status", "esxkit vm media insert web01 http://10.0.0.5/rhcos-live.iso"], description: "list VMs, control their power, virtual media and serial console" },
-  subCommands: { list, power, media, serial },
+  // media and serial load only when named: they bring the datastore upload, the media fetcher
+  // and the serial-port code, which `vm power` does not need before its first request.
+  subCommands: {
+    list,
+    power,
+    media: () => import("./vm-media.ts").then((m) => m.default),
+    serial: () => import("./vm-serial.ts").then((m) => m.default),
+  },
 });
