@@ -141,6 +141,13 @@ describe("Redfish through python3-sushy 4.3.3", () => {
     expect(out.managers).toEqual([uuid0]);
   }, 120_000);
 
+  test("a reset vCenter refuses raises in sushy with vCenter's reason (the simulator has no RebootGuest)", async () => {
+    const out = await python("sushy_reset_fails.py", `${base}/redfish/v1`, "admin", PASSWORD, `/redfish/v1/Systems/${uuid0}`, join(dir, "state/redfish.crt"), "GracefulRestart");
+    expect(out.raised).toBe("ServerSideError");
+    expect(out.status).toBe(500);
+    expect(out.message).toContain("RebootGuest");
+  }, 120_000);
+
   test("virtual media through the Manager: body-less eject, insert to the datastore, 409, 502", async () => {
     const url = `http://127.0.0.1:${image.port}/boot.iso`;
     const out = await python("sushy_media.py", `${base}/redfish/v1`, "admin", PASSWORD, `/redfish/v1/Systems/${uuid0}`, url, join(dir, "state/redfish.crt"));
