@@ -285,6 +285,10 @@ export class VsphereMedia implements VirtualMedia {
         const datacenter = await datacenterOf(client, vm);
         await libraryFor(this.#o.hub).release(client, { datacenter, datastore: p.datastore, path: p.path }, { taskTimeoutMs, logger: this.#logger });
       });
+      // The last transfer described media that is gone now: status and Redfish stop showing it
+      // (a failed insert stays visible until the next insert or this eject).
+      const { transfer: _gone, ...rest } = this.#state;
+      this.#state = rest;
     } finally {
       this.#busy = false;
     }

@@ -121,9 +121,11 @@ describe("insert and eject", () => {
     const [cd0] = await cdroms(vms[0]!);
     expect(cd0!.backing).toEqual(originalBacking);
     expect(m0.state("cd")).toMatchObject({ inserted: false, connected: false });
+    expect(m0.state("cd").transfer).toBeUndefined();
     expect(existsSync(localPath(f0))).toBe(true);
 
     await m1.eject("cd");
+    expect(m1.state("cd").transfer).toBeUndefined();
     expect(existsSync(localPath(f0))).toBe(false);
     expect(mediaFiles()).toEqual([]);
     await m1.eject("cd"); // idempotent
