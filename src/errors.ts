@@ -461,9 +461,12 @@ export class ServeError extends EsxkitError {
 
 export class ControlError extends EsxkitError {
   override code = "ESX_CONTROL";
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** A rejected reload's config problems (each with its place and code block), as the daemon showed them. */
+  readonly problems?: { shown: string[]; total: number };
+  constructor(message: string, options?: { cause?: unknown; problems?: { shown: string[]; total: number } }) {
     super(message, options);
     this.name = "ControlError";
+    this.problems = options?.problems;
   }
 }
 

@@ -1,6 +1,9 @@
 // config.toml → typed Config: strict UTF-8, smol-toml, the valibot schema, then the
-// cross-field rules. Every problem becomes a ConfigError with file, line, key path and a caret;
-// all problems in a file are reported together.
+// cross-field rules. Every problem becomes a ConfigError with file, line, key path and a caret.
+// Problems are reported in (at most) three rounds, each complete: a TOML syntax error alone
+// (nothing after it can be read); then every problem of form (the schema: types, ranges,
+// unknown and missing keys); then, once the form is right, every rule between keys, secret,
+// file, state_dir and subsystem check (the rules need values of the right type to judge).
 import { readFileSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { TomlError, parse as parseToml } from "smol-toml";
@@ -223,8 +226,15 @@ export function parseConfig(source: string, file: string, opts: LoadOptions = {}
     const problem = stateDirProblem(config.daemon.state_dir);
     if (problem) problems.add(["daemon", "state_dir"], `${problem}: the watchdog's persisted state and the BMCs' boot-restore notes are kept there`);
   }
-  problems.throwIfAny();
-  for (const check of opts.checks ?? []) check(config, (path, detail) => problems.add(path, detail));
+  // The subsystem rules run on a built config even when the rules above found problems, so
+  // both are listed in one round; a rule's problem under a key already reported is left out.
+  const reported = problems.problems.flatMap((p) => (p.keyPath ? [p.keyPath] : []));
+  const covered = (path: string) => reported.some((k) => path === k || path.startsWith(`${k}.`) || path.startsWith(`${k}[`));
+  for (const check of opts.checks ?? []) {
+    check(config, (path, detail) => {
+      if (!covered(formatPath(path))) problems.add(path, detail);
+    });
+  }
   problems.throwIfAny();
   warnOnInlineSecrets(config, raw as RawConfig, file);
   return config;

@@ -33,10 +33,21 @@ const thumbprint = v.pipe(
 );
 // Five digits pass the form, so the range is checked too: 99999 used to fail only at start.
 const listenPort = (hp: string) => Number(/:(\d+)$/.exec(hp)?.[1]);
+// A listener binds a local address, so its host is an IP literal (as bmc.address and the SLP
+// interfaces are) or "localhost": config check looks no name up, and a name that does not
+// resolve (or resolves elsewhere) used to fail only when `serve` bound it.
+const listenHost = (hp: string) => hp.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
+const ipLiteral = v.pipe(v.string(), v.ip());
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:]+):\d{1,5}$/;
+// valibot runs every check of a pipe: the later ones judge only a value of the right form.
 const hostPort = v.pipe(
   str("host:port"),
-  v.regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:]+):\d{1,5}$/, expect('"host:port" (IPv6 in brackets)')),
-  v.check((hp) => listenPort(hp) >= 1 && listenPort(hp) <= 65535, (issue) => `port ${listenPort(String(issue.input))} is out of range 1..65535`),
+  v.regex(HOST_PORT, expect('"host:port" (IPv6 in brackets)')),
+  v.check((hp) => !HOST_PORT.test(hp) || (listenPort(hp) >= 1 && listenPort(hp) <= 65535), (issue) => `port ${listenPort(String(issue.input))} is out of range 1..65535`),
+  v.check(
+    (hp) => !HOST_PORT.test(hp) || listenHost(hp) === "localhost" || v.is(ipLiteral, listenHost(hp)),
+    (issue) => `expected an IP address to listen on (such as 0.0.0.0, [::] or 127.0.0.1) or localhost, got ${show(issue.input)}: names are not looked up`,
+  ),
 );
 
 // SLP's allowlist is IPv4 only (src/slp/net.ts): an address, or a network with a prefix of 0..32.

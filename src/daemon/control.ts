@@ -58,7 +58,11 @@ async function route(daemon: Daemon, startedAt: string, req: Request): Promise<R
       return json(daemon.services.status().filter((s) => s.kind === "bmc"));
     case "POST /v1/reload": {
       const result = await daemon.reload();
-      if (!result) return json({ ok: false, error: daemon.lastReload?.error }, 409);
+      if (!result) {
+        // The headline and the problems apart, so the CLI prints them as `config check` does.
+        const r = daemon.lastReload;
+        return json({ ok: false, error: "reload rejected: the new config is invalid; the daemon keeps the running one", problems: r?.problems, problem_count: r?.problem_count }, 409);
+      }
       return json({ ok: result.failed.length === 0, ...result });
     }
     case "POST /v1/watchdog/pause":
@@ -155,7 +159,8 @@ export async function controlFetch(path: string, method: "GET" | "POST", endpoin
   }
   if (!res.ok) {
     const data = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    throw new ControlError(String(data.error ?? `HTTP ${res.status}`));
+    const problems = Array.isArray(data.problems) && data.problems.every((p) => typeof p === "string") ? { shown: data.problems as string[], total: Number(data.problem_count) || data.problems.length } : undefined;
+    throw new ControlError(String(data.error ?? `HTTP ${res.status}`), { problems });
   }
   return res;
 }

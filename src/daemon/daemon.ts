@@ -5,7 +5,7 @@ import { loadServiceConfig } from "./config-checks.ts";
 import type { ConsoleRegistry } from "../bmc/console/registry.ts";
 import type { ConnectionStatus } from "../bmc/hub-health.ts";
 import type { Config } from "../config/types.ts";
-import { problemLines } from "../config/report.ts";
+import { problemLines, SHOWN_PROBLEMS } from "../config/report.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type DownService, type PlannedService, type ReconcileResult, ServiceSet } from "./reconcile.ts";
@@ -35,7 +35,8 @@ export class Daemon {
   readonly services: ServiceSet;
   private current: Config | undefined;
   private reloading: Promise<ReconcileResult | undefined> | undefined;
-  lastReload: { at: string; ok: boolean; error?: string } | undefined;
+  /** `problems`: a rejected config's problems as shown (capped), `problem_count` all of them. */
+  lastReload: { at: string; ok: boolean; error?: string; problems?: string[]; problem_count?: number } | undefined;
 
   constructor(
     private readonly configPath: string,
@@ -96,7 +97,9 @@ export class Daemon {
         // Capped: a file with thousands of problems must not become a megabyte log line.
         const problems = err instanceof ConfigError ? problemLines(err) : [String(err)];
         this.logger.error("reload rejected: the new config is invalid; keeping the running one", { problems });
-        this.lastReload = { at: new Date().toISOString(), ok: false, error: problems.join("\n") };
+        const shown = err instanceof ConfigError ? err.all.slice(0, SHOWN_PROBLEMS).map((e) => e.message) : problems;
+        const total = err instanceof ConfigError ? err.all.length : 1;
+        this.lastReload = { at: new Date().toISOString(), ok: false, error: problems.join("\n"), problems: shown, problem_count: total };
         this.hooks.onReloadRejected?.();
         return undefined;
       }

@@ -167,6 +167,9 @@ export function createPlanner(rootLogger: Logger, opts: { virtualMedia?: Virtual
           kind: "redfish",
           name: "redfish",
           fingerprint: entryFingerprint({ rf, state: config.daemon.state_dir }),
+          // After the BMCs: an IPMI machine registers once its port is bound, and "Redfish
+          // listening … systems: N" counted only the machines registered by then.
+          phase: 1,
           create: () => createRedfishService(rf, { registry: machines, stateDir: config.daemon.state_dir, logger, version: VERSION }),
         });
       }

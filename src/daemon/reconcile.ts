@@ -22,6 +22,11 @@ export interface PlannedService {
   name: string;
   /** Everything the service depends on (its entry plus referenced endpoints): a change restarts it. */
   fingerprint: string;
+  /**
+   * Starts once every service of a lower phase has had its first start (up, or down and
+   * retrying); default 0. Redfish is 1: it serves the machines the BMC services register.
+   */
+  phase?: number;
   create(): Service;
 }
 
@@ -99,14 +104,18 @@ export class ServiceSet {
     // Started STARTS_IN_FLIGHT at a time (each start is mostly waiting for a bind or a lookup:
     // thousands of BMCs would otherwise start one event-loop turn after another); results are
     // recorded in config order all the same. A failed start goes on retrying (attempt()).
-    let next = 0;
-    const worker = async () => {
-      for (let i = next++; i < toStart.length; i = next++) {
-        const [key, e] = toStart[i] as [string, Entry];
-        await this.attempt(key, e, false);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(STARTS_IN_FLIGHT, toStart.length) }, worker));
+    const phases = [...new Set(toStart.map(([, e]) => e.planned.phase ?? 0))].sort((a, b) => a - b);
+    for (const phase of phases) {
+      const batch = toStart.filter(([, e]) => (e.planned.phase ?? 0) === phase);
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < batch.length; i = next++) {
+          const [key, e] = batch[i] as [string, Entry];
+          await this.attempt(key, e, false);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(STARTS_IN_FLIGHT, batch.length) }, worker));
+    }
     for (const [key, e] of toStart) {
       if (e.up) (changed.has(key) ? result.restarted : result.started).push(key);
       else result.failed.push({ key, error: e.retry?.info().error ?? "not started" });

@@ -74,6 +74,10 @@ const cases: Case[] = [
   // Both passed config check and then failed at start: metrics with an unclear "options.port" error.
   { name: "metrics_listen port out of range", toml: `[daemon]\nmetrics_listen = "127.0.0.1:99999"\n`, line: 2, path: "daemon.metrics_listen", message: /port 99999 is out of range 1\.\.65535/ },
   { name: "redfish listen port 0", toml: `[redfish]\nlisten = "[::1]:0"\nusername = "a"\npassword = "x"\n`, line: 2, path: "redfish.listen", message: /port 0 is out of range 1\.\.65535/ },
+  // A name passed config check and failed only when serve bound it; names are not looked up: an IP or localhost.
+  { name: "redfish listen on a name", toml: `[redfish]\nlisten = "no-such-host.invalid:8000"\nusername = "a"\npassword = "x"\n`, line: 2, path: "redfish.listen", message: /expected an IP address to listen on .* got "no-such-host\.invalid:8000": names are not looked up\n1\| \[redfish\]\n2\| listen = "no-such-host\.invalid:8000"\n \|          \^/ },
+  { name: "metrics_listen on a name", toml: `[daemon]\nmetrics_listen = "metrics.example:9623"\n`, line: 2, path: "daemon.metrics_listen", message: /expected an IP address to listen on .* got "metrics\.example:9623"/ },
+  { name: "redfish listen on an IPv4 look-alike", toml: `[redfish]\nlisten = "300.1.1.1:8443"\nusername = "a"\npassword = "x"\n`, line: 2, path: "redfish.listen", message: /expected an IP address to listen on/ },
   { name: "suite 0 without opt-in", toml: `${vcenter}${bmc("cipher_suites = [0, 3]\n")}`, line: 11, path: "bmc[0].cipher_suites", message: /allow_insecure_auth/ },
 ];
 
@@ -85,6 +89,21 @@ describe("broken configs", () => {
     if (path !== undefined) expect(match?.keyPath).toBe(path);
     if (match?.line) expect(match.message.startsWith(`${file}:${match.line}:`)).toBe(true);
   });
+});
+
+test.each(["0.0.0.0:8443", "[::]:8443", "[::1]:8443", "127.0.0.1:8443", "localhost:8443"])("redfish listen and metrics_listen %s are valid", (listen) => {
+  const c = parseConfig(`[daemon]\nmetrics_listen = "${listen}"\n\n[redfish]\nlisten = "${listen}"\nusername = "a"\npassword = "x"\n`, join(dir, "listen.toml"), { env });
+  expect([c.redfish?.listen, c.daemon.metrics_listen]).toEqual([listen, listen]);
+});
+
+test("a malformed listen is one problem, not three (form, port and host judged apart)", () => {
+  let err: ConfigError | undefined;
+  try {
+    parseConfig(`[redfish]\nlisten = "0.0.0.0:x"\nusername = "a"\npassword = "x"\n`, join(dir, "malformed.toml"), { env });
+  } catch (e) {
+    err = e as ConfigError;
+  }
+  expect(err?.all.map((e) => e.detail)).toEqual(['expected "host:port" (IPv6 in brackets), got "0.0.0.0:x"']);
 });
 
 test("an inline secret on the line of a syntax error is masked in the message", () => {

@@ -45,6 +45,14 @@ describe("secrets under any secret-looking key never reach config check's output
   });
 });
 
+test("config check: a [redfish] listen on a name is invalid, with file, line, key path and caret", () => {
+  const p = file("listen-name.toml", `[redfish]\nlisten = "no-such-host.invalid:8000"\nusername = "admin"\npassword = "x"\n`);
+  const r = esxkit(["config", "check", "--no-secrets", "-c", p]);
+  expect(r.code).toBe(1);
+  expect(r.stderr).toStartWith(`error: ${p}:2: redfish.listen: expected an IP address to listen on`);
+  expect(r.stderr).toContain('2| listen = "no-such-host.invalid:8000"\n |          ^\n');
+});
+
 describe("config check --no-secrets", () => {
   const valid = `[vcenter.lab]\nurl = "https://vcsa.example/sdk"\nusername = "u"\npassword = "env:NOT_SET_HERE"\n\n[esxi.e1]\nurl = "https://e1/sdk"\nusername = "root"\npassword = "credential:e1"\n\n[[bmc]]\nvm = "a"\nport = 7000\nusername = "admin"\npassword = "file:/nonexistent/esxkit-bmc"\n`;
 
