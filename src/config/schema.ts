@@ -32,22 +32,35 @@ const thumbprint = v.pipe(
   v.regex(THUMBPRINT_PATTERN, expect("a SHA-1 or SHA-256 thumbprint (hex, colons allowed)")),
 );
 // Five digits pass the form, so the range is checked too: 99999 used to fail only at start.
-const listenPort = (hp: string) => Number(/:(\d+)$/.exec(hp)?.[1]);
+const portOf = (hp: string) => /:(\d+)$/.exec(hp)?.[1];
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:]+):\d{1,5}$/;
+const HOST_OPTIONAL_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+)(:\d{1,5})?$/;
+const portInRange = (form: RegExp) =>
+  v.check((hp: string) => {
+    const port = portOf(hp);
+    return !form.test(hp) || port === undefined || (Number(port) >= 1 && Number(port) <= 65535);
+  }, (issue) => `port ${portOf(String(issue.input))} is out of range 1..65535`);
 // A listener binds a local address, so its host is an IP literal (as bmc.address and the SLP
 // interfaces are) or "localhost": config check looks no name up, and a name that does not
 // resolve (or resolves elsewhere) used to fail only when `serve` bound it.
 const listenHost = (hp: string) => hp.replace(/:\d+$/, "").replace(/^\[(.*)\]$/, "$1");
 const ipLiteral = v.pipe(v.string(), v.ip());
-const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[^\s:]+):\d{1,5}$/;
-// valibot runs every check of a pipe: the later ones judge only a value of the right form.
-const hostPort = v.pipe(
-  str("host:port"),
-  v.regex(HOST_PORT, expect('"host:port" (IPv6 in brackets)')),
-  v.check((hp) => !HOST_PORT.test(hp) || (listenPort(hp) >= 1 && listenPort(hp) <= 65535), (issue) => `port ${listenPort(String(issue.input))} is out of range 1..65535`),
+const localAddress = (form: RegExp) =>
   v.check(
-    (hp) => !HOST_PORT.test(hp) || listenHost(hp) === "localhost" || v.is(ipLiteral, listenHost(hp)),
+    (hp: string) => !form.test(hp) || listenHost(hp) === "localhost" || v.is(ipLiteral, listenHost(hp)),
     (issue) => `expected an IP address to listen on (such as 0.0.0.0, [::] or 127.0.0.1) or localhost, got ${show(issue.input)}: names are not looked up`,
-  ),
+  );
+// valibot runs every check of a pipe: the later ones judge only a value of the right form.
+/** A peer to connect to (vm_probe): a name is fine, it is resolved when the probe runs. */
+const hostPort = v.pipe(str("host:port"), v.regex(HOST_PORT, expect('"host:port" (IPv6 in brackets)')), portInRange(HOST_PORT));
+/** An address esxkit listens on (metrics_listen, [redfish] listen). */
+const listenHostPort = v.pipe(hostPort, localAddress(HOST_PORT));
+/** [console] listen: the port may be left out (13370). */
+const listenAddress = v.pipe(
+  str("host:port"),
+  v.regex(HOST_OPTIONAL_PORT, expect('"host:port" or "host" (IPv6 in brackets)')),
+  portInRange(HOST_OPTIONAL_PORT),
+  localAddress(HOST_OPTIONAL_PORT),
 );
 
 // SLP's allowlist is IPv4 only (src/slp/net.ts): an address, or a network with a prefix of 0..32.
@@ -82,7 +95,7 @@ export const daemonSchema = v.strictObject({
   log_level: v.optional(v.picklist(["debug", "info", "warn", "error"], expect('one of "debug", "info", "warn", "error"')), "info"),
   state_dir: v.optional(str("a directory path"), "/var/lib/esxkit"),
   control_socket: v.optional(str("a socket path"), DEFAULT_CONTROL_SOCKET),
-  metrics_listen: v.optional(hostPort),
+  metrics_listen: v.optional(listenHostPort),
 });
 
 export const vcenterSchema = v.strictObject(endpointEntries);
@@ -119,7 +132,7 @@ export const bmcSchema = v.strictObject({
 });
 
 export const redfishSchema = v.strictObject({
-  listen: v.optional(hostPort, "0.0.0.0:8443"),
+  listen: v.optional(listenHostPort, "0.0.0.0:8443"),
   username: str("a user name"),
   password: secret,
   tls_cert: v.optional(str("a path to a PEM certificate")),
@@ -134,10 +147,6 @@ export const redfishSchema = v.strictObject({
 export const DEFAULT_CONSOLE_PORT = 13370;
 
 // "host:port" or just "host" (then DEFAULT_CONSOLE_PORT); IPv6 in brackets.
-const listenAddress = v.pipe(
-  str("host:port"),
-  v.regex(/^(\[[0-9A-Fa-f:.]+\]|[^\s:[\]]+)(:\d{1,5})?$/, expect('"host:port" or "host" (IPv6 in brackets)')),
-);
 
 // What ESXi accepts as a vSPC proxyURI: telnet://host:port, or telnets://host:port with an
 // optional #thumbprint= pin of esxkit's certificate (VMware's "Using a Proxy with Virtual Serial Ports").

@@ -77,6 +77,8 @@ const cases: Case[] = [
   // A name passed config check and failed only when serve bound it; names are not looked up: an IP or localhost.
   { name: "redfish listen on a name", toml: `[redfish]\nlisten = "no-such-host.invalid:8000"\nusername = "a"\npassword = "x"\n`, line: 2, path: "redfish.listen", message: /expected an IP address to listen on .* got "no-such-host\.invalid:8000": names are not looked up\n1\| \[redfish\]\n2\| listen = "no-such-host\.invalid:8000"\n \|          \^/ },
   { name: "metrics_listen on a name", toml: `[daemon]\nmetrics_listen = "metrics.example:9623"\n`, line: 2, path: "daemon.metrics_listen", message: /expected an IP address to listen on .* got "metrics\.example:9623"/ },
+  { name: "console listen on a name", toml: `[console]\nlisten = "esxkit.example.com"\n`, line: 2, path: "console.listen", message: /expected an IP address to listen on .* got "esxkit\.example\.com": names are not looked up/ },
+  { name: "console listen port out of range", toml: `[console]\nlisten = "0.0.0.0:99999"\n`, line: 2, path: "console.listen", message: /port 99999 is out of range 1\.\.65535/ },
   { name: "redfish listen on an IPv4 look-alike", toml: `[redfish]\nlisten = "300.1.1.1:8443"\nusername = "a"\npassword = "x"\n`, line: 2, path: "redfish.listen", message: /expected an IP address to listen on/ },
   { name: "suite 0 without opt-in", toml: `${vcenter}${bmc("cipher_suites = [0, 3]\n")}`, line: 11, path: "bmc[0].cipher_suites", message: /allow_insecure_auth/ },
 ];
@@ -94,6 +96,11 @@ describe("broken configs", () => {
 test.each(["0.0.0.0:8443", "[::]:8443", "[::1]:8443", "127.0.0.1:8443", "localhost:8443"])("redfish listen and metrics_listen %s are valid", (listen) => {
   const c = parseConfig(`[daemon]\nmetrics_listen = "${listen}"\n\n[redfish]\nlisten = "${listen}"\nusername = "a"\npassword = "x"\n`, join(dir, "listen.toml"), { env });
   expect([c.redfish?.listen, c.daemon.metrics_listen]).toEqual([listen, listen]);
+});
+
+test("vm_probe is a peer, not a listener: a name is valid (resolved when the probe runs)", () => {
+  const toml = `[esxi.e1]\nurl = "https://e1/sdk"\nusername = "root"\npassword = "x"\ninsecure = true\nbmc = { address = "192.0.2.1", username = "a", password = "b" }\n\n[[watchdog]]\nvm = "vcsa"\nhosts = ["e1"]\nvm_probe = "vcsa.example.local:443"\n`;
+  expect(parseConfig(toml, join(dir, "probe.toml"), { env }).watchdog[0]?.vm_probe).toBe("vcsa.example.local:443");
 });
 
 test("a malformed listen is one problem, not three (form, port and host judged apart)", () => {

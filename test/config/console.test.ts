@@ -70,7 +70,7 @@ describe("valid [console] configs", () => {
   });
 
   test.each([
-    ["esxkit.example.com", "esxkit.example.com:13370"],
+    ["localhost", "localhost:13370"],
     ["[::]", "[::]:13370"],
     ["[::1]:2000", "[::1]:2000"],
     ["127.0.0.1:13371", "127.0.0.1:13371"],
