@@ -143,6 +143,7 @@ describe("Redfish through python3-sushy 4.3.3", () => {
 
   test("a reset vCenter refuses raises in sushy with vCenter's reason (the simulator has no RebootGuest)", async () => {
     const out = await python("sushy_reset_fails.py", `${base}/redfish/v1`, "admin", PASSWORD, `/redfish/v1/Systems/${uuid0}`, join(dir, "state/redfish.crt"), "GracefulRestart");
+    expect(out.power).toBe("PowerState.ON");
     expect(out.raised).toBe("ServerSideError");
     expect(out.status).toBe(500);
     expect(out.message).toContain("RebootGuest");
