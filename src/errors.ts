@@ -462,7 +462,7 @@ export class ServeError extends EsxkitError {
 export class ControlError extends EsxkitError {
   override code = "ESX_CONTROL";
   /** A rejected reload's config problems (each with its place and code block), as the daemon showed them. */
-  readonly problems?: { shown: string[]; total: number };
+  readonly problems?: { shown: string[]; total: number }; // config/report.ts's ShownProblems
   constructor(message: string, options?: { cause?: unknown; problems?: { shown: string[]; total: number } }) {
     super(message, options);
     this.name = "ControlError";

@@ -7,7 +7,7 @@
 //   2  usage error (unknown command or flag, missing or bad argument)
 // `esxkit doctor` refines 1 and 2: 1 = warnings found, 2 = critical findings.
 import { type ArgDef, type CommandDef, runCommand } from "citty";
-import { renderProblems, SHOWN_PROBLEMS } from "../config/report.ts";
+import { renderProblems, shownProblems } from "../config/report.ts";
 import { closest } from "../config/suggest.ts";
 import { ConfigError, ControlError, EsxkitError, UsageError } from "../errors.ts";
 import { renderHelp, resolve } from "./help.ts";
@@ -90,12 +90,12 @@ function printError(err: unknown): number {
   if ((err as NodeJS.ErrnoException | null)?.code === "EPIPE") return EXIT_OK;
   if (err instanceof ConfigError) {
     // One write: a file with thousands of problems is capped, and rendered in linear time.
-    stderr(renderProblems(err.all.slice(0, SHOWN_PROBLEMS).map((e) => e.message), err.all.length));
+    stderr(renderProblems(shownProblems(err)));
     return EXIT_FAILURE;
   }
   if (err instanceof ControlError && err.problems) {
     // A rejected reload: the headline carries the code; the problems follow as `config check` prints them.
-    stderr(`error: ${err.message} [${err.code}]\n${renderProblems(err.problems.shown, err.problems.total)}`);
+    stderr(`error: ${err.message} [${err.code}]\n${renderProblems(err.problems)}`);
     return EXIT_FAILURE;
   }
   if (err instanceof UsageError) {

@@ -6,24 +6,33 @@ import type { ConfigError } from "../errors.ts";
 /** Problems shown in full on a terminal or in a reload log line. */
 export const SHOWN_PROBLEMS = 20;
 
-/** The closing line for `shown` problems out of `total`, or undefined for a single problem. */
-function countLine(shown: number, total: number): string | undefined {
-  if (total > shown) return `… and ${total - shown} more problem${total - shown === 1 ? "" : "s"} (${total} in all)`;
+/** A config error's problems as shown: the first `limit` messages, and how many there are in all. */
+export interface ShownProblems {
+  shown: string[];
+  total: number;
+}
+
+export function shownProblems(err: ConfigError, limit = SHOWN_PROBLEMS): ShownProblems {
+  return { shown: err.all.slice(0, limit).map((e) => e.message), total: err.all.length };
+}
+
+/** The closing line counting the problems (or those not shown), or undefined for a single one. */
+function countLine({ shown, total }: ShownProblems): string | undefined {
+  if (total > shown.length) return `… and ${total - shown.length} more problem${total - shown.length === 1 ? "" : "s"} (${total} in all)`;
   return total > 1 ? `${total} problems` : undefined;
 }
 
-/** The first `limit` problems' messages, and a closing line counting the rest (if any). */
-export function problemLines(err: ConfigError, limit = SHOWN_PROBLEMS): string[] {
-  const lines = err.all.slice(0, limit).map((e) => e.message);
-  const count = countLine(lines.length, err.all.length);
-  return count ? [...lines, count] : lines;
+/** The shown problems' messages and the count line (if any): a reload log line's `problems`. */
+export function problemLines(p: ShownProblems): string[] {
+  const count = countLine(p);
+  return count ? [...p.shown, count] : p.shown;
 }
 
 /**
  * The terminal form, one string: "error: " before each shown problem (its code block under
  * it), then the count line. `config check` and a rejected `reload` print the same.
  */
-export function renderProblems(shown: readonly string[], total: number): string {
-  const count = countLine(shown.length, total);
-  return `${shown.map((l) => `error: ${l}\n`).join("")}${count ? `${count}\n` : ""}`;
+export function renderProblems(p: ShownProblems): string {
+  const count = countLine(p);
+  return `${p.shown.map((l) => `error: ${l}\n`).join("")}${count ? `${count}\n` : ""}`;
 }

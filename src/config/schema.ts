@@ -146,8 +146,6 @@ export const redfishSchema = v.strictObject({
 /** The port VMware's vSPC examples use, and esxkit's default for [console] listen. */
 export const DEFAULT_CONSOLE_PORT = 13370;
 
-// "host:port" or just "host" (then DEFAULT_CONSOLE_PORT); IPv6 in brackets.
-
 // What ESXi accepts as a vSPC proxyURI: telnet://host:port, or telnets://host:port with an
 // optional #thumbprint= pin of esxkit's certificate (VMware's "Using a Proxy with Virtual Serial Ports").
 export const PROXY_URI_PATTERN = /^(telnets?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})(#thumbprint=([0-9A-Fa-f:]+))?$/;

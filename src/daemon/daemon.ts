@@ -5,7 +5,7 @@ import { loadServiceConfig } from "./config-checks.ts";
 import type { ConsoleRegistry } from "../bmc/console/registry.ts";
 import type { ConnectionStatus } from "../bmc/hub-health.ts";
 import type { Config } from "../config/types.ts";
-import { problemLines, SHOWN_PROBLEMS } from "../config/report.ts";
+import { problemLines, shownProblems } from "../config/report.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log/logger.ts";
 import { type DownService, type PlannedService, type ReconcileResult, ServiceSet } from "./reconcile.ts";
@@ -95,11 +95,10 @@ export class Daemon {
         next = loadServiceConfig(this.configPath);
       } catch (err) {
         // Capped: a file with thousands of problems must not become a megabyte log line.
-        const problems = err instanceof ConfigError ? problemLines(err) : [String(err)];
+        const shown = err instanceof ConfigError ? shownProblems(err) : { shown: [String(err)], total: 1 };
+        const problems = problemLines(shown);
         this.logger.error("reload rejected: the new config is invalid; keeping the running one", { problems });
-        const shown = err instanceof ConfigError ? err.all.slice(0, SHOWN_PROBLEMS).map((e) => e.message) : problems;
-        const total = err instanceof ConfigError ? err.all.length : 1;
-        this.lastReload = { at: new Date().toISOString(), ok: false, error: problems.join("\n"), problems: shown, problem_count: total };
+        this.lastReload = { at: new Date().toISOString(), ok: false, error: problems.join("\n"), problems: shown.shown, problem_count: shown.total };
         this.hooks.onReloadRejected?.();
         return undefined;
       }
